@@ -1,0 +1,220 @@
+//! Atomic, durable file replacement.
+//!
+//! The sequence, and why each step is there:
+//!
+//! 1. Create a temp file *in the target's directory* (a rename across filesystems is a
+//!    copy, not atomic) with a unique name (fixed names collide across processes).
+//! 2. Give it its final permission bits and owner *before* the flush, so that a crash
+//!    never leaves the new content with the wrong mode.
+//! 3. Write, then flush the file (`fdatasync`/`fsync`/`F_FULLFSYNC`). If the flush fails,
+//!    the temp is deleted and never renamed: after a failed fsync the kernel may have
+//!    dropped the dirty pages, and a retried fsync "succeeds" with the data lost
+//!    (PostgreSQL's "fsyncgate"), so we never retry it on that descriptor either.
+//! 4. Rename over the target (or, for `no_clobber`, `renameat2(RENAME_NOREPLACE)`, with
+//!    `link` + `unlink` where the filesystem lacks it). Readers see old or new, never a mix.
+//! 5. Flush the directory, since the rename lives in the directory, not the file. If
+//!    that fails the new content is already in place: the error says `committed`.
+//!    A filesystem that does not support directory fsync at all (`EINVAL`/`ENOTSUP` on
+//!    some FUSE and network mounts) is treated as success: there is nothing more we
+//!    could do there, and failing every write on such mounts would make them unusable.
+//!
+//! Every failure before the rename removes the temp file.
+
+mod temp_name;
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as sys;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as sys;
+
+pub use temp_name::is_temp_name_for;
+
+use crate::error::{Error, Result};
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+  /// No flush: safe against concurrent readers and process crashes, not power loss.
+  None,
+  /// fdatasync the file, fsync the directory.
+  Data,
+  /// Full fsync of the file (F_FULLFSYNC on macOS, FlushFileBuffers on Windows) and directory.
+  Full,
+}
+
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+  pub durability: Durability,
+  /// Exact permission bits for the file (not masked by the umask).
+  pub mode: Option<u32>,
+  /// Fail with `EEXIST` instead of replacing an existing file.
+  pub no_clobber: bool,
+}
+
+impl Default for WriteOptions {
+  fn default() -> Self {
+    WriteOptions {
+      durability: Durability::Full,
+      mode: None,
+      no_clobber: false,
+    }
+  }
+}
+
+/// Replaces `path` with `data` atomically and (per `options.durability`) durably.
+pub fn write(path: &Path, data: &[u8], options: &WriteOptions) -> Result<()> {
+  let mut file = AtomicFile::create(path, options)?;
+  file.write(data)?;
+  file.commit()
+}
+
+/// Creates `path` with `data` if it does not exist. Returns `false` if it existed.
+/// The file appears with its full content or not at all.
+pub fn create_exclusive(path: &Path, data: &[u8], options: &WriteOptions) -> Result<bool> {
+  let options = WriteOptions {
+    no_clobber: true,
+    ..options.clone()
+  };
+  let mut file = AtomicFile::create(path, &options)?;
+  if file.target_existed() {
+    file.abort()?;
+    return Ok(false);
+  }
+  file.write(data)?;
+  match file.commit() {
+    Ok(()) => Ok(true),
+    Err(err) if err.code == "EEXIST" && !err.committed => Ok(false),
+    Err(err) => Err(err),
+  }
+}
+
+/// A file being written, that replaces its target only on [`AtomicFile::commit`].
+/// Dropping it without a commit removes the temp file.
+pub struct AtomicFile {
+  target: sys::Target,
+  path: PathBuf,
+  temp_name: OsString,
+  file: Option<std::fs::File>,
+  options: WriteOptions,
+}
+
+impl AtomicFile {
+  pub fn create(path: &Path, options: &WriteOptions) -> Result<Self> {
+    let target =
+      sys::Target::open(path).map_err(|(err, syscall)| Error::from_io(&err, syscall, path))?;
+    let path = target.path().to_path_buf();
+    let (file, temp_name) =
+      create_temp(&target).map_err(|err| Error::from_io(&err, "open", &path))?;
+    let mut atomic = AtomicFile {
+      target,
+      path,
+      temp_name,
+      file: Some(file),
+      options: options.clone(),
+    };
+    if let Err((err, syscall)) = atomic.set_permissions() {
+      return Err(atomic.fail(&err, syscall));
+    }
+    Ok(atomic)
+  }
+
+  /// The path this file will replace (after following a symlink at the given path).
+  pub fn path(&self) -> &Path {
+    &self.path
+  }
+
+  pub fn target_existed(&self) -> bool {
+    self.target.existing().is_some()
+  }
+
+  pub fn write(&mut self, data: &[u8]) -> Result<()> {
+    let Some(file) = self.file.as_mut() else {
+      return Err(Error::synthetic("EBADF", "write", &self.path));
+    };
+    match file.write_all(data) {
+      Ok(()) => Ok(()),
+      Err(err) => Err(self.fail(&err, "write")),
+    }
+  }
+
+  pub fn commit(mut self) -> Result<()> {
+    let Some(file) = self.file.take() else {
+      return Err(Error::synthetic("EBADF", "rename", &self.path));
+    };
+    if let Err((err, syscall)) = sys::flush(&file, self.options.durability) {
+      return Err(self.fail(&err, syscall));
+    }
+    drop(file);
+    let renamed = sys::rename(&self.target, &self.temp_name, self.options.no_clobber);
+    if let Err((err, syscall)) = renamed {
+      return Err(self.fail(&err, syscall));
+    }
+    self.temp_name.clear();
+    if self.options.durability != Durability::None {
+      if let Err(err) = sys::sync_dir(&self.target) {
+        let err = Error::from_io(&err, "fsync", &self.path);
+        if !err.is_unsupported() {
+          return Err(err.committed());
+        }
+      }
+    }
+    Ok(())
+  }
+
+  /// Discards the temp file; the target is untouched.
+  pub fn abort(mut self) -> Result<()> {
+    self.file = None;
+    self
+      .remove_temp()
+      .map_err(|err| Error::from_io(&err, "unlink", &self.path))
+  }
+
+  fn set_permissions(&self) -> std::result::Result<(), (std::io::Error, &'static str)> {
+    let file = self.file.as_ref().expect("file is open until commit");
+    sys::set_permissions(file, self.target.existing(), self.options.mode)
+  }
+
+  /// Cleans up after a failed step and builds the error to return.
+  fn fail(&mut self, err: &std::io::Error, syscall: &'static str) -> Error {
+    self.file = None;
+    let _ = self.remove_temp();
+    Error::from_io(err, syscall, &self.path)
+  }
+
+  fn remove_temp(&mut self) -> std::io::Result<()> {
+    if self.temp_name.is_empty() {
+      return Ok(());
+    }
+    let result = sys::remove(&self.target, &self.temp_name);
+    self.temp_name.clear();
+    result
+  }
+}
+
+impl Drop for AtomicFile {
+  fn drop(&mut self) {
+    self.file = None;
+    let _ = self.remove_temp();
+  }
+}
+
+fn create_temp(target: &sys::Target) -> std::io::Result<(std::fs::File, OsString)> {
+  let basename: &OsStr = target.name();
+  loop {
+    let name = temp_name::temp_name(basename);
+    match sys::create_temp(target, &name) {
+      Ok(file) => return Ok((file, name)),
+      Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+      Err(err) => return Err(err),
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests;

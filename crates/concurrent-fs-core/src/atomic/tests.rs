@@ -1,0 +1,167 @@
+use super::*;
+use crate::test_util::ScratchDir;
+use std::fs;
+
+fn opts(durability: Durability) -> WriteOptions {
+  WriteOptions {
+    durability,
+    ..WriteOptions::default()
+  }
+}
+
+#[test]
+fn creates_and_replaces_at_every_durability() {
+  let dir = ScratchDir::new("replace");
+  let path = dir.join("data.json");
+  for (i, durability) in [Durability::None, Durability::Data, Durability::Full]
+    .into_iter()
+    .enumerate()
+  {
+    let content = format!("content {i}");
+    write(&path, content.as_bytes(), &opts(durability)).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), content);
+  }
+  assert_eq!(dir.names(), vec!["data.json"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn keeps_existing_mode_and_sets_exact_mode() {
+  use std::os::unix::fs::PermissionsExt;
+  let dir = ScratchDir::new("mode");
+  let path = dir.join("f");
+  fs::write(&path, "old").unwrap();
+  fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+  write(&path, b"new", &WriteOptions::default()).unwrap();
+  assert_eq!(
+    fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+    0o640
+  );
+
+  let exact = WriteOptions {
+    mode: Some(0o777),
+    ..WriteOptions::default()
+  };
+  write(&path, b"newer", &exact).unwrap();
+  assert_eq!(
+    fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+    0o777
+  );
+}
+
+#[test]
+fn no_clobber_refuses_an_existing_file_and_leaves_it() {
+  let dir = ScratchDir::new("noclobber");
+  let path = dir.join("f");
+  let no_clobber = WriteOptions {
+    no_clobber: true,
+    ..WriteOptions::default()
+  };
+  write(&path, b"first", &no_clobber).unwrap();
+  let err = write(&path, b"second", &no_clobber).unwrap_err();
+  assert_eq!(err.code, "EEXIST");
+  assert!(!err.committed);
+  assert_eq!(fs::read(&path).unwrap(), b"first");
+  assert_eq!(dir.names(), vec!["f"]);
+}
+
+#[test]
+fn create_exclusive_reports_who_created() {
+  let dir = ScratchDir::new("exclusive");
+  let path = dir.join("f");
+  assert!(create_exclusive(&path, b"mine", &WriteOptions::default()).unwrap());
+  assert!(!create_exclusive(&path, b"yours", &WriteOptions::default()).unwrap());
+  assert_eq!(fs::read(&path).unwrap(), b"mine");
+  assert_eq!(dir.names(), vec!["f"]);
+}
+
+#[test]
+fn missing_parent_is_enoent_naming_the_target() {
+  let dir = ScratchDir::new("noparent");
+  let path = dir.join("missing/f");
+  let err = write(&path, b"x", &WriteOptions::default()).unwrap_err();
+  assert_eq!(err.code, "ENOENT");
+  assert_eq!(err.syscall, "open");
+  assert_eq!(err.path.as_deref(), Some(path.as_path()));
+}
+
+#[test]
+fn a_directory_target_is_eisdir_and_untouched() {
+  let dir = ScratchDir::new("isdir");
+  let path = dir.join("sub");
+  fs::create_dir(&path).unwrap();
+  let err = write(&path, b"x", &WriteOptions::default()).unwrap_err();
+  assert_eq!(err.code, "EISDIR");
+  assert!(path.is_dir());
+  assert_eq!(dir.names(), vec!["sub"]);
+}
+
+#[test]
+fn abort_and_drop_leave_the_target_and_no_temp() {
+  let dir = ScratchDir::new("abort");
+  let path = dir.join("f");
+  fs::write(&path, "old").unwrap();
+  let mut file = AtomicFile::create(&path, &WriteOptions::default()).unwrap();
+  file.write(b"partial").unwrap();
+  assert_eq!(dir.names().len(), 2, "the temp file exists while writing");
+  file.abort().unwrap();
+  assert_eq!(dir.names(), vec!["f"]);
+
+  let mut file = AtomicFile::create(&path, &WriteOptions::default()).unwrap();
+  file.write(b"partial").unwrap();
+  drop(file);
+  assert_eq!(dir.names(), vec!["f"]);
+  assert_eq!(fs::read(&path).unwrap(), b"old");
+}
+
+#[test]
+fn temp_files_are_named_after_the_target() {
+  let dir = ScratchDir::new("tempname");
+  let path = dir.join("data.json");
+  let file = AtomicFile::create(&path, &WriteOptions::default()).unwrap();
+  let temp = dir.names().into_iter().find(|n| n != "data.json").unwrap();
+  assert!(is_temp_name_for(&temp, "data.json"), "{temp}");
+  drop(file);
+}
+
+#[cfg(unix)]
+#[test]
+fn writes_through_a_symlink() {
+  let dir = ScratchDir::new("symlink");
+  let real = dir.join("real");
+  fs::write(&real, "old").unwrap();
+  std::os::unix::fs::symlink("real", dir.join("link")).unwrap();
+  write(&dir.join("link"), b"new", &WriteOptions::default()).unwrap();
+  assert_eq!(fs::read(&real).unwrap(), b"new");
+  assert!(fs::symlink_metadata(dir.join("link"))
+    .unwrap()
+    .file_type()
+    .is_symlink());
+}
+
+#[test]
+fn concurrent_writers_in_threads_always_leave_a_whole_file() {
+  let dir = ScratchDir::new("threads");
+  let path = dir.join("f");
+  let payloads: Vec<Vec<u8>> = (0..4u8).map(|i| vec![b'a' + i; 64 * 1024]).collect();
+  std::thread::scope(|scope| {
+    for payload in &payloads {
+      let path = &path;
+      scope.spawn(move || {
+        for _ in 0..50 {
+          write(path, payload, &opts(Durability::None)).unwrap();
+        }
+      });
+    }
+    for _ in 0..200 {
+      if let Ok(read) = fs::read(&path) {
+        assert!(
+          payloads.contains(&read),
+          "read a torn file of {} bytes",
+          read.len()
+        );
+      }
+    }
+  });
+  assert_eq!(dir.names(), vec!["f"]);
+}

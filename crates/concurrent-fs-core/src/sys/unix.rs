@@ -1,0 +1,48 @@
+use rustix::io::Errno;
+
+/// Order matters where two names share a number (ENOTSUP and EOPNOTSUPP on Linux):
+/// the first listed wins, matching the name Node reports.
+const ERRNOS: &[(&str, Errno)] = &[
+  ("EACCES", Errno::ACCESS),
+  ("EAGAIN", Errno::AGAIN),
+  ("EBADF", Errno::BADF),
+  ("EBUSY", Errno::BUSY),
+  ("EDQUOT", Errno::DQUOT),
+  ("EEXIST", Errno::EXIST),
+  ("EFBIG", Errno::FBIG),
+  ("EINTR", Errno::INTR),
+  ("EINVAL", Errno::INVAL),
+  ("EIO", Errno::IO),
+  ("EISDIR", Errno::ISDIR),
+  ("ELOOP", Errno::LOOP),
+  ("EMFILE", Errno::MFILE),
+  ("ENAMETOOLONG", Errno::NAMETOOLONG),
+  ("ENFILE", Errno::NFILE),
+  ("ENOENT", Errno::NOENT),
+  ("ENOMEM", Errno::NOMEM),
+  ("ENOSPC", Errno::NOSPC),
+  ("ENOSYS", Errno::NOSYS),
+  ("ENOTDIR", Errno::NOTDIR),
+  ("ENOTEMPTY", Errno::NOTEMPTY),
+  ("ENOTSUP", Errno::NOTSUP),
+  ("EOPNOTSUPP", Errno::OPNOTSUPP),
+  ("EPERM", Errno::PERM),
+  ("EROFS", Errno::ROFS),
+  ("ESTALE", Errno::STALE),
+  ("ETXTBSY", Errno::TXTBSY),
+  ("EXDEV", Errno::XDEV),
+];
+
+pub fn errno_name(os_error: i32) -> Option<&'static str> {
+  ERRNOS
+    .iter()
+    .find(|(_, e)| e.raw_os_error() == os_error)
+    .map(|(name, _)| *name)
+}
+
+pub fn errno_value(name: &str) -> Option<i32> {
+  ERRNOS
+    .iter()
+    .find(|(n, _)| *n == name)
+    .map(|(_, e)| e.raw_os_error())
+}

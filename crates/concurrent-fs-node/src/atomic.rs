@@ -1,0 +1,207 @@
+//! Atomic writes: `atomicWrite[Sync]`, `createExclusive[Sync]`, `openAtomic`.
+//! Async variants run on the libuv threadpool: fsync is real I/O, like `fs.promises`.
+
+use crate::error::to_napi;
+use concurrent_fs_core::atomic::{self, AtomicFile, Durability, WriteOptions};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+fn options(durability: u32, mode: Option<u32>, no_clobber: bool) -> WriteOptions {
+  let durability = match durability {
+    0 => Durability::None,
+    1 => Durability::Data,
+    _ => Durability::Full,
+  };
+  WriteOptions {
+    durability,
+    mode,
+    no_clobber,
+  }
+}
+
+/// `durability`: 0 none, 1 data, 2 full. Arguments are validated by the caller.
+#[napi(catch_unwind)]
+pub fn atomic_write_sync(
+  path: String,
+  data: &[u8],
+  durability: u32,
+  mode: Option<u32>,
+  no_clobber: bool,
+) -> Result<()> {
+  atomic::write(path.as_ref(), data, &options(durability, mode, no_clobber)).map_err(to_napi)
+}
+
+#[napi(catch_unwind)]
+pub fn create_exclusive_sync(
+  path: String,
+  data: &[u8],
+  durability: u32,
+  mode: Option<u32>,
+) -> Result<bool> {
+  atomic::create_exclusive(path.as_ref(), data, &options(durability, mode, true)).map_err(to_napi)
+}
+
+pub struct WriteTask {
+  path: PathBuf,
+  data: Vec<u8>,
+  options: WriteOptions,
+  exclusive: bool,
+}
+
+impl Task for WriteTask {
+  type Output = bool;
+  type JsValue = bool;
+
+  fn compute(&mut self) -> Result<bool> {
+    if self.exclusive {
+      atomic::create_exclusive(&self.path, &self.data, &self.options).map_err(to_napi)
+    } else {
+      atomic::write(&self.path, &self.data, &self.options)
+        .map(|()| true)
+        .map_err(to_napi)
+    }
+  }
+
+  fn resolve(&mut self, _env: Env, created: bool) -> Result<bool> {
+    Ok(created)
+  }
+}
+
+/// Resolves to `true` (kept boolean so one task type serves both calls).
+#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+pub fn atomic_write(
+  path: String,
+  data: &[u8],
+  durability: u32,
+  mode: Option<u32>,
+  no_clobber: bool,
+) -> AsyncTask<WriteTask> {
+  // The bytes are copied: JS may change its buffer while the write runs.
+  let options = options(durability, mode, no_clobber);
+  AsyncTask::new(WriteTask {
+    path: path.into(),
+    data: data.to_vec(),
+    options,
+    exclusive: false,
+  })
+}
+
+#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+pub fn create_exclusive(
+  path: String,
+  data: &[u8],
+  durability: u32,
+  mode: Option<u32>,
+) -> AsyncTask<WriteTask> {
+  let options = options(durability, mode, true);
+  AsyncTask::new(WriteTask {
+    path: path.into(),
+    data: data.to_vec(),
+    options,
+    exclusive: true,
+  })
+}
+
+/// An open atomic file. Calls are serialised by the TypeScript layer; the mutex only
+/// makes the handle safe to move between the JS thread and the threadpool.
+#[napi]
+pub struct NativeAtomicFile {
+  inner: Arc<Mutex<Option<AtomicFile>>>,
+}
+
+pub enum FileStep {
+  Open(PathBuf, WriteOptions),
+  Write(Vec<u8>),
+  Commit,
+  Abort,
+}
+
+pub struct FileTask {
+  file: Arc<Mutex<Option<AtomicFile>>>,
+  step: Option<FileStep>,
+}
+
+impl Task for FileTask {
+  type Output = ();
+  type JsValue = ();
+
+  fn compute(&mut self) -> Result<()> {
+    let mut slot = self
+      .file
+      .lock()
+      .map_err(|_| Error::from_reason("atomic file lock poisoned"))?;
+    let step = self
+      .step
+      .take()
+      .ok_or_else(|| Error::from_reason("task ran twice"))?;
+    let result = match step {
+      FileStep::Open(path, options) => AtomicFile::create(&path, &options).map(|f| *slot = Some(f)),
+      FileStep::Write(bytes) => match slot.as_mut() {
+        Some(file) => file.write(&bytes).inspect_err(|_| *slot = None),
+        None => return Err(Error::from_reason("cfs-closed")),
+      },
+      FileStep::Commit => match slot.take() {
+        Some(file) => file.commit(),
+        None => return Err(Error::from_reason("cfs-closed")),
+      },
+      FileStep::Abort => match slot.take() {
+        Some(file) => file.abort(),
+        None => Ok(()),
+      },
+    };
+    result.map_err(to_napi)
+  }
+
+  fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+    Ok(())
+  }
+}
+
+#[napi]
+impl NativeAtomicFile {
+  /// An empty handle; `open` then creates the temp file off the main thread.
+  #[napi(factory, catch_unwind)]
+  pub fn create() -> Self {
+    NativeAtomicFile {
+      inner: Arc::new(Mutex::new(None)),
+    }
+  }
+
+  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  pub fn open(
+    &self,
+    path: String,
+    durability: u32,
+    mode: Option<u32>,
+    no_clobber: bool,
+  ) -> AsyncTask<FileTask> {
+    self.task(FileStep::Open(
+      path.into(),
+      options(durability, mode, no_clobber),
+    ))
+  }
+
+  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  pub fn write(&self, chunk: &[u8]) -> AsyncTask<FileTask> {
+    self.task(FileStep::Write(chunk.to_vec()))
+  }
+
+  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  pub fn commit(&self) -> AsyncTask<FileTask> {
+    self.task(FileStep::Commit)
+  }
+
+  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  pub fn abort(&self) -> AsyncTask<FileTask> {
+    self.task(FileStep::Abort)
+  }
+
+  fn task(&self, step: FileStep) -> AsyncTask<FileTask> {
+    AsyncTask::new(FileTask {
+      file: self.inner.clone(),
+      step: Some(step),
+    })
+  }
+}

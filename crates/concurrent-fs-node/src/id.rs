@@ -1,0 +1,1 @@
+//! IDs: Snowflake, UUIDv7, worker IDs (see issue 3).

@@ -1,0 +1,27 @@
+// Prints `N passed, N failed` from cargo's and vitest's own reports in the given folder.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = process.argv[2] ?? '.test-results';
+let passed = 0;
+let failed = 0;
+
+const cargo = join(dir, 'cargo.txt');
+if (existsSync(cargo)) {
+  for (const match of readFileSync(cargo, 'utf8').matchAll(/^test result: \w+\. (\d+) passed; (\d+) failed/gm)) {
+    passed += Number(match[1]);
+    failed += Number(match[2]);
+  }
+}
+
+const vitest = join(dir, 'vitest.json');
+if (existsSync(vitest)) {
+  const report = JSON.parse(readFileSync(vitest, 'utf8'));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  // A file that failed to load has no tests in the counts: count it as a failure.
+  failed += report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,42 @@
+// What an implementation (the native addon or the pure-JS fallback) provides.
+// Everything public is built on this in the facade modules, after argument validation,
+// so both implementations share one API surface and one set of checks.
+
+export type Durability = 'none' | 'data' | 'full';
+
+/** Validated write options, as the backends receive them. */
+export interface WriteSettings {
+  durability: Durability;
+  /** Exact permission bits, or undefined to keep the old file's (or the umask default). */
+  mode: number | undefined;
+  noClobber: boolean;
+}
+
+/** A file being written atomically; it replaces its target only on `commit`. */
+export interface AtomicFileHandle {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** One OS-level lock on one lock file. Not reentrant: the facade counts. */
+export interface OsLock {
+  /** Never waits. */
+  tryLock(): boolean;
+  /** Blocks the calling thread; false when `timeoutMs` passed first. */
+  lockSync(timeoutMs: number): boolean;
+  /** False when `timeoutMs` passed first; rejects with an AbortError when `signal` aborts. */
+  lock(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean>;
+  /** Releases the lock; the lock file stays. */
+  unlock(): void;
+}
+
+export interface Backend {
+  readonly implementation: 'native' | 'js';
+  writeSync(path: string, data: Uint8Array, settings: WriteSettings): void;
+  write(path: string, data: Uint8Array, settings: WriteSettings): Promise<void>;
+  createExclusiveSync(path: string, data: Uint8Array, settings: WriteSettings): boolean;
+  createExclusive(path: string, data: Uint8Array, settings: WriteSettings): Promise<boolean>;
+  openAtomic(path: string, settings: WriteSettings): Promise<AtomicFileHandle>;
+  openLock(path: string, shared: boolean): OsLock;
+}

@@ -1,0 +1,18 @@
+// Entry point 'concurrent-fs': native when its binary loads, else the pure-JS fallback (with one CFS_FALLBACK warning). CONCURRENT_FS_IMPL=js picks the fallback.
+import { createApi } from './api';
+import type { FileLockBase } from './lock';
+import { selectBackend } from './select';
+
+const api = createApi(selectBackend());
+
+export const implementation: 'native' | 'js' = api.implementation;
+export const atomicWrite = api.atomicWrite;
+export const atomicWriteSync = api.atomicWriteSync;
+export const createExclusive = api.createExclusive;
+export const createExclusiveSync = api.createExclusiveSync;
+export const openAtomic = api.openAtomic;
+export const FileLock = api.FileLock;
+export type FileLock = FileLockBase;
+export const withLock = api.withLock;
+export const lockMany = api.lockMany;
+export * from './public-types';

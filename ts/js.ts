@@ -1,0 +1,18 @@
+// Entry point 'concurrent-fs/js': the pure-JS fallback only.
+import { createApi } from './api';
+import { jsBackend } from './js/backend';
+import type { FileLockBase } from './lock';
+
+const api = createApi(jsBackend);
+
+export const implementation: 'native' | 'js' = api.implementation;
+export const atomicWrite = api.atomicWrite;
+export const atomicWriteSync = api.atomicWriteSync;
+export const createExclusive = api.createExclusive;
+export const createExclusiveSync = api.createExclusiveSync;
+export const openAtomic = api.openAtomic;
+export const FileLock = api.FileLock;
+export type FileLock = FileLockBase;
+export const withLock = api.withLock;
+export const lockMany = api.lockMany;
+export * from './public-types';

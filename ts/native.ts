@@ -1,0 +1,18 @@
+// Entry point 'concurrent-fs/native': the native addon only; throws if it cannot load.
+import { createApi } from './api';
+import type { FileLockBase } from './lock';
+import { loadNativeBackend } from './native/backend';
+
+const api = createApi(loadNativeBackend());
+
+export const implementation: 'native' | 'js' = api.implementation;
+export const atomicWrite = api.atomicWrite;
+export const atomicWriteSync = api.atomicWriteSync;
+export const createExclusive = api.createExclusive;
+export const createExclusiveSync = api.createExclusiveSync;
+export const openAtomic = api.openAtomic;
+export const FileLock = api.FileLock;
+export type FileLock = FileLockBase;
+export const withLock = api.withLock;
+export const lockMany = api.lockMany;
+export * from './public-types';

@@ -1,0 +1,78 @@
+// The native implementation: the Rust addon behind the Backend interface. Its errors
+// arrive as `cfs:{json}` messages and leave as Node-style errors.
+import type { AtomicFileHandle, Backend, Durability, OsLock, WriteSettings } from '../backend';
+import { systemError } from '../errors';
+import { loadBinding, type NativeBinding } from './load';
+
+const DURABILITY: Record<Durability, number> = { none: 0, data: 1, full: 2 };
+
+/** Turns the addon's encoded errors into Node-style errors; other errors pass through. */
+export function fromNative(err: unknown): unknown {
+  if (!(err instanceof Error) || !err.message.startsWith('cfs:{')) return err;
+  const detail = JSON.parse(err.message.slice(4)) as {
+    code: string;
+    syscall: string;
+    path: string | null;
+    committed: boolean;
+    message: string;
+  };
+  return systemError({ ...detail, path: detail.path ?? undefined });
+}
+
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+async function callAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+function createNativeBackend(binding: NativeBinding): Backend {
+  const args = (s: WriteSettings) => [DURABILITY[s.durability], s.mode ?? null] as const;
+  return {
+    implementation: 'native',
+    writeSync: (path, data, s) => call(() => binding.atomicWriteSync(path, data, ...args(s), s.noClobber)),
+    write: (path, data, s) => callAsync(async () => void (await binding.atomicWrite(path, data, ...args(s), s.noClobber))),
+    createExclusiveSync: (path, data, s) => call(() => binding.createExclusiveSync(path, data, ...args(s))),
+    createExclusive: (path, data, s) => callAsync(() => binding.createExclusive(path, data, ...args(s))),
+    openAtomic: async (path, s): Promise<AtomicFileHandle> => {
+      const file = binding.NativeAtomicFile.create();
+      await callAsync(() => file.open(path, ...args(s), s.noClobber));
+      return {
+        write: (chunk) => callAsync(() => file.write(chunk)),
+        commit: () => callAsync(() => file.commit()),
+        abort: () => callAsync(() => file.abort()),
+      };
+    },
+    openLock: (_path: string, _shared: boolean): OsLock => {
+      throw new Error('native locks: not built yet');
+    },
+  };
+}
+
+let cached: { backend: Backend } | { error: Error } | undefined;
+
+export function tryLoadNativeBackend(): { backend: Backend } | { error: Error } {
+  if (!cached) {
+    try {
+      cached = { backend: createNativeBackend(loadBinding()) };
+    } catch (error) {
+      cached = { error: error as Error };
+    }
+  }
+  return cached;
+}
+
+export function loadNativeBackend(): Backend {
+  const result = tryLoadNativeBackend();
+  if ('error' in result) throw result.error;
+  return result.backend;
+}

@@ -1,0 +1,7 @@
+// Types and classes that are the same whichever implementation an entry point uses.
+export type { AtomicFile, AtomicWriteData, AtomicWriteOptions } from './atomic';
+export type { Durability } from './backend';
+export type { SystemError } from './errors';
+export { AbortError, ConflictError, LockTimeoutError } from './errors';
+export type { AcquireOptions, FileLockOptions, LockOptions, LockSet } from './lock';
+export { LockNotHeldError } from './lock';

@@ -1,0 +1,73 @@
+// Argument checks shared by every public function. They run before any file is
+// touched and throw Node's own error codes.
+import { fileURLToPath } from 'node:url';
+import type { Durability, WriteSettings } from './backend';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+
+const DURABILITIES: readonly Durability[] = ['none', 'data', 'full'];
+
+export function toPath(value: unknown, name = 'path'): string {
+  let path: string;
+  if (typeof value === 'string') path = value;
+  else if (value instanceof URL) path = fileURLToPath(value);
+  else throw invalidArgType(name, 'of type string or an instance of URL', value);
+  if (path.includes('\0')) throw invalidArgValue(name, path, 'must be a string without null bytes');
+  if (path.length === 0) throw invalidArgValue(name, path, 'must be a non-empty string');
+  return path;
+}
+
+export function toBytes(data: unknown, encoding: BufferEncoding, name = 'data'): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, encoding);
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw invalidArgType(name, 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+}
+
+export function toOptions(value: unknown, name = 'options'): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object') throw invalidArgType(name, 'of type object', value);
+  return value as Record<string, unknown>;
+}
+
+export function toSignal(value: unknown, name = 'options.signal'): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw invalidArgType(name, 'an instance of AbortSignal', value);
+  return value;
+}
+
+export function toBoolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+  return value;
+}
+
+export function toEncoding(value: unknown, name = 'options.encoding'): BufferEncoding {
+  if (value === undefined) return 'utf8';
+  if (typeof value !== 'string' || !Buffer.isEncoding(value)) throw invalidArgValue(name, value, 'is invalid encoding');
+  return value;
+}
+
+/** A timeout in ms: a non-negative number or Infinity. */
+export function toTimeout(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (Number.isNaN(value) || value < 0) throw outOfRange(name, '>= 0 (or Infinity)', value);
+  return value;
+}
+
+export function toWriteSettings(options: Record<string, unknown>): WriteSettings {
+  const durability = options.durability ?? 'full';
+  if (!DURABILITIES.includes(durability as Durability)) {
+    throw invalidArgValue('options.durability', durability, "must be one of 'none', 'data', 'full'");
+  }
+  const mode = options.mode;
+  if (mode !== undefined) {
+    if (typeof mode !== 'number') throw invalidArgType('options.mode', 'of type number', mode);
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw outOfRange('options.mode', '>= 0 && <= 4095 (0o7777)', mode);
+  }
+  return {
+    durability: durability as Durability,
+    mode: mode as number | undefined,
+    noClobber: toBoolean(options.noClobber, 'options.noClobber', false),
+  };
+}

@@ -1,7 +1,7 @@
 // The native implementation: the Rust addon behind the Backend interface. Its errors
 // arrive as `cfs:{json}` messages and leave as Node-style errors.
 import type { AtomicFileHandle, Backend, Durability, OsLock, WriteSettings } from '../backend';
-import { systemError } from '../errors';
+import { abortError, systemError } from '../errors';
 import { loadBinding, type NativeBinding } from './load';
 
 const DURABILITY: Record<Durability, number> = { none: 0, data: 1, full: 2 };
@@ -52,9 +52,34 @@ function createNativeBackend(binding: NativeBinding): Backend {
         abort: () => callAsync(() => file.abort()),
       };
     },
-    openLock: (_path: string, _shared: boolean): OsLock => {
-      throw new Error('native locks: not built yet');
+    openLock: (path, shared) => nativeLock(binding, path, shared),
+  };
+}
+
+/** Outcomes of `NativeLock.wait`. */
+const ACQUIRED = 0;
+const CANCELLED = 2;
+
+function nativeLock(binding: NativeBinding, path: string, shared: boolean): OsLock {
+  const lock = new binding.NativeLock(path, shared);
+  return {
+    tryLock: () => call(() => lock.tryLock()),
+    lockSync: (timeoutMs) => call(() => lock.lockSync(timeoutMs)),
+    async lock(timeoutMs, signal) {
+      // Uncontended: settle on this thread, without a trip through the waiter thread.
+      if (call(() => lock.tryLock())) return true;
+      if (timeoutMs === 0) return false;
+      const cancel = () => lock.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        const outcome = await callAsync(() => lock.wait(timeoutMs));
+        if (outcome === CANCELLED && signal) throw abortError(signal);
+        return outcome === ACQUIRED;
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+      }
     },
+    unlock: () => lock.unlock(),
   };
 }
 

@@ -1,1 +1,120 @@
-//! placeholder
+//! Cross-process file locks: `flock` on Unix, `LockFileEx` on Windows (both through
+//! std's `File::try_lock`), whole-file, shared or exclusive.
+//!
+//! # Ownership
+//!
+//! A lock belongs to an open file description, not to a process or thread: two opens of
+//! one lock file in one process exclude each other exactly as two processes do. A lock
+//! is held by a [`HeldLock`], which owns the descriptor; dropping it closes the
+//! descriptor, which releases the lock. The kernel does the same when the holder dies,
+//! SIGKILL included, so there are no stale locks. Descriptors are close-on-exec (std
+//! opens everything with `O_CLOEXEC`), so a child spawned while a lock is held does not
+//! keep it alive.
+//!
+//! # Waiting
+//!
+//! Waiting must not block the caller's thread (the JS event loop), must not park a
+//! libuv threadpool thread for the length of the wait (four waiters would starve every
+//! `fs` call, including the holder's), and must hand over promptly. So:
+//!
+//! - One dedicated thread per process (see [`waiter`]) owns every pending wait. Each
+//!   waiter keeps its lock file open and retries a non-blocking `try_lock` when there is
+//!   reason to believe the lock was released.
+//! - On Linux the reason is an inotify `IN_CLOSE` event on the lock file: every release
+//!   closes a descriptor (ours always do, and a dead holder's are closed by the kernel),
+//!   so handover costs one event delivery, not a poll period. The watch is added *before*
+//!   the first retry, so a release between a failed try and the watch is never missed.
+//! - A slow safety-net poll covers releases that produce no close event (another program
+//!   calling `flock(LOCK_UN)` and keeping its descriptor, or a holder on another NFS
+//!   client). Where inotify is missing (macOS, Windows, filesystems that refuse the
+//!   watch) the poll is the mechanism, with a short backoff (1 ms doubling to 16 ms).
+//! - Timeouts and cancellation are the waiter thread's own deadlines and commands; a
+//!   blocked `flock` call could be interrupted by neither.
+//!
+//! A blocking wait ([`lock_blocking`], for `acquireSync`) uses the same thread and parks
+//! the caller on a channel.
+
+mod file;
+mod release_events;
+mod waiter;
+
+use crate::error::Result;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub use file::HeldLock;
+pub use waiter::WaitHandle;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockKind {
+  /// Excludes exclusive locks only; any number of shared holders coexist.
+  Shared,
+  /// Excludes every other lock.
+  Exclusive,
+}
+
+#[derive(Debug)]
+pub enum WaitOutcome {
+  Acquired(HeldLock),
+  TimedOut,
+  Cancelled,
+}
+
+/// Takes the lock if it is free now. `Ok(None)` means it is held elsewhere.
+/// The lock file is created if missing, and never deleted.
+pub fn try_lock(path: &Path, kind: LockKind) -> Result<Option<HeldLock>> {
+  file::try_lock(path, kind)
+}
+
+/// Waits for the lock on the waiter thread; `done` runs there when the wait ends.
+/// `timeout` of `None` waits forever.
+pub fn lock_async<F>(
+  path: PathBuf,
+  kind: LockKind,
+  timeout: Option<Duration>,
+  done: F,
+) -> WaitHandle
+where
+  F: FnOnce(Result<WaitOutcome>) + Send + 'static,
+{
+  let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+  waiter::submit(path, kind, deadline, Box::new(done))
+}
+
+/// Waits for the lock, blocking the calling thread (not the waiter thread's others).
+/// `Ok(None)` means the timeout passed first.
+pub fn lock_blocking(
+  path: &Path,
+  kind: LockKind,
+  timeout: Option<Duration>,
+) -> Result<Option<HeldLock>> {
+  if let Some(held) = try_lock(path, kind)? {
+    return Ok(Some(held));
+  }
+  if timeout == Some(Duration::ZERO) {
+    return Ok(None);
+  }
+  let (tx, rx) = mpsc::channel();
+  let _handle = lock_async(path.to_path_buf(), kind, timeout, move |outcome| {
+    let _ = tx.send(outcome);
+  });
+  match rx.recv() {
+    Ok(Ok(WaitOutcome::Acquired(held))) => Ok(Some(held)),
+    Ok(Ok(WaitOutcome::TimedOut | WaitOutcome::Cancelled)) => Ok(None),
+    Ok(Err(err)) => Err(err),
+    Err(mpsc::RecvError) => unreachable!("the waiter thread always reports an outcome"),
+  }
+}
+
+/// Converts a JS-style timeout in ms (Infinity = forever) to a Duration.
+pub fn timeout_from_ms(ms: f64) -> Option<Duration> {
+  if ms.is_finite() && ms >= 0.0 {
+    Some(Duration::from_secs_f64(ms / 1000.0))
+  } else {
+    None
+  }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,153 @@
+use super::*;
+use crate::test_util::ScratchDir;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn exclusive(path: &Path) -> Option<HeldLock> {
+  try_lock(path, LockKind::Exclusive).unwrap()
+}
+
+fn shared(path: &Path) -> Option<HeldLock> {
+  try_lock(path, LockKind::Shared).unwrap()
+}
+
+#[test]
+fn two_opens_in_one_process_exclude_each_other() {
+  let dir = ScratchDir::new("lock-excl");
+  let path = dir.join("a.lock");
+  let held = exclusive(&path).expect("free lock");
+  assert!(exclusive(&path).is_none());
+  assert!(shared(&path).is_none());
+  drop(held);
+  assert!(exclusive(&path).is_some());
+}
+
+#[test]
+fn shared_locks_coexist_and_exclude_exclusive() {
+  let dir = ScratchDir::new("lock-shared");
+  let path = dir.join("a.lock");
+  let first = shared(&path).unwrap();
+  let second = shared(&path).unwrap();
+  assert!(exclusive(&path).is_none());
+  drop(first);
+  assert!(exclusive(&path).is_none());
+  drop(second);
+  assert!(exclusive(&path).is_some());
+}
+
+#[test]
+fn the_lock_file_is_created_and_never_deleted() {
+  let dir = ScratchDir::new("lock-file");
+  let path = dir.join("a.lock");
+  drop(exclusive(&path).unwrap());
+  assert!(path.exists());
+}
+
+#[test]
+fn a_missing_directory_is_enoent() {
+  let dir = ScratchDir::new("lock-enoent");
+  let err = try_lock(&dir.join("missing/a.lock"), LockKind::Exclusive).unwrap_err();
+  assert_eq!((err.code, err.syscall), ("ENOENT", "open"));
+}
+
+#[test]
+fn blocking_wait_times_out_then_succeeds_after_release() {
+  let dir = ScratchDir::new("lock-timeout");
+  let path = dir.join("a.lock");
+  let held = exclusive(&path).unwrap();
+  let start = Instant::now();
+  assert!(
+    lock_blocking(&path, LockKind::Exclusive, Some(Duration::from_millis(50)))
+      .unwrap()
+      .is_none()
+  );
+  let waited = start.elapsed();
+  assert!(waited >= Duration::from_millis(50), "{waited:?}");
+  assert!(
+    lock_blocking(&path, LockKind::Exclusive, Some(Duration::ZERO))
+      .unwrap()
+      .is_none()
+  );
+  drop(held);
+  assert!(
+    lock_blocking(&path, LockKind::Exclusive, Some(Duration::ZERO))
+      .unwrap()
+      .is_some()
+  );
+}
+
+#[test]
+fn async_wait_is_handed_the_lock_on_release() {
+  let dir = ScratchDir::new("lock-handover");
+  let path = dir.join("a.lock");
+  let mut latencies = Vec::new();
+  for _ in 0..20 {
+    let held = exclusive(&path).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let _wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
+      tx.send((outcome, Instant::now())).unwrap();
+    });
+    // Give the waiter time to register, so the release is a real handover.
+    assert!(rx.recv_timeout(Duration::from_millis(30)).is_err());
+    let released = Instant::now();
+    drop(held);
+    let (outcome, acquired) = rx.recv().unwrap();
+    assert!(matches!(outcome, Ok(WaitOutcome::Acquired(_))));
+    latencies.push(acquired - released);
+  }
+  latencies.sort();
+  // The safety-net poll is 20 ms: a median well under it shows the close event did the work.
+  assert!(
+    latencies[10] < Duration::from_millis(5),
+    "median handover {:?}",
+    latencies[10]
+  );
+}
+
+#[test]
+fn cancel_ends_a_wait_without_the_lock() {
+  let dir = ScratchDir::new("lock-cancel");
+  let path = dir.join("a.lock");
+  let _held = exclusive(&path).unwrap();
+  let (tx, rx) = mpsc::channel();
+  let wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
+    tx.send(outcome).unwrap()
+  });
+  wait.cancel();
+  assert!(matches!(rx.recv().unwrap(), Ok(WaitOutcome::Cancelled)));
+}
+
+#[test]
+fn many_waiters_each_get_the_lock_once() {
+  let dir = ScratchDir::new("lock-many");
+  let path = dir.join("a.lock");
+  let held = exclusive(&path).unwrap();
+  let (tx, rx) = mpsc::channel();
+  for _ in 0..8 {
+    let tx = tx.clone();
+    lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
+      tx.send(outcome).unwrap()
+    });
+  }
+  drop(held);
+  for _ in 0..8 {
+    let outcome = rx
+      .recv_timeout(Duration::from_secs(10))
+      .expect("every waiter is served");
+    let Ok(WaitOutcome::Acquired(lock)) = outcome else {
+      panic!("{outcome:?}")
+    };
+    assert!(
+      exclusive(&path).is_none(),
+      "the lock is exclusive while a waiter holds it"
+    );
+    drop(lock);
+  }
+}
+
+#[test]
+fn timeouts_convert_from_js_milliseconds() {
+  assert_eq!(timeout_from_ms(f64::INFINITY), None);
+  assert_eq!(timeout_from_ms(0.0), Some(Duration::ZERO));
+  assert_eq!(timeout_from_ms(1500.0), Some(Duration::from_millis(1500)));
+}

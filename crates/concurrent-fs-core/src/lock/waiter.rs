@@ -1,0 +1,245 @@
+//! The process's one lock-waiting thread (design in the module docs of `lock`).
+//!
+//! Other threads talk to it through a command queue and a [`Waker`]; it owns every
+//! pending wait, retries the ones whose lock file saw a release (or whose poll is due),
+//! expires the ones past their deadline, and reports each outcome exactly once.
+
+use super::release_events::{ReleaseEvents, Waker, WatchId};
+use super::{file, LockKind, WaitOutcome};
+use crate::error::Result;
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+type Done = Box<dyn FnOnce(Result<WaitOutcome>) + Send>;
+
+/// Safety-net poll for watched files (releases without a close event), and the poll
+/// for files that cannot be watched.
+const WATCHED_POLL: (Duration, Duration) = (Duration::from_millis(20), Duration::from_millis(250));
+const UNWATCHED_POLL: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(16));
+
+enum Command {
+  Wait {
+    id: u64,
+    path: PathBuf,
+    kind: LockKind,
+    deadline: Option<Instant>,
+    done: Done,
+  },
+  Cancel(u64),
+}
+
+static COMMANDS: Mutex<Vec<Command>> = Mutex::new(Vec::new());
+static WAKER: OnceLock<Waker> = OnceLock::new();
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A pending wait; [`WaitHandle::cancel`] ends it with `WaitOutcome::Cancelled` unless
+/// it already ended.
+#[derive(Debug)]
+pub struct WaitHandle {
+  id: u64,
+}
+
+impl WaitHandle {
+  pub fn cancel(&self) {
+    send(Command::Cancel(self.id));
+  }
+}
+
+pub(super) fn submit(
+  path: PathBuf,
+  kind: LockKind,
+  deadline: Option<Instant>,
+  done: Done,
+) -> WaitHandle {
+  let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+  send(Command::Wait {
+    id,
+    path,
+    kind,
+    deadline,
+    done,
+  });
+  WaitHandle { id }
+}
+
+fn send(command: Command) {
+  let waker = WAKER.get_or_init(start_thread);
+  COMMANDS
+    .lock()
+    .unwrap_or_else(|e| e.into_inner())
+    .push(command);
+  waker.wake();
+}
+
+fn start_thread() -> Waker {
+  let events = ReleaseEvents::new();
+  let waker = events.waker();
+  std::thread::Builder::new()
+    .name("cfs-lock-waiter".into())
+    .spawn(move || run(events))
+    .expect("cannot start the lock waiter thread");
+  waker
+}
+
+struct Pending {
+  id: u64,
+  path: PathBuf,
+  kind: LockKind,
+  file: File,
+  deadline: Option<Instant>,
+  watch: Option<WatchId>,
+  next_poll: Instant,
+  poll_interval: Duration,
+  done: Done,
+}
+
+impl Pending {
+  fn poll_cap(&self) -> Duration {
+    if self.watch.is_some() {
+      WATCHED_POLL.1
+    } else {
+      UNWATCHED_POLL.1
+    }
+  }
+
+  fn expired(&self, now: Instant) -> bool {
+    self.deadline.is_some_and(|deadline| now >= deadline)
+  }
+}
+
+fn run(mut events: ReleaseEvents) {
+  let mut pending: Vec<Pending> = Vec::new();
+  loop {
+    let commands = std::mem::take(&mut *COMMANDS.lock().unwrap_or_else(|e| e.into_inner()));
+    for command in commands {
+      match command {
+        Command::Wait {
+          id,
+          path,
+          kind,
+          deadline,
+          done,
+        } => {
+          if let Some(wait) = begin(&mut events, id, path, kind, deadline, done) {
+            pending.push(wait);
+          }
+        }
+        Command::Cancel(id) => {
+          if let Some(index) = pending.iter().position(|p| p.id == id) {
+            let wait = pending.swap_remove(index);
+            finish(&mut events, wait, Ok(None));
+          }
+        }
+      }
+    }
+    let released = events.wait(time_to_next_check(&pending));
+    let now = Instant::now();
+    let mut index = 0;
+    while index < pending.len() {
+      let wait = &mut pending[index];
+      let signalled = released.all || wait.watch.is_some_and(|w| released.watches.contains(&w));
+      let poll_due = now >= wait.next_poll;
+      let outcome = if signalled || poll_due || wait.expired(now) {
+        file::try_on(&wait.file, wait.kind, &wait.path)
+      } else {
+        Ok(false)
+      };
+      match outcome {
+        Ok(false) if !wait.expired(now) => {
+          if poll_due {
+            wait.poll_interval = (wait.poll_interval * 2).min(wait.poll_cap());
+            wait.next_poll = now + wait.poll_interval;
+          }
+          index += 1;
+        }
+        Ok(acquired) => {
+          let wait = pending.swap_remove(index);
+          finish(&mut events, wait, Ok(Some(acquired)));
+        }
+        Err(err) => {
+          let wait = pending.swap_remove(index);
+          finish(&mut events, wait, Err(err));
+        }
+      }
+    }
+  }
+}
+
+/// Opens the lock file, watches it, then tries once: the watch comes first so that a
+/// release between a failed try and the watch cannot be missed.
+fn begin(
+  events: &mut ReleaseEvents,
+  id: u64,
+  path: PathBuf,
+  kind: LockKind,
+  deadline: Option<Instant>,
+  done: Done,
+) -> Option<Pending> {
+  let file = match file::open(&path) {
+    Ok(file) => file,
+    Err(err) => {
+      report(done, Err(err));
+      return None;
+    }
+  };
+  let watch = events.watch(&path);
+  let interval = if watch.is_some() {
+    WATCHED_POLL.0
+  } else {
+    UNWATCHED_POLL.0
+  };
+  let wait = Pending {
+    id,
+    file,
+    kind,
+    deadline,
+    watch,
+    next_poll: Instant::now() + interval,
+    poll_interval: interval,
+    done,
+    path,
+  };
+  match file::try_on(&wait.file, wait.kind, &wait.path) {
+    Ok(false) if !wait.expired(Instant::now()) => Some(wait),
+    Ok(acquired) => {
+      finish(events, wait, Ok(Some(acquired)));
+      None
+    }
+    Err(err) => {
+      finish(events, wait, Err(err));
+      None
+    }
+  }
+}
+
+/// `Ok(Some(true))` acquired, `Ok(Some(false))` timed out, `Ok(None)` cancelled.
+fn finish(events: &mut ReleaseEvents, wait: Pending, outcome: Result<Option<bool>>) {
+  if let Some(watch) = wait.watch {
+    events.unwatch(watch);
+  }
+  let outcome = outcome.map(|acquired| match acquired {
+    Some(true) => WaitOutcome::Acquired(file::held(wait.file, wait.path)),
+    Some(false) => WaitOutcome::TimedOut,
+    None => WaitOutcome::Cancelled,
+  });
+  report(wait.done, outcome);
+}
+
+/// Runs a completion; a panic in one must not take the waiter thread (and every other
+/// pending wait) down with it.
+fn report(done: Done, outcome: Result<WaitOutcome>) {
+  let _ = catch_unwind(AssertUnwindSafe(|| done(outcome)));
+}
+
+fn time_to_next_check(pending: &[Pending]) -> Option<Duration> {
+  let now = Instant::now();
+  pending
+    .iter()
+    .flat_map(|p| std::iter::once(p.next_poll).chain(p.deadline))
+    .min()
+    .map(|next| next.saturating_duration_since(now))
+}

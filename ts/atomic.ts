@@ -23,7 +23,8 @@ export interface AtomicFile {
   abort(): Promise<void>;
 }
 
-export type AtomicWriteData = string | Uint8Array;
+/** A string (in `options.encoding`), a Buffer, or any typed array or DataView. */
+export type AtomicWriteData = string | ArrayBufferView;
 
 function prepare(path: unknown, data: unknown, options: unknown) {
   const opts = toOptions(options);

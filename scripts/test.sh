@@ -8,6 +8,8 @@ rm -f .test-results/*
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "build (tests run against the built package)"
+npm run build
 step "biome (lint + format)"
 npx biome ci .
 step "typescript"

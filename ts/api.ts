@@ -2,12 +2,18 @@
 import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
 import { createLockApi } from './lock';
+import { backoffDelays, retry } from './retry';
+import { createVersionApi } from './versioned';
 
 export function createApi(backend: Backend) {
+  const locks = createLockApi(backend);
   return {
     implementation: backend.implementation,
     ...createAtomicApi(backend),
-    ...createLockApi(backend),
+    ...locks,
+    ...createVersionApi(backend, locks.withLock),
+    retry,
+    backoffDelays,
   };
 }
 

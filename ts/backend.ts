@@ -39,4 +39,6 @@ export interface Backend {
   createExclusive(path: string, data: Uint8Array, settings: WriteSettings): Promise<boolean>;
   openAtomic(path: string, settings: WriteSettings): Promise<AtomicFileHandle>;
   openLock(path: string, shared: boolean): OsLock;
+  /** A content hash as hex: equal bytes give equal versions. */
+  contentVersion(data: Uint8Array): string;
 }

@@ -1,5 +1,6 @@
 // The pure-JS fallback implementation (Node's fs only). Weaker guarantees: see README.
 import type { Backend } from '../backend';
+import { contentVersion } from './version';
 
 const notYet = () => {
   throw new Error('pure-JS fallback: not built yet');
@@ -13,4 +14,5 @@ export const jsBackend: Backend = {
   createExclusive: notYet,
   openAtomic: notYet,
   openLock: notYet,
+  contentVersion,
 };

@@ -53,6 +53,7 @@ function createNativeBackend(binding: NativeBinding): Backend {
       };
     },
     openLock: (path, shared) => nativeLock(binding, path, shared),
+    contentVersion: (data) => binding.contentVersion(data),
   };
 }
 

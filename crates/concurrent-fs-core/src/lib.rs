@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod error;
 pub mod lock;
 mod sys;
+pub mod version;
 
 pub use error::{Error, Result};
 

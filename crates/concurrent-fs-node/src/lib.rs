@@ -7,3 +7,4 @@ mod atomic;
 mod error;
 mod id;
 mod lock;
+mod version;

@@ -1,0 +1,100 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { IMPLEMENTATIONS, load } from './helpers/impls';
+import { tempDir } from './helpers/tmp';
+import { allSucceed, startTogether, startWorker } from './helpers/worker';
+
+describe.each(IMPLEMENTATIONS)('optimistic concurrency (%s)', (impl) => {
+  const cfs = load(impl);
+
+  it('readVersioned: null for a missing file; equal bytes give equal versions', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'doc.json');
+    expect(await cfs.readVersioned(path)).toEqual({ data: null, version: null });
+    writeFileSync(path, '{"a":1}');
+    const first = await cfs.readVersioned(path);
+    expect(first.data?.toString()).toBe('{"a":1}');
+    expect(first.version).toMatch(/^[0-9a-f]{32}$/);
+    writeFileSync(join(dir, 'copy.json'), '{"a":1}');
+    expect((await cfs.readVersioned(join(dir, 'copy.json'))).version).toBe(first.version);
+    writeFileSync(path, '{"a":2}');
+    expect((await cfs.readVersioned(path)).version).not.toBe(first.version);
+  });
+
+  it('writeIfVersion writes on a match and leaves the file untouched on a conflict', async () => {
+    const path = join(tempDir(), 'doc.json');
+    expect(await cfs.writeIfVersion(path, 'one', null)).toBe(true);
+    expect(await cfs.writeIfVersion(path, 'two', null)).toBe(false);
+    const { version } = await cfs.readVersioned(path);
+    writeFileSync(path, 'changed behind our back');
+    expect(await cfs.writeIfVersion(path, 'three', version)).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe('changed behind our back');
+    const now = await cfs.readVersioned(path);
+    expect(await cfs.writeIfVersion(path, 'four', now.version)).toBe(true);
+    expect(readFileSync(path, 'utf8')).toBe('four');
+  });
+
+  it('compareAndSwap compares JSON values deeply; undefined means "only if absent"', async () => {
+    const path = join(tempDir(), 'doc.json');
+    expect(await cfs.compareAndSwap(path, undefined, { a: [1, 2] })).toBe(true);
+    expect(await cfs.compareAndSwap(path, undefined, { a: 0 })).toBe(false);
+    expect(await cfs.compareAndSwap(path, { a: [1, 3] }, { a: 0 })).toBe(false);
+    expect(await cfs.compareAndSwap(path, { a: [1, 2] }, { b: true })).toBe(true);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ b: true });
+  });
+
+  it('compareAndSwap from 4 processes racing on one expected value: exactly one wins', async () => {
+    const path = join(tempDir(), 'claim.json');
+    writeFileSync(path, JSON.stringify({ owner: null }));
+    const workers = await startTogether(4, (i) => startWorker(impl, 'cas', path, `p${i}`));
+    await allSucceed(workers);
+    const winners = workers.flatMap((w, i) => (w.lines.at(-1) === 'true' ? [`p${i}`] : []));
+    expect(winners).toHaveLength(1);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ owner: winners[0] });
+  });
+
+  it('6 processes x 300 optimisticUpdate increments: exactly 1800, with conflicts retried', async () => {
+    const path = join(tempDir(), 'counter.json');
+    const workers = await startTogether(6, () => startWorker(impl, 'optimistic', path, 300));
+    await allSucceed(workers);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ n: 1800 });
+    const conflicts = workers.reduce((sum, w) => sum + (JSON.parse(w.lines.at(-1)!) as { conflicts: number }).conflicts, 0);
+    console.log(`${impl}: 1800 optimistic increments from 6 processes needed ${conflicts} retries after conflicts`);
+    expect(conflicts).toBeGreaterThan(0);
+  });
+
+  it('optimisticUpdate gives up with ConflictError after its retries', async () => {
+    const path = join(tempDir(), 'doc.json');
+    let runs = 0;
+    const update = cfs.optimisticUpdate(
+      path,
+      (current: { n: number } | undefined) => {
+        runs++;
+        writeFileSync(path, JSON.stringify({ n: runs * 100 })); // someone always gets there first
+        return { n: (current?.n ?? 0) + 1 };
+      },
+      { retries: 3, backoff: { initialDelay: 0 } },
+    );
+    await expect(update).rejects.toMatchObject({ name: 'ConflictError', code: 'ECONFLICT', path, attempts: 4 });
+    expect(runs).toBe(4);
+  });
+
+  it('corrupt JSON is reported with the file name and never overwritten', async () => {
+    const path = join(tempDir(), 'broken.json');
+    writeFileSync(path, '{"half":');
+    await expect(cfs.optimisticUpdate(path, () => ({ fixed: true }))).rejects.toMatchObject({ name: 'CorruptFileError', path });
+    await expect(cfs.compareAndSwap(path, undefined, 1)).resolves.toBe(false);
+    await expect(cfs.compareAndSwap(path, { half: 1 }, 1)).rejects.toThrow(path);
+    expect(readFileSync(path, 'utf8')).toBe('{"half":');
+  });
+
+  it('lockMany with overlapping sets in opposite orders from 4 processes x 200 rounds: no deadlock, exact counts', async () => {
+    const dir = tempDir();
+    const sets = ['a,b', 'b,a', 'b,c', 'c,a,b'];
+    const workers = await startTogether(4, (i) => startWorker(impl, 'lock-many', dir, 200, sets[i]!));
+    await allSucceed(workers);
+    const count = (n: string) => Number(readFileSync(join(dir, `${n}.count`), 'utf8'));
+    expect([count('a'), count('b'), count('c')]).toEqual([600, 800, 400]);
+  });
+});

@@ -1,0 +1,117 @@
+// Exponential backoff with jitter, and `retry` built on it. Jitter keeps processes that
+// failed together from retrying together (AWS Architecture Blog, "Exponential Backoff
+// And Jitter"): 'full' draws from [0, base], 'equal' from [base/2, base].
+import { abortError, invalidArgType, invalidArgValue, outOfRange, throwIfAborted } from './errors';
+import { toOptions, toSignal } from './validate';
+
+export type Jitter = 'full' | 'equal' | 'none';
+
+export interface BackoffOptions {
+  /** First delay in ms. Default 10. */
+  initialDelay?: number;
+  /** Cap on any delay in ms. Default 1000. */
+  maxDelay?: number;
+  /** Growth per attempt. Default 2. */
+  factor?: number;
+  /** Default `'full'`. */
+  jitter?: Jitter;
+  /** Source of uniform [0, 1) numbers, for reproducible delays. Default `Math.random`. */
+  random?: () => number;
+}
+
+export interface RetryOptions extends BackoffOptions {
+  /** Retries after the first call. Default 10. */
+  retries?: number;
+  /** Return false to stop retrying on this error. Default: retry every error. */
+  shouldRetry?: (err: unknown) => boolean;
+  signal?: AbortSignal;
+}
+
+const JITTERS: readonly Jitter[] = ['full', 'equal', 'none'];
+
+function nonNegative(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!(value >= 0)) throw outOfRange(name, '>= 0', value);
+  return value;
+}
+
+interface Backoff {
+  initialDelay: number;
+  maxDelay: number;
+  factor: number;
+  jitter: Jitter;
+  random: () => number;
+}
+
+function toBackoff(options: Record<string, unknown>): Backoff {
+  const jitter = options.jitter ?? 'full';
+  if (!JITTERS.includes(jitter as Jitter)) throw invalidArgValue('options.jitter', jitter, "must be one of 'full', 'equal', 'none'");
+  const random = options.random ?? Math.random;
+  if (typeof random !== 'function') throw invalidArgType('options.random', 'of type function', random);
+  return {
+    initialDelay: nonNegative(options.initialDelay, 'options.initialDelay', 10),
+    maxDelay: nonNegative(options.maxDelay, 'options.maxDelay', 1000),
+    factor: nonNegative(options.factor, 'options.factor', 2),
+    jitter: jitter as Jitter,
+    random: random as () => number,
+  };
+}
+
+function* delays({ initialDelay, maxDelay, factor, jitter, random }: Backoff): Generator<number, never> {
+  for (let k = 0; ; k++) {
+    const base = Math.min(maxDelay, initialDelay * factor ** k);
+    if (jitter === 'none') yield base;
+    else if (jitter === 'equal') yield base / 2 + (random() * base) / 2;
+    else yield random() * base;
+  }
+}
+
+/** The endless sequence of delays (ms) between attempts. */
+export function backoffDelays(options?: BackoffOptions): Iterable<number> {
+  const backoff = toBackoff(toOptions(options));
+  return { [Symbol.iterator]: () => delays(backoff) };
+}
+
+/** Resolves after `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+export function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function retryCount(value: unknown, name = 'options.retries'): number {
+  if (value === undefined) return 10;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < 0) throw outOfRange(name, 'an integer >= 0', value);
+  return value;
+}
+
+/** Calls `fn` up to `retries + 1` times, backing off between failures. */
+export async function retry<T>(fn: (attempt: number) => T | Promise<T>, options?: RetryOptions): Promise<T> {
+  if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
+  const opts = toOptions(options);
+  const retries = retryCount(opts.retries);
+  const signal = toSignal(opts.signal);
+  const shouldRetry = opts.shouldRetry ?? (() => true);
+  if (typeof shouldRetry !== 'function') throw invalidArgType('options.shouldRetry', 'of type function', shouldRetry);
+  const waits = delays(toBackoff(opts));
+  for (let attempt = 0; ; attempt++) {
+    throwIfAborted(signal);
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (attempt >= retries || !(shouldRetry as (e: unknown) => boolean)(err)) throw err;
+    }
+    await delay(waits.next().value, signal);
+  }
+}

@@ -1,0 +1,117 @@
+// Optimistic concurrency: content versions, conditional writes under the sidecar lock
+// `${path}.lock`, compare-and-swap of JSON values, and optimisticUpdate, which runs the
+// caller's transform outside any lock and retries with backoff on conflict.
+import { isDeepStrictEqual } from 'node:util';
+import type { AtomicWriteOptions } from './atomic';
+import type { Backend } from './backend';
+import { ConflictError, invalidArgType, throwIfAborted } from './errors';
+import { parseJson, readIfExists, serializeJson } from './json-file';
+import type { LockOptions } from './lock';
+import { type BackoffOptions, backoffDelays, delay, retryCount } from './retry';
+import { toBytes, toEncoding, toOptions, toPath, toSignal, toTimeout, toWriteSettings } from './validate';
+
+export interface Versioned {
+  /** The file's bytes, or null when it does not exist. */
+  data: Buffer | null;
+  /** Content hash (hex) of `data`, or null when the file does not exist. */
+  version: string | null;
+}
+
+export interface ConditionalWriteOptions extends AtomicWriteOptions {
+  /** Longest wait for the sidecar lock, in ms. Default 30000. */
+  lockTimeout?: number;
+}
+
+export interface OptimisticUpdateOptions extends Omit<ConditionalWriteOptions, 'noClobber' | 'encoding'> {
+  /** Retries after the first attempt. Default 10. */
+  retries?: number;
+  backoff?: BackoffOptions;
+  /** Called after each lost race, with the attempt number (from 1). */
+  onConflict?: (attempt: number) => void;
+}
+
+type WithLock = <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<T>;
+
+const DEFAULT_LOCK_TIMEOUT = 30_000;
+
+export function createVersionApi(backend: Backend, withLock: WithLock) {
+  const versionOf = (data: Buffer | null) => (data === null ? null : backend.contentVersion(data));
+
+  async function readVersioned(path: string | URL): Promise<Versioned> {
+    const data = await readIfExists(toPath(path));
+    return { data, version: versionOf(data) };
+  }
+
+  /** Runs `check` on the current bytes under the sidecar lock; writes `bytes` if it passes. */
+  async function writeIf(target: string, bytes: Uint8Array, options: Record<string, unknown>, check: (current: Buffer | null) => boolean) {
+    const settings = toWriteSettings(options);
+    const signal = toSignal(options.signal);
+    const timeout = toTimeout(options.lockTimeout, 'options.lockTimeout', DEFAULT_LOCK_TIMEOUT);
+    throwIfAborted(signal);
+    return withLock(
+      `${target}.lock`,
+      async () => {
+        if (!check(await readIfExists(target))) return false;
+        await backend.write(target, bytes, settings);
+        return true;
+      },
+      { timeout, signal },
+    );
+  }
+
+  /** Writes `data` only if the file's version is still `expected` (null: only if absent). */
+  async function writeIfVersion(
+    path: string | URL,
+    data: string | ArrayBufferView,
+    expected: string | null,
+    options?: ConditionalWriteOptions,
+  ): Promise<boolean> {
+    const opts = toOptions(options);
+    const target = toPath(path);
+    const bytes = toBytes(data, toEncoding(opts.encoding));
+    if (expected !== null && typeof expected !== 'string') throw invalidArgType('expected', 'of type string or null', expected);
+    return writeIf(target, bytes, opts, (current) => versionOf(current) === expected);
+  }
+
+  /** Replaces the JSON value `expected` with `next` (expected undefined: only if absent). */
+  async function compareAndSwap(path: string | URL, expected: unknown, next: unknown, options?: ConditionalWriteOptions): Promise<boolean> {
+    const opts = toOptions(options);
+    const target = toPath(path);
+    const bytes = serializeJson(next, 'next');
+    return writeIf(target, bytes, opts, (current) => {
+      if (expected === undefined) return current === null;
+      return current !== null && isDeepStrictEqual(parseJson(target, current), expected);
+    });
+  }
+
+  /**
+   * Reads without a lock, transforms, and commits only if nobody wrote in between; on a
+   * lost race it backs off and starts again. No update is ever lost.
+   */
+  async function optimisticUpdate<T>(
+    path: string | URL,
+    transform: (current: T | undefined) => T | Promise<T>,
+    options?: OptimisticUpdateOptions,
+  ): Promise<T> {
+    if (typeof transform !== 'function') throw invalidArgType('transform', 'of type function', transform);
+    const opts = toOptions(options);
+    const target = toPath(path);
+    const retries = retryCount(opts.retries);
+    const signal = toSignal(opts.signal);
+    const onConflict = opts.onConflict as ((attempt: number) => void) | undefined;
+    const waits = backoffDelays(opts.backoff as BackoffOptions | undefined)[Symbol.iterator]();
+    const writeOptions = { ...opts, noClobber: false };
+    toWriteSettings(writeOptions);
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(signal);
+      const { data, version } = await readVersioned(target);
+      const next = await transform(parseJson(target, data) as T | undefined);
+      if (await writeIfVersion(target, serializeJson(next, 'transform result'), version, writeOptions)) return next;
+      onConflict?.(attempt);
+      if (attempt > retries) throw new ConflictError(target, attempt);
+      await delay(waits.next().value, signal);
+    }
+  }
+
+  return { readVersioned, writeIfVersion, compareAndSwap, optimisticUpdate };
+}

@@ -1,16 +1,17 @@
-// The pure-JS fallback implementation (Node's fs only). Weaker guarantees: see README.
+// The pure-JS fallback implementation (Node's fs only). Weaker guarantees: see
+// docs/fallback.md.
 import type { Backend } from '../backend';
-
-const notYet = () => {
-  throw new Error('pure-JS fallback: not built yet');
-};
+import { atomicWrite, createExclusive, openAtomic } from './atomic-async';
+import { atomicWriteSync, createExclusiveSync } from './atomic-sync';
 
 export const jsBackend: Backend = {
   implementation: 'js',
-  writeSync: notYet,
-  write: notYet,
-  createExclusiveSync: notYet,
-  createExclusive: notYet,
-  openAtomic: notYet,
-  openLock: notYet,
+  writeSync: atomicWriteSync,
+  write: atomicWrite,
+  createExclusiveSync,
+  createExclusive,
+  openAtomic,
+  openLock: () => {
+    throw new Error('pure-JS fallback: locks not built yet');
+  },
 };

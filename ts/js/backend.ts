@@ -3,6 +3,7 @@
 import type { Backend } from '../backend';
 import { atomicWrite, createExclusive, openAtomic } from './atomic-async';
 import { atomicWriteSync, createExclusiveSync } from './atomic-sync';
+import { JsLock } from './lock';
 
 export const jsBackend: Backend = {
   implementation: 'js',
@@ -11,7 +12,5 @@ export const jsBackend: Backend = {
   createExclusiveSync,
   createExclusive,
   openAtomic,
-  openLock: () => {
-    throw new Error('pure-JS fallback: locks not built yet');
-  },
+  openLock: (path, shared) => new JsLock(path, shared),
 };

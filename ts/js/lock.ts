@@ -7,9 +7,10 @@
 // Waiting is polling with backoff (poll.ts): there is nothing to be woken by.
 // Shared locks are exclusive here: correct, only less concurrent.
 //
-// Unlike a kernel lock file, this one is deleted on release, so the rule "never unlink
-// a lock file others may have open" does not arise: nobody holds it open, a marker is
-// only ever created whole, read, or removed by the one process entitled to.
+// Unlike a kernel lock file, this one is deleted on release. The rule "never unlink a
+// lock file others may have open" is about kernel locks held on an orphaned inode; here
+// the lock is the name, not an inode: readers open the file only to read the marker,
+// and an old inode held open grants nothing.
 import type { OsLock } from '../backend';
 import { breakStale } from './break-stale';
 import { hasCode } from './fs-error';

@@ -24,8 +24,8 @@ function plan(existing: Existing | undefined, mode: number | undefined): Plan {
   // No geteuid: Windows, where uid/gid are meaningless.
   const ownerDiffers = existing !== undefined && euid !== undefined && (existing.uid !== euid || existing.gid !== egid);
   const owner = ownerDiffers ? { uid: existing.uid, gid: existing.gid } : undefined;
-  const keptSpecialBits = owner !== undefined && mode === undefined && (existing?.mode ?? 0) & 0o6000;
-  return { mode: mode ?? existing?.mode, owner, modeAfterOwner: keptSpecialBits ? existing?.mode : undefined };
+  const restoreSpecialBits = owner !== undefined && mode === undefined && ((existing?.mode ?? 0) & 0o6000) !== 0;
+  return { mode: mode ?? existing?.mode, owner, modeAfterOwner: restoreSpecialBits ? existing?.mode : undefined };
 }
 
 /** An unprivileged writer cannot give the file away; that must not fail the write. */

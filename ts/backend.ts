@@ -27,7 +27,7 @@ export interface OsLock {
   lockSync(timeoutMs: number): boolean;
   /** False when `timeoutMs` passed first; rejects with an AbortError when `signal` aborts. */
   lock(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean>;
-  /** Releases the lock; the lock file stays. */
+  /** Releases the lock. (Native keeps the lock file; the fallback removes its marker.) */
   unlock(): void;
 }
 

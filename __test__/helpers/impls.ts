@@ -1,7 +1,7 @@
 // The implementations every shared behaviour suite runs against.
 import type { Impl } from './worker';
 
-export const IMPLEMENTATIONS: Impl[] = ['native'];
+export const IMPLEMENTATIONS: Impl[] = ['native', 'js'];
 
 /** The built entry point of an implementation, as a user would import it. */
 export function load(impl: Impl): typeof import('../../dist/native') {

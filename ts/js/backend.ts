@@ -1,18 +1,18 @@
-// The pure-JS fallback implementation (Node's fs only). Weaker guarantees: see README.
+// The pure-JS fallback implementation (Node's fs only). Weaker guarantees: see
+// docs/fallback.md.
 import type { Backend } from '../backend';
+import { atomicWrite, createExclusive, openAtomic } from './atomic-async';
+import { atomicWriteSync, createExclusiveSync } from './atomic-sync';
+import { JsLock } from './lock';
 import { contentVersion } from './version';
-
-const notYet = () => {
-  throw new Error('pure-JS fallback: not built yet');
-};
 
 export const jsBackend: Backend = {
   implementation: 'js',
-  writeSync: notYet,
-  write: notYet,
-  createExclusiveSync: notYet,
-  createExclusive: notYet,
-  openAtomic: notYet,
-  openLock: notYet,
+  writeSync: atomicWriteSync,
+  write: atomicWrite,
+  createExclusiveSync,
+  createExclusive,
+  openAtomic,
+  openLock: (path, shared) => new JsLock(path, shared),
   contentVersion,
 };

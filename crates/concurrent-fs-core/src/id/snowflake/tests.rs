@@ -193,3 +193,26 @@ fn ids_never_exceed_the_time_field() {
   // The sequence is used up in the last unit the time field can hold.
   assert_eq!(gen.next_id(), Err(IdError::TimeOverflow { time_bits: 4 }));
 }
+
+#[test]
+fn filling_the_current_unit_stops_at_the_end_of_its_sequence() {
+  let clock = FakeClock::at_ms(EPOCH_MS + 3);
+  let mut gen = twitter(&clock, ClockBackwards::Throw);
+  let mut cache = vec![0; 1000];
+  let mut ids = Vec::new();
+  for _ in 0..4 {
+    let n = gen.fill_current_unit(&mut cache).unwrap();
+    ids.extend_from_slice(&cache[..n]);
+  }
+  // 4096 sequence numbers in unit 3: 1000 + 1000 + 1000 + 1000, then 96 left.
+  assert_eq!(ids.len(), 4000);
+  assert_eq!(gen.fill_current_unit(&mut cache), Ok(96));
+  assert_eq!(gen.parse(cache[95]).unwrap().sequence, 4095);
+  assert_eq!(clock.micros.get(), (EPOCH_MS + 3) * 1000, "no wait so far");
+  // The next fill waits for unit 4 and starts its sequence over.
+  assert_eq!(gen.fill_current_unit(&mut cache), Ok(1000));
+  let first = gen.parse(cache[0]).unwrap();
+  assert_eq!((first.time, first.sequence), (4, 0));
+  ids.extend_from_slice(&cache);
+  assert_strictly_increasing(&ids);
+}

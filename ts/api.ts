@@ -1,6 +1,7 @@
 // The whole public API, built over one implementation.
 import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
+import { createIdApi } from './ids';
 import { createLockApi } from './lock';
 
 export function createApi(backend: Backend) {
@@ -8,6 +9,7 @@ export function createApi(backend: Backend) {
     implementation: backend.implementation,
     ...createAtomicApi(backend),
     ...createLockApi(backend),
+    ...createIdApi(backend),
   };
 }
 

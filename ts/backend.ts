@@ -1,6 +1,7 @@
 // What an implementation (the native addon or the pure-JS fallback) provides.
 // Everything public is built on this in the facade modules, after argument validation,
 // so both implementations share one API surface and one set of checks.
+import type { IdBackend } from './id-backend';
 
 export type Durability = 'none' | 'data' | 'full';
 
@@ -39,4 +40,5 @@ export interface Backend {
   createExclusive(path: string, data: Uint8Array, settings: WriteSettings): Promise<boolean>;
   openAtomic(path: string, settings: WriteSettings): Promise<AtomicFileHandle>;
   openLock(path: string, shared: boolean): OsLock;
+  readonly ids: IdBackend;
 }

@@ -2,6 +2,7 @@
 import { createApi } from './api';
 import type { FileLockBase } from './lock';
 import { loadNativeBackend } from './native/backend';
+import type { SnowflakeBase } from './snowflake';
 
 const api = createApi(loadNativeBackend());
 
@@ -15,4 +16,12 @@ export const FileLock = api.FileLock;
 export type FileLock = FileLockBase;
 export const withLock = api.withLock;
 export const lockMany = api.lockMany;
+export const Snowflake = api.Snowflake;
+export type Snowflake = SnowflakeBase;
+export const uuidv7 = api.uuidv7;
+export const uuidv7Bytes = api.uuidv7Bytes;
+export const uuidv7Batch = api.uuidv7Batch;
+export const uuidv7Timestamp = api.uuidv7Timestamp;
+export const machineWorkerId = api.machineWorkerId;
+export const leaseWorkerId = api.leaseWorkerId;
 export * from './public-types';

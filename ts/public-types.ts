@@ -2,6 +2,8 @@
 export type { AtomicFile, AtomicWriteData, AtomicWriteOptions } from './atomic';
 export type { Durability } from './backend';
 export type { SystemError } from './errors';
-export { AbortError, ConflictError, LockTimeoutError } from './errors';
+export { AbortError, ClockBackwardsError, ConflictError, LockTimeoutError } from './errors';
 export type { AcquireOptions, FileLockOptions, LockOptions, LockSet } from './lock';
 export { LockNotHeldError } from './lock';
+export type { CustomSnowflakeLayout, SnowflakeLayoutOption, SnowflakeOptions, SnowflakeParseOptions, SnowflakeParts } from './snowflake';
+export type { LeaseWorkerIdOptions, WorkerLease } from './worker-lease';

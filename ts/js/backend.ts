@@ -1,5 +1,6 @@
 // The pure-JS fallback implementation (Node's fs only). Weaker guarantees: see README.
 import type { Backend } from '../backend';
+import { jsIds } from './ids';
 
 const notYet = () => {
   throw new Error('pure-JS fallback: not built yet');
@@ -7,6 +8,7 @@ const notYet = () => {
 
 export const jsBackend: Backend = {
   implementation: 'js',
+  ids: jsIds,
   writeSync: notYet,
   write: notYet,
   createExclusiveSync: notYet,

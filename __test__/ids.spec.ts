@@ -44,17 +44,6 @@ function expectCode(fn: () => unknown, type: ErrorConstructor, code: string): vo
   expect((error as { code?: string }).code).toBe(code);
 }
 
-/** Locks (and so leases) exist once the lock work lands; until then those tests skip. */
-function locksBuilt(api: Api): boolean {
-  try {
-    new api.FileLock(join(tmpdir(), `cfs-ids-probe-${process.pid}.lock`));
-    return true;
-  } catch (err) {
-    if (String(err).includes('not built yet')) return false;
-    return true; // any other failure: let the lease tests run and show it
-  }
-}
-
 const scratch: string[] = [];
 function scratchDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cfs-ids-'));
@@ -64,6 +53,17 @@ function scratchDir(): string {
 afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
+
+/** Locks (and so leases) exist once the lock work lands; until then those tests skip. */
+function locksBuilt(api: Api): boolean {
+  try {
+    new api.FileLock(join(scratchDir(), 'probe.lock'));
+    return true;
+  } catch (err) {
+    if (String(err).includes('not built yet')) return false;
+    return true; // any other failure: let the lease tests run and show it
+  }
+}
 
 describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
   describe('Snowflake layouts', () => {

@@ -116,14 +116,6 @@ impl<C: Clock> Snowflake<C> {
     Ok(self.encode_last())
   }
 
-  fn encode_last(&self) -> u64 {
-    self.layout.encode(Parts {
-      time: self.last_unit as u64,
-      worker: self.worker,
-      sequence: self.sequence,
-    })
-  }
-
   /// Fills `out` with consecutive IDs. On an error the IDs already written are valid
   /// and unique; the rest of `out` is untouched.
   ///
@@ -167,6 +159,14 @@ impl<C: Clock> Snowflake<C> {
   /// The fields of an ID made with this generator's layout.
   pub fn parse(&self, id: u64) -> Result<Parts, IdError> {
     self.layout.decode(id)
+  }
+
+  fn encode_last(&self) -> u64 {
+    self.layout.encode(Parts {
+      time: self.last_unit as u64,
+      worker: self.worker,
+      sequence: self.sequence,
+    })
   }
 
   /// Time units since the epoch, now.

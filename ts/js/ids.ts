@@ -272,6 +272,10 @@ export const jsIds: IdBackend = {
     writeUuidBytes(out, 0);
     return out;
   },
-  uuidv7Batch: (count) => Array.from({ length: count }, uuidv7),
+  uuidv7Batch: (count) => {
+    const out = new Array<string>(count);
+    for (let i = 0; i < count; i++) out[i] = uuidv7();
+    return out;
+  },
   machineWorkerId,
 };

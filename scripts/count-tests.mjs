@@ -1,4 +1,5 @@
-// Prints `N passed, N failed` from cargo's and vitest's own reports in the given folder.
+// Prints `N passed, N failed` from cargo's, vitest's and node's test runner's own reports in
+// the given folder.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -21,6 +22,15 @@ if (existsSync(vitest)) {
   failed += report.numFailedTests;
   // A file that failed to load has no tests in the counts: count it as a failure.
   failed += report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+}
+
+// `npm run test:install` (node's test runner, TAP): cancelled tests (a failed setup hook) are failures too.
+const install = join(dir, 'install.tap');
+if (existsSync(install)) {
+  const text = readFileSync(install, 'utf8');
+  const count = (name) => Number(text.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+  passed += count('pass');
+  failed += count('fail') + count('cancelled');
 }
 
 console.log(`${passed} passed, ${failed} failed`);

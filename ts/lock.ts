@@ -141,6 +141,16 @@ export abstract class FileLockBase {
   }
 }
 
+/**
+ * The `FileLock` class users get. Declared as an interface so that the shipped `.d.ts`
+ * names `FileLockBase` instead of spelling out a class expression: a spelled-out class
+ * with private fields is not assignable to `FileLockBase`, so `const l: FileLock = new
+ * FileLock(p)` would not compile in a user's project.
+ */
+export interface FileLockConstructor {
+  new (path: string | URL, options?: FileLockOptions): FileLockBase;
+}
+
 export function createLockApi(backend: Backend) {
   class FileLock extends FileLockBase {
     constructor(path: string | URL, options?: FileLockOptions) {
@@ -193,7 +203,7 @@ export function createLockApi(backend: Backend) {
     return new HeldLocks(sorted, held);
   }
 
-  return { FileLock, withLock, lockMany };
+  return { FileLock: FileLock as FileLockConstructor, withLock, lockMany };
 }
 
 function releaseAll(locks: FileLockBase[]): void {

@@ -169,7 +169,14 @@ export abstract class SnowflakeBase {
   }
 }
 
-export function createSnowflakeClass(ids: IdBackend) {
+/** The `Snowflake` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface SnowflakeConstructor {
+  new (options: SnowflakeOptions): SnowflakeBase;
+  /** The fields of an ID, for an epoch and layout (default: the constructor's defaults). */
+  parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts;
+}
+
+export function createSnowflakeClass(ids: IdBackend): SnowflakeConstructor {
   return class Snowflake extends SnowflakeBase {
     constructor(options: SnowflakeOptions) {
       super(ids, options);

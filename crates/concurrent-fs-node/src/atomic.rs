@@ -1,7 +1,7 @@
 //! Atomic writes: `atomicWrite[Sync]`, `createExclusive[Sync]`, `openAtomic`.
 //! Async variants run on the libuv threadpool: fsync is real I/O, like `fs.promises`.
 
-use crate::error::to_napi;
+use crate::error::{no_panic, to_napi};
 use concurrent_fs_core::atomic::{self, AtomicFile, Durability, WriteOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -55,13 +55,15 @@ impl Task for WriteTask {
   type JsValue = bool;
 
   fn compute(&mut self) -> Result<bool> {
-    if self.exclusive {
-      atomic::create_exclusive(&self.path, &self.data, &self.options).map_err(to_napi)
-    } else {
-      atomic::write(&self.path, &self.data, &self.options)
-        .map(|()| true)
-        .map_err(to_napi)
-    }
+    no_panic(|| {
+      if self.exclusive {
+        atomic::create_exclusive(&self.path, &self.data, &self.options).map_err(to_napi)
+      } else {
+        atomic::write(&self.path, &self.data, &self.options)
+          .map(|()| true)
+          .map_err(to_napi)
+      }
+    })
   }
 
   fn resolve(&mut self, _env: Env, created: bool) -> Result<bool> {
@@ -128,6 +130,16 @@ impl Task for FileTask {
   type JsValue = ();
 
   fn compute(&mut self) -> Result<()> {
+    no_panic(|| self.run())
+  }
+
+  fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+    Ok(())
+  }
+}
+
+impl FileTask {
+  fn run(&mut self) -> Result<()> {
     let mut slot = self
       .file
       .lock()
@@ -152,10 +164,6 @@ impl Task for FileTask {
       },
     };
     result.map_err(to_napi)
-  }
-
-  fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
-    Ok(())
   }
 }
 

@@ -3,7 +3,8 @@
 //! (code, errno, syscall, path, committed), which keeps this crate free of JS objects.
 
 use concurrent_fs_core::Error as CoreError;
-use napi::{Error, Status};
+use napi::{Error, Result, Status};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub fn to_napi(err: CoreError) -> Error {
   let path = match &err.path {
@@ -19,6 +20,23 @@ pub fn to_napi(err: CoreError) -> Error {
     json_string(&err.to_string()),
   );
   Error::new(Status::GenericFailure, detail)
+}
+
+/// Runs an async task's work, turning a panic into an error. `#[napi(catch_unwind)]`
+/// covers only the synchronous part of an export: napi-rs (3.16) calls `Task::compute`
+/// on a libuv thread from an `extern "C"` function, where an unwinding panic aborts the
+/// whole process.
+pub fn no_panic<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+  catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+    let what = panic
+      .downcast_ref::<&str>()
+      .map(|s| s.to_string())
+      .or_else(|| panic.downcast_ref::<String>().cloned())
+      .unwrap_or_default();
+    Err(Error::from_reason(format!(
+      "concurrent-fs internal error (panic): {what}"
+    )))
+  })
 }
 
 fn json_string(text: &str) -> String {

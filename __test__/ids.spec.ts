@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify, validate, version } from 'uuid';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT, runFixture } from './helpers/spawn';
+import { FIXTURES, ROOT } from './helpers/spawn';
 
 type Api = typeof import('../ts/native');
 type Snowflake = InstanceType<Api['Snowflake']>;

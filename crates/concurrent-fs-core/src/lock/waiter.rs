@@ -114,56 +114,63 @@ impl Pending {
 fn run(mut events: ReleaseEvents) {
   let mut pending: Vec<Pending> = Vec::new();
   loop {
-    let commands = std::mem::take(&mut *COMMANDS.lock().unwrap_or_else(|e| e.into_inner()));
-    for command in commands {
-      match command {
-        Command::Wait {
-          id,
-          path,
-          kind,
-          deadline,
-          done,
-        } => {
-          if let Some(wait) = begin(&mut events, id, path, kind, deadline, done) {
-            pending.push(wait);
-          }
+    // A panic in one round must not end the thread: every pending wait (and every later
+    // one) would then never settle. The round is simply run again.
+    let _ = catch_unwind(AssertUnwindSafe(|| run_once(&mut events, &mut pending)));
+  }
+}
+
+/// Takes new commands, sleeps until something may have changed, then settles waits.
+fn run_once(events: &mut ReleaseEvents, pending: &mut Vec<Pending>) {
+  let commands = std::mem::take(&mut *COMMANDS.lock().unwrap_or_else(|e| e.into_inner()));
+  for command in commands {
+    match command {
+      Command::Wait {
+        id,
+        path,
+        kind,
+        deadline,
+        done,
+      } => {
+        if let Some(wait) = begin(events, id, path, kind, deadline, done) {
+          pending.push(wait);
         }
-        Command::Cancel(id) => {
-          if let Some(index) = pending.iter().position(|p| p.id == id) {
-            let wait = pending.swap_remove(index);
-            finish(&mut events, wait, Ok(None));
-          }
+      }
+      Command::Cancel(id) => {
+        if let Some(index) = pending.iter().position(|p| p.id == id) {
+          let wait = pending.swap_remove(index);
+          finish(events, wait, Ok(None));
         }
       }
     }
-    let released = events.wait(time_to_next_check(&pending));
-    let now = Instant::now();
-    let mut index = 0;
-    while index < pending.len() {
-      let wait = &mut pending[index];
-      let signalled = released.all || wait.watch.is_some_and(|w| released.watches.contains(&w));
-      let poll_due = now >= wait.next_poll;
-      let outcome = if signalled || poll_due || wait.expired(now) {
-        file::try_on(&wait.file, wait.kind, &wait.path)
-      } else {
-        Ok(false)
-      };
-      match outcome {
-        Ok(false) if !wait.expired(now) => {
-          if poll_due {
-            wait.poll_interval = (wait.poll_interval * 2).min(wait.poll_cap());
-            wait.next_poll = now + wait.poll_interval;
-          }
-          index += 1;
+  }
+  let released = events.wait(time_to_next_check(pending));
+  let now = Instant::now();
+  let mut index = 0;
+  while index < pending.len() {
+    let wait = &mut pending[index];
+    let signalled = released.all || wait.watch.is_some_and(|w| released.watches.contains(&w));
+    let poll_due = now >= wait.next_poll;
+    let outcome = if signalled || poll_due || wait.expired(now) {
+      file::try_on(&wait.file, wait.kind, &wait.path)
+    } else {
+      Ok(false)
+    };
+    match outcome {
+      Ok(false) if !wait.expired(now) => {
+        if poll_due {
+          wait.poll_interval = (wait.poll_interval * 2).min(wait.poll_cap());
+          wait.next_poll = now + wait.poll_interval;
         }
-        Ok(acquired) => {
-          let wait = pending.swap_remove(index);
-          finish(&mut events, wait, Ok(Some(acquired)));
-        }
-        Err(err) => {
-          let wait = pending.swap_remove(index);
-          finish(&mut events, wait, Err(err));
-        }
+        index += 1;
+      }
+      Ok(acquired) => {
+        let wait = pending.swap_remove(index);
+        finish(events, wait, Ok(Some(acquired)));
+      }
+      Err(err) => {
+        let wait = pending.swap_remove(index);
+        finish(events, wait, Err(err));
       }
     }
   }

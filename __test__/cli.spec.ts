@@ -1,0 +1,161 @@
+// The `concurrent-fs` command line, run as real processes against dist/cli.js.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, runCli, startCli } from './helpers/cli';
+import { load } from './helpers/impls';
+import { tempDir } from './helpers/tmp';
+
+// The CLI runs the native implementation (see startCli), so the test holds native locks.
+const cfs = load('native');
+
+/** Body lines in one locked section of the interleaving test. */
+const BODY = 3000;
+
+/** The first line of `block` that is not `start tag`, `body tag`..., `end tag` in order. */
+function firstIntruder(block: string[], tag: string): string | undefined {
+  const expected = (i: number) => (i === 0 ? `start ${tag}` : i === block.length - 1 ? `end ${tag}` : `body ${tag}`);
+  const at = block.findIndex((line, i) => line !== expected(i));
+  return at < 0 ? undefined : `line ${at}: '${block[at]}'`;
+}
+
+/** Runs `sh -c script`; resolves with its exit status and stderr. */
+function runShell(script: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const shell = spawn('sh', ['-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    shell.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    shell.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('concurrent-fs lock', () => {
+  it('4 shells x 5 runs append 3002-line blocks to one file under the lock: blocks never interleave', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'out.txt');
+    // One locked section: a start line, 3000 body lines and an end line, each its own small
+    // append. Long enough that without the lock, sections overlap in every run of this test.
+    const section = join(dir, 'section.sh');
+    writeFileSync(
+      section,
+      `echo "start $1" >> "$OUT"\ni=0\nwhile [ $i -lt ${BODY} ]; do echo "body $1" >> "$OUT"; i=$((i+1)); done\necho "end $1" >> "$OUT"\n`,
+    );
+    const loop = 'i=0; while [ $i -lt 5 ]; do "$NODE" "$CLI" lock "$LOCK" -- sh "$SECTION" "$ID.$i" || exit 1; i=$((i+1)); done';
+    const env = { NODE: process.execPath, CLI, LOCK: join(dir, 'out.lock'), SECTION: section, OUT: out };
+    const shells = ['a', 'b', 'c', 'd'].map((id) => runShell(loop, { ...env, ID: id }));
+    for (const shell of await Promise.all(shells)) expect(shell).toEqual({ code: 0, stderr: '' });
+
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(4 * 5 * (BODY + 2));
+    const tags = new Set<string>();
+    for (let at = 0; at < lines.length; at += BODY + 2) {
+      const tag = lines[at]!.replace(/^start /, '');
+      expect(firstIntruder(lines.slice(at, at + BODY + 2), tag), `block at line ${at}`).toBeUndefined();
+      tags.add(tag);
+    }
+    expect(tags.size).toBe(20);
+  });
+
+  it('a held lock with --timeout 100 exits 75 after about 100 ms', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'held.lock');
+    const held = new cfs.FileLock(path);
+    held.acquireSync();
+    try {
+      const run = await runCli(['lock', '--timeout', '100', path, '--', 'sh', '-c', 'echo ran']);
+      expect(run.code).toBe(75);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain(`'${path}' is held by another process; gave up after 100 ms`);
+      // The whole process's life: Node's start-up plus the 100 ms wait.
+      expect(run.ms).toBeGreaterThanOrEqual(100);
+      expect(run.ms).toBeLessThan(1000);
+    } finally {
+      held.release();
+    }
+  });
+
+  it("exits with the command's status, and 128+N when signal N killed it", async () => {
+    const lockFile = join(tempDir(), 'x.lock');
+    expect((await runCli(['lock', lockFile, '--', 'sh', '-c', 'exit 7'])).code).toBe(7);
+    expect((await runCli(['lock', lockFile, '--', 'sh', '-c', 'kill -KILL $$'])).code).toBe(128 + 9);
+    expect((await runCli(['lock', lockFile, '--', 'sh', '-c', 'kill -TERM $$'])).code).toBe(128 + 15);
+    const missing = await runCli(['lock', lockFile, '--', 'no-such-command-cfs']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain("cannot run 'no-such-command-cfs'");
+  });
+
+  it('passes stdio through and holds the lock while the command runs', async () => {
+    const lockFile = join(tempDir(), 'x.lock');
+    const probe = `node -e "process.stdout.write(String(new (require('${CLI.replace(/cli\.js$/, 'native.js')}').FileLock)(process.argv[1]).tryAcquire()))" "${lockFile}"`;
+    const run = await runCli(['lock', lockFile, '--', 'sh', '-c', `cat; echo; ${probe}`], { input: 'from stdin' });
+    expect(run).toMatchObject({ code: 0, stdout: 'from stdin\nfalse' });
+  });
+
+  it('SIGTERM to the CLI ends the command and frees the lock', async () => {
+    const lockFile = join(tempDir(), 'x.lock');
+    const cli = startCli(['lock', lockFile, '--', process.execPath, '-e', 'console.log(process.pid); setInterval(() => {}, 1000)']);
+    const pid = Number((await cli.output(/^(\d+)\n/))[1]);
+    const probe = new cfs.FileLock(lockFile);
+    expect(probe.tryAcquire()).toBe(false);
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(128 + 15);
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    expect(probe.tryAcquire()).toBe(true);
+    probe.release();
+  });
+
+  it('the lock is not inherited: a background process the command leaves behind does not keep it', async () => {
+    const lockFile = join(tempDir(), 'x.lock');
+    const run = await runCli(['lock', lockFile, '--', 'sh', '-c', 'sleep 60 </dev/null >/dev/null 2>&1 & echo $!']);
+    const orphan = Number(run.stdout.trim());
+    try {
+      expect(run.code).toBe(0);
+      expect(() => process.kill(orphan, 0)).not.toThrow(); // still running...
+      const probe = new cfs.FileLock(lockFile);
+      expect(probe.tryAcquire()).toBe(true); // ...and yet the lock is free
+      probe.release();
+    } finally {
+      process.kill(orphan, 'SIGKILL');
+    }
+  });
+});
+
+describe('concurrent-fs usage', () => {
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+    expect(await runCli(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it('--help lists the commands; each command has its own --help', async () => {
+    const overview = await runCli(['--help']);
+    expect(overview.code).toBe(0);
+    for (const command of ['lock']) {
+      expect(overview.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+      const help = await runCli([command, '--help']);
+      expect(help).toMatchObject({ code: 0, stderr: '' });
+      expect(help.stdout).toMatch(new RegExp(`^Usage: concurrent-fs ${command} `));
+    }
+  });
+
+  it.each([
+    [[], 'missing COMMAND', 'Usage: concurrent-fs COMMAND'],
+    [['frobnicate'], "unknown command 'frobnicate'", 'Usage: concurrent-fs COMMAND'],
+    [['lock', '--bogus', 'x.lock', '--', 'true'], "lock: Unknown option '--bogus'", 'Usage: concurrent-fs lock'],
+    [['lock', 'x.lock', 'true'], "lock: missing '-- COMMAND'", 'Usage: concurrent-fs lock'],
+    [['lock', '--', 'true'], 'lock: missing LOCKFILE', 'Usage: concurrent-fs lock'],
+    [
+      ['lock', '--timeout', 'soon', 'x.lock', '--', 'true'],
+      "--timeout must be an integer from 0 to 2147483647, not 'soon'",
+      'Usage: concurrent-fs lock',
+    ],
+  ])('%j: exit 2, the problem and the usage on stderr', async (args, problem, usage) => {
+    const run = await runCli(args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(problem);
+    expect(run.stderr).toContain(usage);
+  });
+});

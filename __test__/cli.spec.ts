@@ -1,11 +1,13 @@
 // The `concurrent-fs` command line, run as real processes against dist/cli.js.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, startCli } from './helpers/cli';
 import { load } from './helpers/impls';
-import { tempDir } from './helpers/tmp';
+import { names, tempDir } from './helpers/tmp';
 
 // The CLI runs the native implementation (see startCli), so the test holds native locks.
 const cfs = load('native');
@@ -123,6 +125,72 @@ describe('concurrent-fs lock', () => {
   });
 });
 
+const isTemp = (name: string) => /^\..*\.tmp$/.test(name);
+
+/** Polls `dir` (every few ms, for at most 10 s) until a temp file with some bytes shows up. */
+async function tempFileWithData(dir: string): Promise<string> {
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
+    const temp = readdirSync(dir).find(isTemp);
+    if (temp && statSync(join(dir, temp)).size > 0) return temp;
+    await delay(5);
+  }
+  throw new Error(`no temp file with data appeared in ${dir}`);
+}
+
+describe('concurrent-fs write', () => {
+  it('10 MiB piped in equals the file byte for byte', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'big.bin');
+    const data = randomBytes(10 * 1024 * 1024);
+    const run = await runCli(['write', '--durability', 'data', path], { input: data });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(readFileSync(path).equals(data)).toBe(true);
+    expect(names(dir)).toEqual(['big.bin']);
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s mid-stream: the old file is intact and no temp file is left', async (signal) => {
+    const dir = tempDir();
+    const path = join(dir, 'doc.txt');
+    writeFileSync(path, 'old content');
+    const cli = startCli(['write', path]);
+    cli.child.stdin.write(Buffer.alloc(256 * 1024, 'n')); // and stdin stays open
+    await tempFileWithData(dir);
+    cli.child.kill(signal);
+    const run = await cli.exited;
+    expect(run.code).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(readFileSync(path, 'utf8')).toBe('old content');
+    expect(names(dir)).toEqual(['doc.txt']);
+  });
+
+  it('--no-clobber on an existing file exits non-zero with a clear message, the file untouched', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'doc.txt');
+    writeFileSync(path, 'first');
+    const run = await runCli(['write', '--no-clobber', path], { input: 'second' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`concurrent-fs write: '${path}' already exists (EEXIST); --no-clobber left it as it was\n`);
+    expect(readFileSync(path, 'utf8')).toBe('first');
+    expect(names(dir)).toEqual(['doc.txt']);
+    // A new file is written all the same.
+    expect((await runCli(['write', '--no-clobber', join(dir, 'new.txt')], { input: 'new' })).code).toBe(0);
+    expect(readFileSync(join(dir, 'new.txt'), 'utf8')).toBe('new');
+  });
+
+  it('--mode sets the permission bits exactly', async () => {
+    const path = join(tempDir(), 'secret.txt');
+    expect((await runCli(['write', '--mode', '600', path], { input: 'x' })).code).toBe(0);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('a write that fails (no such directory) exits 1 with the OS error', async () => {
+    const path = join(tempDir(), 'missing', 'doc.txt');
+    const run = await runCli(['write', path], { input: 'x' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^concurrent-fs write: ENOENT/);
+  });
+});
+
 describe('concurrent-fs usage', () => {
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
@@ -132,7 +200,7 @@ describe('concurrent-fs usage', () => {
   it('--help lists the commands; each command has its own --help', async () => {
     const overview = await runCli(['--help']);
     expect(overview.code).toBe(0);
-    for (const command of ['lock']) {
+    for (const command of ['lock', 'write']) {
       expect(overview.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
       const help = await runCli([command, '--help']);
       expect(help).toMatchObject({ code: 0, stderr: '' });
@@ -151,6 +219,9 @@ describe('concurrent-fs usage', () => {
       "--timeout must be an integer from 0 to 2147483647, not 'soon'",
       'Usage: concurrent-fs lock',
     ],
+    [['write'], 'write: missing PATH', 'Usage: concurrent-fs write'],
+    [['write', '--durability', 'fast', 'x'], "--durability must be one of none, data, full, not 'fast'", 'Usage: concurrent-fs write'],
+    [['write', '--mode', '999', 'x'], "--mode must be octal permission bits such as 644, not '999'", 'Usage: concurrent-fs write'],
   ])('%j: exit 2, the problem and the usage on stderr', async (args, problem, usage) => {
     const run = await runCli(args);
     expect(run.code).toBe(2);

@@ -8,8 +8,9 @@ import { UsageError, wantsHelp } from './cli/args';
 import type { Command } from './cli/command';
 import { EXIT_FAILURE, EXIT_USAGE } from './cli/exit';
 import { lock } from './cli/lock';
+import { write } from './cli/write';
 
-const COMMANDS: readonly Command[] = [lock];
+const COMMANDS: readonly Command[] = [lock, write];
 /** Internal commands: runnable, but not shown in the overview. */
 const HIDDEN: readonly Command[] = [];
 

@@ -191,6 +191,55 @@ describe('concurrent-fs write', () => {
   });
 });
 
+describe('concurrent-fs id', () => {
+  const lines = (stdout: string) => stdout.trimEnd().split('\n');
+
+  it('--count 100000 prints 100000 distinct, increasing snowflake IDs', async () => {
+    const run = await runCli(['id', '--count', '100000']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const ids = lines(run.stdout).map(BigInt);
+    expect(ids).toHaveLength(100_000);
+    for (let i = 1; i < ids.length; i++) if (ids[i]! <= ids[i - 1]!) throw new Error(`not increasing at ${i}`);
+  });
+
+  it('--count 100000 --format uuidv7 prints 100000 distinct, increasing UUIDv7s', async () => {
+    const run = await runCli(['id', '--count', '100000', '--format', 'uuidv7']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const ids = lines(run.stdout);
+    expect(ids).toHaveLength(100_000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (let i = 1; i < ids.length; i++) if (ids[i]! <= ids[i - 1]!) throw new Error(`not increasing at ${i}`);
+  });
+
+  it('prints one ID by default; --worker sets the worker field', async () => {
+    const run = await runCli(['id', '--worker', '5']);
+    expect(run.code).toBe(0);
+    expect(lines(run.stdout)).toHaveLength(1);
+    expect(cfs.Snowflake.parse(run.stdout.trim()).workerId).toBe(5);
+  });
+
+  it('--lease DIR takes the lowest worker ID no live process holds', async () => {
+    const dir = tempDir();
+    const held = await cfs.leaseWorkerId(dir);
+    try {
+      expect(held.id).toBe(0);
+      const run = await runCli(['id', '--lease', dir, '--count', '3']);
+      expect(run.code).toBe(0);
+      for (const id of lines(run.stdout)) expect(cfs.Snowflake.parse(id).workerId).toBe(1);
+    } finally {
+      held.release();
+    }
+  });
+
+  it('a reader that stops early (| head) ends the output quietly', async () => {
+    const cli = startCli(['id', '--count', '50000000']);
+    await cli.output(/\n/);
+    cli.child.stdout.destroy();
+    const run = await cli.exited;
+    expect(run).toMatchObject({ code: 0, signal: null, stderr: '' });
+  });
+});
+
 describe('concurrent-fs usage', () => {
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
@@ -200,7 +249,7 @@ describe('concurrent-fs usage', () => {
   it('--help lists the commands; each command has its own --help', async () => {
     const overview = await runCli(['--help']);
     expect(overview.code).toBe(0);
-    for (const command of ['lock', 'write']) {
+    for (const command of ['lock', 'write', 'id']) {
       expect(overview.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
       const help = await runCli([command, '--help']);
       expect(help).toMatchObject({ code: 0, stderr: '' });
@@ -222,6 +271,9 @@ describe('concurrent-fs usage', () => {
     [['write'], 'write: missing PATH', 'Usage: concurrent-fs write'],
     [['write', '--durability', 'fast', 'x'], "--durability must be one of none, data, full, not 'fast'", 'Usage: concurrent-fs write'],
     [['write', '--mode', '999', 'x'], "--mode must be octal permission bits such as 644, not '999'", 'Usage: concurrent-fs write'],
+    [['id', '--count', '1e3'], "--count must be an integer from 0 to 9007199254740991, not '1e3'", 'Usage: concurrent-fs id'],
+    [['id', '--worker', '1024'], "--worker must be an integer from 0 to 1023, not '1024'", 'Usage: concurrent-fs id'],
+    [['id', '--format', 'uuidv7', '--worker', '1'], '--worker and --lease apply to --format snowflake only', 'Usage: concurrent-fs id'],
   ])('%j: exit 2, the problem and the usage on stderr', async (args, problem, usage) => {
     const run = await runCli(args);
     expect(run.code).toBe(2);

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { UsageError, wantsHelp } from './cli/args';
 import type { Command } from './cli/command';
 import { EXIT_FAILURE, EXIT_USAGE } from './cli/exit';
+import { id } from './cli/id';
 import { lock } from './cli/lock';
 import { write } from './cli/write';
 
-const COMMANDS: readonly Command[] = [lock, write];
+const COMMANDS: readonly Command[] = [lock, write, id];
 /** Internal commands: runnable, but not shown in the overview. */
 const HIDDEN: readonly Command[] = [];
 

@@ -240,6 +240,50 @@ describe('concurrent-fs id', () => {
   });
 });
 
+describe.each(['native', 'js'] as const)('concurrent-fs demo --impl %s', (impl) => {
+  it('--workers 3 --updates 100 exits 0 and reports the exact counters', async () => {
+    const dir = join(tempDir(), 'store');
+    const run = await runCli(['demo', '--workers', '3', '--updates', '100', '--ids', '20000', '--dir', dir, '--impl', impl]);
+    expect(run.stderr).not.toContain('FAIL');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${impl} implementation`);
+    expect(run.stdout).toMatch(/ok {4}all 3 workers finished/);
+    expect(run.stdout).toMatch(/ok {4}locked-counter\.json holds 300 \(expected 300\)/);
+    expect(run.stdout).toMatch(/ok {4}optimistic-counter\.json holds 300 \(expected 300\)/);
+    expect(run.stdout).toMatch(/ok {4}60,000 distinct IDs \(expected 60,000\)/);
+    expect(run.stdout).toMatch(/ok {4}no temp file left in the store/);
+    expect(run.stdout).toMatch(/locked updates +300 /);
+    expect(run.stdout).toContain('All checks passed.');
+    // What the summary says is what the store holds.
+    const store = new cfs.ConcurrentFileStore(dir);
+    expect(await store.read('locked-counter.json')).toEqual({ count: 300 });
+    expect(await store.read('optimistic-counter.json')).toEqual({ count: 300 });
+  });
+
+  it('a worker killed midway (holding the lock) is reported clearly, the others finish, exit 1', async () => {
+    const dir = join(tempDir(), 'store');
+    const env = { CONCURRENT_FS_DEMO_FAULT: 'sigkill' };
+    const run = await runCli(['demo', '--workers', '3', '--updates', '40', '--ids', '1000', '--dir', dir, '--impl', impl], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/concurrent-fs demo: worker 0 \(pid \d+\) was killed by SIGKILL/);
+    expect(run.stdout).toMatch(/FAIL {2}worker 0 \(pid \d+\) was killed by SIGKILL/);
+    // Worker 0 made 20 of its 40 locked updates; the other two made all theirs.
+    expect(run.stdout).toMatch(/FAIL {2}locked-counter\.json holds 100 \(expected 120\)/);
+    expect(run.stdout).toMatch(/FAIL {2}optimistic-counter\.json holds 80 \(expected 120\)/);
+    expect(run.stdout).toMatch(/checks FAILED\./);
+  });
+});
+
+describe('concurrent-fs demo arguments', () => {
+  it('refuses a --dir that holds an earlier run', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'locked-counter.json'), '{"count":7}');
+    const run = await runCli(['demo', '--dir', dir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('is not empty');
+  });
+});
+
 describe('concurrent-fs usage', () => {
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
@@ -249,7 +293,7 @@ describe('concurrent-fs usage', () => {
   it('--help lists the commands; each command has its own --help', async () => {
     const overview = await runCli(['--help']);
     expect(overview.code).toBe(0);
-    for (const command of ['lock', 'write', 'id']) {
+    for (const command of ['lock', 'write', 'id', 'demo']) {
       expect(overview.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
       const help = await runCli([command, '--help']);
       expect(help).toMatchObject({ code: 0, stderr: '' });
@@ -274,6 +318,8 @@ describe('concurrent-fs usage', () => {
     [['id', '--count', '1e3'], "--count must be an integer from 0 to 9007199254740991, not '1e3'", 'Usage: concurrent-fs id'],
     [['id', '--worker', '1024'], "--worker must be an integer from 0 to 1023, not '1024'", 'Usage: concurrent-fs id'],
     [['id', '--format', 'uuidv7', '--worker', '1'], '--worker and --lease apply to --format snowflake only', 'Usage: concurrent-fs id'],
+    [['demo', '--workers', '0'], "--workers must be an integer from 1 to 1024, not '0'", 'Usage: concurrent-fs demo'],
+    [['demo', '--impl', 'rust'], "--impl must be one of native, js, not 'rust'", 'Usage: concurrent-fs demo'],
   ])('%j: exit 2, the problem and the usage on stderr', async (args, problem, usage) => {
     const run = await runCli(args);
     expect(run.code).toBe(2);

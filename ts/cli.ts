@@ -6,14 +6,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, wantsHelp } from './cli/args';
 import type { Command } from './cli/command';
+import { demo } from './cli/demo';
+import { demoWorker } from './cli/demo-worker';
 import { EXIT_FAILURE, EXIT_USAGE } from './cli/exit';
 import { id } from './cli/id';
 import { lock } from './cli/lock';
 import { write } from './cli/write';
 
-const COMMANDS: readonly Command[] = [lock, write, id];
+const COMMANDS: readonly Command[] = [lock, write, id, demo];
 /** Internal commands: runnable, but not shown in the overview. */
-const HIDDEN: readonly Command[] = [];
+const HIDDEN: readonly Command[] = [demoWorker];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

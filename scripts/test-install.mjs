@@ -148,6 +148,14 @@ describe('(a) main + platform tarballs', () => {
     assertNative(check(dir));
   });
 
+  it('installs the concurrent-fs command, which mints increasing IDs', () => {
+    const bin = join(dir, 'node_modules', '.bin', 'concurrent-fs');
+    const ids = run(bin, ['id', '--count', '3', '--worker', '5'], { cwd: dir }).trim().split('\n');
+    assert.equal(ids.length, 3);
+    assert.ok(BigInt(ids[0]) < BigInt(ids[1]) && BigInt(ids[1]) < BigInt(ids[2]), ids.join(' '));
+    assert.match(run(bin, ['--version'], { cwd: dir }), /\d+\.\d+\.\d+/);
+  });
+
   it('works from ESM with named imports', () => {
     const script =
       "import { implementation, atomicWrite } from 'concurrent-fs'; import * as js from 'concurrent-fs/js'; console.log(implementation, js.implementation, typeof atomicWrite)";

@@ -23,7 +23,9 @@ mod tests {
     assert_eq!(a, content_version(b"{\"n\":1}"));
     assert_ne!(a, content_version(b"{\"n\":2}"));
     assert_eq!(a.len(), 32);
-    assert!(a.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(a
+      .bytes()
+      .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
   }
 
   #[test]

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { startNode } from './helpers/child';
 import { IMPLEMENTATIONS } from './helpers/impls';
+import { runFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 describe.each(IMPLEMENTATIONS)('lock timeouts beyond what a Duration holds (%s)', (impl) => {
@@ -34,5 +35,25 @@ describe.each(IMPLEMENTATIONS)('lock timeouts beyond what a Duration holds (%s)'
     expect(await child.nextLine()).toBe('acquired');
     // It exits by itself: nothing left pending keeps it alive.
     expect(await child.exited).toMatchObject({ code: 0, stderr: '' });
+  });
+});
+
+describe('the raw native binding', () => {
+  it('survives every export fed wrong types and absurd values: each call returns or throws a JS Error, no panic', async () => {
+    const dir = tempDir();
+    const run = await runFixture('native-fuzz.cjs', [dir]);
+    expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null });
+    // A caught panic still prints through the panic hook: there must be none at all.
+    expect(run.stderr).not.toContain('panicked');
+    const { calls, violations } = JSON.parse(run.stdout) as { calls: number; violations: string[] };
+    expect(violations).toEqual([]);
+    expect(calls).toBeGreaterThan(800);
+  });
+
+  it('loads and works in 50 worker threads at once, survives terminated waiters, and the process exits cleanly', async () => {
+    const dir = tempDir();
+    const run = await runFixture('native-threads.cjs', [dir]);
+    expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(JSON.parse(run.stdout)).toEqual({ worked: 40, terminated: 10, files: 40, problems: [], lockFreeAfter: true });
   });
 });

@@ -252,3 +252,27 @@ describe('native locks', () => {
     await thread.terminate();
   });
 });
+
+describe.each(IMPLEMENTATIONS)('held locks and garbage collection (%s)', (impl) => {
+  it('a held lock whose object is dropped stays held until the process exits', async () => {
+    const path = join(tempDir(), 'a.lock');
+    const entry = join(ROOT, 'dist', impl === 'js' ? 'js.js' : 'native.js');
+    // The child drops its only reference to a held lock and forces collections.
+    const script = `
+      const { FileLock } = require(${JSON.stringify(entry)});
+      new FileLock(${JSON.stringify(path)}).acquireSync();
+      for (let i = 0; i < 5; i++) { global.gc(); new Array(1e6).fill(i); }
+      setImmediate(() => { global.gc(); process.stdout.write('collected\\n'); });
+      process.stdin.resume();
+      process.stdin.on('end', () => process.exit(0));
+    `;
+    const child = spawn(process.execPath, ['--expose-gc', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    const probe = new (load(impl).FileLock)(path);
+    expect(probe.tryAcquire()).toBe(false);
+    child.stdin.end();
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(probe.tryAcquire()).toBe(true);
+    probe.release();
+  });
+});

@@ -1,19 +1,30 @@
 // The whole public API, built over one implementation.
 import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
+import { createIdApi } from './ids';
 import { createLockApi } from './lock';
 import { backoffDelays, retry } from './retry';
+import { createStoreApi, leasedSnowflakes } from './store';
 import { createVersionApi } from './versioned';
 
 export function createApi(backend: Backend) {
   const locks = createLockApi(backend);
+  const versions = createVersionApi(backend, locks.withLock);
+  const ids = createIdApi(backend);
+  const store = createStoreApi(backend, {
+    withLock: locks.withLock,
+    optimisticUpdate: versions.optimisticUpdate,
+    ids: leasedSnowflakes(ids),
+  });
   return {
     implementation: backend.implementation,
     ...createAtomicApi(backend),
     ...locks,
-    ...createVersionApi(backend, locks.withLock),
+    ...versions,
     retry,
     backoffDelays,
+    ...ids,
+    ...store,
   };
 }
 

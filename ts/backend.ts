@@ -1,6 +1,7 @@
 // What an implementation (the native addon or the pure-JS fallback) provides.
 // Everything public is built on this in the facade modules, after argument validation,
 // so both implementations share one API surface and one set of checks.
+import type { IdBackend } from './id-backend';
 
 export type Durability = 'none' | 'data' | 'full';
 
@@ -41,4 +42,5 @@ export interface Backend {
   openLock(path: string, shared: boolean): OsLock;
   /** A content hash as hex: equal bytes give equal versions. */
   contentVersion(data: Uint8Array): string;
+  readonly ids: IdBackend;
 }

@@ -69,6 +69,18 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * A Snowflake generator refused to follow a clock that went backwards: with
+ * `clockBackwards: 'throw'`, or further back than `'wait'` waits out. `behind` is in ms.
+ */
+export class ClockBackwardsError extends Error {
+  override readonly name = 'ClockBackwardsError';
+  readonly code = 'ECLOCKBACKWARDS';
+  constructor(readonly behind: number) {
+    super(`ECLOCKBACKWARDS: the clock moved backwards by ${behind.toFixed(3)} ms; refusing to mint IDs that could repeat`);
+  }
+}
+
 /** Rejection for a cancelled operation, as `timers/promises` makes it. */
 export class AbortError extends Error {
   override readonly name = 'AbortError';
@@ -121,4 +133,9 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
     new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`),
     'ERR_OUT_OF_RANGE',
   );
+}
+
+/** ERR_OUT_OF_RANGE for a limit reached at run time rather than a bad argument. */
+export function rangeError(message: string): RangeError {
+  return withCode(new RangeError(message), 'ERR_OUT_OF_RANGE');
 }

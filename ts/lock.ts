@@ -38,6 +38,13 @@ export class LockNotHeldError extends Error {
   }
 }
 
+/**
+ * Every lock currently held in this thread. A held lock must stay held until `release`
+ * (or exit), even if its object is dropped: without this reference the garbage
+ * collector would close the native lock's descriptor, silently releasing it.
+ */
+const held = new Set<FileLockBase>();
+
 /** A cross-process lock on one lock file. See `createLockApi` for the class users get. */
 export abstract class FileLockBase {
   readonly path: string;
@@ -61,11 +68,13 @@ export abstract class FileLockBase {
 
   /** Takes the lock if it is free right now; never waits. */
   tryAcquire(): boolean {
-    if (this.#count > 0 || this.#os.tryLock()) {
+    if (this.#count > 0) {
       this.#count++;
       return true;
     }
-    return false;
+    if (!this.#os.tryLock()) return false;
+    this.#holdFirst();
+    return true;
   }
 
   /** Waits for the lock, blocking this thread. Prefer `acquire` on the main thread. */
@@ -76,7 +85,7 @@ export abstract class FileLockBase {
       return this;
     }
     if (!this.#os.lockSync(timeout)) throw new LockTimeoutError(this.path, timeout);
-    this.#count = 1;
+    this.#holdFirst();
     return this;
   }
 
@@ -104,7 +113,7 @@ export abstract class FileLockBase {
       this.#os.unlock();
       throw abortError(signal);
     }
-    this.#count = 1;
+    this.#holdFirst();
     return this;
   }
 
@@ -112,7 +121,15 @@ export abstract class FileLockBase {
   release(): void {
     if (this.#count === 0) throw new LockNotHeldError(this.path);
     this.#count--;
-    if (this.#count === 0) this.#os.unlock();
+    if (this.#count === 0) {
+      held.delete(this);
+      this.#os.unlock();
+    }
+  }
+
+  #holdFirst(): void {
+    this.#count = 1;
+    held.add(this);
   }
 
   [Symbol.dispose](): void {

@@ -2,6 +2,7 @@
 import { createApi } from './api';
 import type { FileLockBase } from './lock';
 import { loadNativeBackend } from './native/backend';
+import type { SnowflakeBase } from './snowflake';
 
 const api = createApi(loadNativeBackend());
 
@@ -21,4 +22,14 @@ export const compareAndSwap = api.compareAndSwap;
 export const optimisticUpdate = api.optimisticUpdate;
 export const retry = api.retry;
 export const backoffDelays = api.backoffDelays;
+export const Snowflake = api.Snowflake;
+export type Snowflake = SnowflakeBase;
+export const uuidv7 = api.uuidv7;
+export const uuidv7Bytes = api.uuidv7Bytes;
+export const uuidv7Batch = api.uuidv7Batch;
+export const uuidv7Timestamp = api.uuidv7Timestamp;
+export const machineWorkerId = api.machineWorkerId;
+export const leaseWorkerId = api.leaseWorkerId;
+export const ConcurrentFileStore = api.ConcurrentFileStore;
+export type ConcurrentFileStore = InstanceType<typeof api.ConcurrentFileStore>;
 export * from './public-types';

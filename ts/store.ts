@@ -23,6 +23,25 @@ export interface UniqueIds {
   next(leaseDir: string): Promise<string>;
 }
 
+/** Snowflake IDs from one worker ID per lease directory, leased on first use and held until exit. */
+export function leasedSnowflakes(ids: {
+  leaseWorkerId(dir: string): Promise<{ id: number }>;
+  Snowflake: new (options: { workerId: number }) => { nextString(): string };
+}): UniqueIds {
+  const generators = new Map<string, Promise<{ nextString(): string }>>();
+  return {
+    async next(leaseDir) {
+      let generator = generators.get(leaseDir);
+      if (!generator) {
+        generator = ids.leaseWorkerId(leaseDir).then((lease) => new ids.Snowflake({ workerId: lease.id }));
+        generators.set(leaseDir, generator);
+        generator.catch(() => generators.delete(leaseDir));
+      }
+      return (await generator).nextString();
+    },
+  };
+}
+
 interface Deps {
   withLock: <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<T>;
   optimisticUpdate: <T>(

@@ -2,6 +2,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterEach } from 'vitest';
 import { FIXTURES, ROOT } from './spawn';
 
 export type Impl = 'native' | 'js';
@@ -15,8 +16,18 @@ export interface Worker {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
+const running = new Set<ChildProcessWithoutNullStreams>();
+
+// A test that fails midway must not leave its children running.
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
 export function startWorker(impl: Impl, command: string, ...args: (string | number)[]): Worker {
   const child = spawn(process.execPath, [join(FIXTURES, 'worker.cjs'), impl, command, ...args.map(String)], { cwd: ROOT });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const lines: string[] = [];
   const listeners = new Set<(line: string) => void>();
   createInterface({ input: child.stdout }).on('line', (line) => {

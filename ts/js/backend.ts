@@ -3,11 +3,13 @@
 import type { Backend } from '../backend';
 import { atomicWrite, createExclusive, openAtomic } from './atomic-async';
 import { atomicWriteSync, createExclusiveSync } from './atomic-sync';
+import { jsIds } from './ids';
 import { JsLock } from './lock';
 import { contentVersion } from './version';
 
 export const jsBackend: Backend = {
   implementation: 'js',
+  ids: jsIds,
   writeSync: atomicWriteSync,
   write: atomicWrite,
   createExclusiveSync,

@@ -2,6 +2,7 @@
 // arrive as `cfs:{json}` messages and leave as Node-style errors.
 import type { AtomicFileHandle, Backend, Durability, OsLock, WriteSettings } from '../backend';
 import { abortError, systemError } from '../errors';
+import { createNativeIds } from './ids';
 import { loadBinding, type NativeBinding } from './load';
 
 const DURABILITY: Record<Durability, number> = { none: 0, data: 1, full: 2 };
@@ -39,6 +40,7 @@ function createNativeBackend(binding: NativeBinding): Backend {
   const args = (s: WriteSettings) => [DURABILITY[s.durability], s.mode ?? null] as const;
   return {
     implementation: 'native',
+    ids: createNativeIds(binding),
     writeSync: (path, data, s) => call(() => binding.atomicWriteSync(path, data, ...args(s), s.noClobber)),
     write: (path, data, s) => callAsync(async () => void (await binding.atomicWrite(path, data, ...args(s), s.noClobber))),
     createExclusiveSync: (path, data, s) => call(() => binding.createExclusiveSync(path, data, ...args(s))),

@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod error;
+pub mod id;
 pub mod lock;
 mod sys;
 pub mod version;

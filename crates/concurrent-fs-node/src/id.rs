@@ -1,1 +1,209 @@
-//! IDs: Snowflake, UUIDv7, worker IDs (see issue 3).
+//! IDs: Snowflake generators, UUIDv7 and machine worker IDs.
+//!
+//! Arguments are validated by the TypeScript layer. Errors the core can still raise (a
+//! clock moving backwards, a layout's time running out) leave as `cfs-id:CODE:MICROS:text`
+//! messages that the TypeScript layer turns into proper error objects.
+//!
+//! A JS-to-native call costs about 25 ns (far more here once napi-rs converts the
+//! arguments), so batches cross in one call: the caller's typed array is filled in
+//! place, or many UUIDs travel as one joined string.
+
+use concurrent_fs_core::id::clock::ShiftedClock;
+use concurrent_fs_core::id::layout::{Layout, Order};
+use concurrent_fs_core::id::snowflake::{ClockBackwards, Config, Snowflake};
+use concurrent_fs_core::id::{uuidv7, worker_id, IdError};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+fn to_napi(err: IdError) -> Error {
+  let behind = match err {
+    IdError::ClockMovedBackwards { behind_micros } => behind_micros,
+    _ => 0,
+  };
+  Error::new(
+    Status::GenericFailure,
+    format!("cfs-id:{}:{behind}:{err}", err.code()),
+  )
+}
+
+#[napi(object)]
+pub struct LayoutSpec {
+  pub time_bits: u32,
+  pub worker_bits: u32,
+  pub sequence_bits: u32,
+  pub time_unit_ms: u32,
+  /// Sonyflake's field order, time | sequence | machine; otherwise time | worker | sequence.
+  pub sonyflake_order: bool,
+}
+
+impl LayoutSpec {
+  fn to_core(&self) -> Result<Layout> {
+    let layout = Layout {
+      time_bits: self.time_bits,
+      worker_bits: self.worker_bits,
+      sequence_bits: self.sequence_bits,
+      time_unit_ms: u64::from(self.time_unit_ms),
+      order: match self.sonyflake_order {
+        true => Order::TimeSequenceWorker,
+        false => Order::TimeWorkerSequence,
+      },
+    };
+    layout.validate().map_err(to_napi)?;
+    Ok(layout)
+  }
+}
+
+#[napi(object)]
+pub struct SnowflakeConfig {
+  pub layout: LayoutSpec,
+  pub worker_id: i64,
+  pub epoch_ms: i64,
+  pub throw_on_backwards: bool,
+}
+
+#[napi(object)]
+pub struct IdParts {
+  /// Time units since the epoch.
+  pub time: i64,
+  pub worker: i64,
+  pub sequence: i64,
+}
+
+/// One Snowflake generator (one worker's strictly increasing sequence of IDs).
+#[napi]
+pub struct NativeSnowflake {
+  inner: Snowflake<ShiftedClock>,
+}
+
+#[napi]
+impl NativeSnowflake {
+  #[napi(factory, catch_unwind)]
+  pub fn create(config: SnowflakeConfig) -> Result<Self> {
+    let policy = match config.throw_on_backwards {
+      true => ClockBackwards::Throw,
+      false => ClockBackwards::DEFAULT_WAIT,
+    };
+    let config = Config {
+      layout: config.layout.to_core()?,
+      worker_id: u64::try_from(config.worker_id)
+        .map_err(|_| Error::from_reason("worker ID must not be negative"))?,
+      epoch_ms: config.epoch_ms,
+      clock_backwards: policy,
+    };
+    let inner = Snowflake::with_clock(config, ShiftedClock::default()).map_err(to_napi)?;
+    Ok(NativeSnowflake { inner })
+  }
+
+  /// Fills the whole array with consecutive IDs.
+  #[napi(catch_unwind)]
+  pub fn fill(&mut self, mut out: BigUint64ArraySlice) -> Result<()> {
+    self.inner.next_batch(out.writable()).map_err(to_napi)
+  }
+
+  /// Fills the front of the array with up to `max` IDs of the current time unit;
+  /// returns how many. The caller caches them and hands them out while the unit lasts.
+  #[napi(catch_unwind)]
+  pub fn fill_current_unit(&mut self, mut out: BigUint64ArraySlice, max: u32) -> Result<u32> {
+    let out = out.writable();
+    let end = out.len().min(max as usize);
+    let count = self
+      .inner
+      .fill_current_unit(&mut out[..end])
+      .map_err(to_napi)?;
+    Ok(count as u32)
+  }
+
+  /// This generator's clock in µs since the Unix epoch (exact as a double until 2255).
+  #[napi(catch_unwind)]
+  pub fn clock_micros(&self) -> f64 {
+    self.inner.clock_micros() as f64
+  }
+
+  /// Test hook: moves this generator's clock by `offset_ms` from the real clock.
+  #[napi(catch_unwind)]
+  pub fn set_clock_offset_for_testing(&mut self, offset_ms: f64) {
+    self.inner.clock_mut().offset_micros = (offset_ms * 1000.0) as i64;
+  }
+}
+
+/// The fields of `id` in `layout`. The id must be a non-negative bigint below 2^64.
+#[napi(catch_unwind)]
+pub fn parse_snowflake(id: BigInt, layout: LayoutSpec) -> Result<IdParts> {
+  let (negative, value, lossless) = id.get_u64();
+  let layout = layout.to_core()?;
+  if negative || !lossless {
+    let bits = layout.total_bits();
+    return Err(to_napi(IdError::IdOutOfRange { bits }));
+  }
+  let parts = layout.decode(value).map_err(to_napi)?;
+  // Every field is below 2^63; as numbers they are exact up to 2^53, which covers any
+  // time since a sane epoch and any worker ID a number can name.
+  Ok(IdParts {
+    time: parts.time as i64,
+    worker: parts.worker as i64,
+    sequence: parts.sequence as i64,
+  })
+}
+
+#[napi(catch_unwind)]
+pub fn uuidv7() -> String {
+  uuidv7::to_text(&uuidv7::new_v7())
+}
+
+/// `count` increasing UUIDs as one string of `count * 36` characters, which JS slices:
+/// one string crossing the boundary is much cheaper than `count` of them.
+#[napi(catch_unwind)]
+pub fn uuidv7_joined(count: u32) -> String {
+  let mut ids = vec![[0u8; 16]; count as usize];
+  uuidv7::fill_v7(&mut ids);
+  let mut text = String::with_capacity(ids.len() * uuidv7::TEXT_LEN);
+  for id in &ids {
+    uuidv7::write_text(id, &mut text);
+  }
+  text
+}
+
+/// Fills the array with `length / 16` increasing UUIDs in binary form.
+#[napi(catch_unwind)]
+pub fn fill_uuidv7_bytes(mut out: Uint8ArraySlice) {
+  let out = out.writable();
+  let mut ids = vec![[0u8; 16]; out.len() / 16];
+  uuidv7::fill_v7(&mut ids);
+  for (chunk, id) in out.chunks_exact_mut(16).zip(&ids) {
+    chunk.copy_from_slice(id);
+  }
+}
+
+/// The memory of a typed array passed in for this call to fill. Filling the caller's
+/// array avoids creating an external ArrayBuffer per call, which costs microseconds
+/// (measured: 1.9 µs for a 16-byte one).
+trait Writable {
+  type Item;
+  fn writable(&mut self) -> &mut [Self::Item];
+}
+
+macro_rules! impl_writable {
+  ($slice:ident, $item:ty) => {
+    impl Writable for $slice<'_> {
+      type Item = $item;
+      fn writable(&mut self) -> &mut [$item] {
+        // SAFETY: the TypeScript layer passes typed arrays it owns (never views of a
+        // SharedArrayBuffer, so no other thread touches them), and no JavaScript runs
+        // during this synchronous call, so nothing else reads or writes the memory
+        // meanwhile; the slice does not outlive the call.
+        unsafe { self.as_mut() }
+      }
+    }
+  };
+}
+
+impl_writable!(BigUint64ArraySlice, u64);
+impl_writable!(Uint8ArraySlice, u8);
+
+/// `bits` is 1..=53 (checked by the caller), so the ID is an exact JS number.
+#[napi(catch_unwind)]
+pub fn machine_worker_id(bits: u32) -> Result<i64> {
+  worker_id::machine_worker_id(bits)
+    .map(|id| id as i64)
+    .ok_or_else(|| Error::from_reason(format!("worker bits must be 1 to 63, got {bits}")))
+}

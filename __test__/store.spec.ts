@@ -1,0 +1,93 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { IMPLEMENTATIONS, load } from './helpers/impls';
+import { names, tempDir } from './helpers/tmp';
+import { allSucceed, startTogether, startWorker } from './helpers/worker';
+
+describe.each(IMPLEMENTATIONS)('ConcurrentFileStore (%s)', (impl) => {
+  const cfs = load(impl);
+
+  it('reads, updates, lists and deletes JSON documents', async () => {
+    const dir = join(tempDir(), 'store');
+    const store = new cfs.ConcurrentFileStore(dir);
+    expect(await store.read('tasks.json')).toBeUndefined();
+    expect(await store.list()).toEqual([]);
+    expect(await store.update('tasks.json', (c: string[] | undefined) => [...(c ?? []), 'write tests'])).toEqual(['write tests']);
+    await store.update('notes.json', () => ({ ok: true }));
+    expect(await store.read('tasks.json')).toEqual(['write tests']);
+    expect(await store.updateOptimistic('tasks.json', (c: string[] | undefined) => [...(c ?? []), 'ship'])).toEqual([
+      'write tests',
+      'ship',
+    ]);
+    expect(await store.list()).toEqual(['notes.json', 'tasks.json']);
+    expect(await store.list('task')).toEqual(['tasks.json']);
+    expect(await store.delete('notes.json')).toBe(true);
+    expect(await store.delete('notes.json')).toBe(false);
+    expect(await store.list()).toEqual(['tasks.json']);
+  });
+
+  it('if fn throws, update writes nothing and the error propagates', async () => {
+    const dir = tempDir();
+    const store = new cfs.ConcurrentFileStore(dir);
+    await store.update('doc.json', () => ({ v: 1 }));
+    const before = readFileSync(join(dir, 'doc.json'));
+    await expect(
+      store.update('doc.json', () => {
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(readFileSync(join(dir, 'doc.json')).equals(before)).toBe(true);
+    // Native keeps its lock file; the fallback removes its marker. No temp file either way.
+    expect(names(dir).filter((n) => !n.endsWith('.lock'))).toEqual(['doc.json']);
+  });
+
+  it('6 processes x 300 locked updates: exactly 1800', async () => {
+    const dir = tempDir();
+    const workers = await startTogether(6, () => startWorker(impl, 'store-update', dir, 'counter.json', 300, 'locked'));
+    await allSucceed(workers);
+    expect(JSON.parse(readFileSync(join(dir, 'counter.json'), 'utf8'))).toEqual({ n: 1800 });
+  });
+
+  it('createUnique from 8 processes x 500: 4000 distinct files, all whole JSON', async () => {
+    const dir = tempDir();
+    const workers = await startTogether(8, () => startWorker(impl, 'store-create', dir, 500, 'task'));
+    await allSucceed(workers);
+    const store = new cfs.ConcurrentFileStore(dir);
+    const files = await store.list('task_');
+    expect(files).toHaveLength(4000);
+    for (const file of files) {
+      expect(file).toMatch(/^task_\d+\.json$/);
+      expect(JSON.parse(readFileSync(join(dir, file), 'utf8'))).toHaveProperty('i');
+    }
+  });
+
+  it('rejects names that could escape the directory or collide with its own files', async () => {
+    const root = tempDir();
+    const dir = join(root, 'store');
+    const store = new cfs.ConcurrentFileStore(dir);
+    const bad = ['../x', 'a/b', 'a\\b', '', 'nul\0byte', '.', '..', '.hidden', 'data.json.lock'];
+    for (const name of bad) {
+      await expect(
+        store.update(name, () => 1),
+        JSON.stringify(name),
+      ).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      await expect(store.read(name)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      await expect(store.delete(name)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    }
+    await expect(store.createUnique('../up', {})).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(store.update(42 as unknown as string, () => 1)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(readdirSync(root)).toEqual([]);
+    expect(await store.createUnique('', { empty: 'prefix' })).toMatch(/^_\d+\.json$/);
+  });
+
+  it('corrupt JSON is reported with the file name and never overwritten', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'broken.json'), '{"oops"');
+    const store = new cfs.ConcurrentFileStore(dir);
+    await expect(store.read('broken.json')).rejects.toMatchObject({ name: 'CorruptFileError', path: join(dir, 'broken.json') });
+    await expect(store.update('broken.json', () => ({ fixed: true }))).rejects.toThrow(join(dir, 'broken.json'));
+    expect(readFileSync(join(dir, 'broken.json'), 'utf8')).toBe('{"oops"');
+    expect(existsSync(join(dir, 'broken.json'))).toBe(true);
+  });
+});

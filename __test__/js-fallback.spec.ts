@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { atomicWrite, atomicWriteSync, createExclusiveSync, FileLock, implementation, LockTimeoutError, openAtomic } from '../dist/js.js';
 import { startNode } from './helpers/child';
-import { ROOT, runNode } from './helpers/spawn';
+import { HAVE_STRACE, runStraced } from './helpers/faults';
+import { runNode } from './helpers/spawn';
 
 let dir: string;
 
@@ -369,8 +370,8 @@ describe('fallback atomic writes', () => {
 
 // Fault injection with strace: the syscalls are Node's own (fs.fsyncSync and friends),
 // so ptrace can fail them on the way in and we can watch the order they come in.
-const STRACE = LINUX && spawnSync('strace', ['-qq', '-o', '/dev/null', 'true']).status === 0;
-
+// (helpers/faults.ts runs strace; faults.spec.ts covers every write path of both
+// implementations with a path-precise shim.)
 const WRITE_AND_REPORT = `
   const { atomicWrite, atomicWriteSync } = require('concurrent-fs/js');
   const { TARGET, DURABILITY, API } = process.env;
@@ -383,17 +384,12 @@ const WRITE_AND_REPORT = `
 
 /** Runs WRITE_AND_REPORT under strace; returns the child's report and strace's trace. */
 function traced(straceArgs: string[], env: Record<string, string>): { report: Record<string, unknown>; trace: string[] } {
-  const run = spawnSync('strace', [...straceArgs, '--', process.execPath, '-e', WRITE_AND_REPORT], {
-    cwd: ROOT,
-    // io_uring would take async fs calls past ptrace.
-    env: { ...process.env, UV_USE_IO_URING: '0', ...env },
-    encoding: 'utf8',
-  });
-  expect(run.status, run.stderr).toBe(0);
-  return { report: JSON.parse(run.stdout), trace: run.stderr.split('\n') };
+  const run = runStraced(straceArgs, WRITE_AND_REPORT, env);
+  expect(run.code, run.trace.join('\n')).toBe(0);
+  return { report: JSON.parse(run.stdout), trace: run.trace };
 }
 
-describe.runIf(STRACE)('fallback atomic writes under strace', () => {
+describe.runIf(HAVE_STRACE)('fallback atomic writes under strace', () => {
   let target: string;
   beforeEach(() => {
     target = join(dir, 'data.json');

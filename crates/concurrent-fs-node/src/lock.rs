@@ -62,9 +62,11 @@ impl NativeLock {
   /// Resolves to 0 (acquired), 1 (timed out) or 2 (cancelled).
   #[napi(catch_unwind, ts_return_type = "Promise<number>")]
   pub fn wait<'env>(&mut self, env: &'env Env, timeout_ms: f64) -> Result<Object<'env>> {
-    let (deferred, promise) = env.create_deferred::<u32, Settle>()?;
-    let slot = self.held.clone();
+    // Everything that could fail comes before the deferred exists: a deferred dropped
+    // unsettled leaves a promise that never settles and keeps the process alive.
     let timeout = lock::timeout_from_ms(timeout_ms);
+    let slot = self.held.clone();
+    let (deferred, promise) = env.create_deferred::<u32, Settle>()?;
     let handle =
       lock::lock_async(
         self.path.clone(),

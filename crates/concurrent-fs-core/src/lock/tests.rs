@@ -150,4 +150,7 @@ fn timeouts_convert_from_js_milliseconds() {
   assert_eq!(timeout_from_ms(f64::INFINITY), None);
   assert_eq!(timeout_from_ms(0.0), Some(Duration::ZERO));
   assert_eq!(timeout_from_ms(1500.0), Some(Duration::from_millis(1500)));
+  // Valid JS timeouts beyond what a Duration holds: forever, not a panic.
+  assert_eq!(timeout_from_ms(1e300), None);
+  assert_eq!(timeout_from_ms(f64::MAX), None);
 }

@@ -1,0 +1,80 @@
+// The benchmark suite (issue 6): every hot path, native vs the pure-JS fallback vs the
+// peers, side by side in one run. Prints tables, writes bench/results/latest.json and
+// the README's "Performance" table, and evaluates the issue's targets on this run.
+//
+//   npm run bench                      full run (about 15 min; wants a quiet machine)
+//   npm run bench -- --quick           short run to check the suite works
+//   npm run bench -- --only=ids,locks  some sections (ids, writes, locks, counter, store, memory)
+//   npm run bench -- --dir=/some/dir   where the files go (default: the OS temp dir)
+//
+// Only a complete full run writes the README; others write bench/results/<quick|partial>.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
+import { machine } from './lib/machine.mjs';
+import { markdown, printTables, updateReadme } from './lib/report.mjs';
+import { evaluateTargets } from './lib/targets.mjs';
+import { runIds } from './sections/ids.mjs';
+import { runLocks } from './sections/locks.mjs';
+import { runMemory } from './sections/memory.mjs';
+import { COUNTER_KINDS, runProcesses, STORE_KINDS } from './sections/processes.mjs';
+import { runWrites } from './sections/writes.mjs';
+
+const SECTIONS = ['ids', 'writes', 'locks', 'counter', 'store', 'memory'];
+
+function parseArgs(argv) {
+  const args = { quick: false, only: SECTIONS, dir: tmpdir() };
+  for (const arg of argv) {
+    if (arg === '--quick') args.quick = true;
+    else if (arg.startsWith('--only=')) args.only = arg.slice(7).split(',');
+    else if (arg.startsWith('--dir=')) args.dir = arg.slice(6);
+    else throw new Error(`unknown argument ${arg} (use --quick, --only=${SECTIONS.join(',')}, --dir=PATH)`);
+  }
+  for (const s of args.only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const config = {
+  ...(args.quick
+    ? { time: 100, warmupTime: 30, rounds: 1, burst: 100_000, memoryOps: 100_000 }
+    : { time: 700, warmupTime: 150, rounds: 3, burst: 1_000_000, memoryOps: 1_000_000 }),
+  dir: args.dir,
+  log: (line) => console.error(line),
+};
+config.contention = { processes: 4, iterations: args.quick ? 100 : 500, rounds: args.quick ? 1 : 3, durabilities: ['full', 'none'] };
+
+const require = createRequire(import.meta.url);
+const cfs = { native: require('../dist/native.js'), js: require('../dist/js.js') };
+
+const run = { machine: machine(args.dir), config: { ...config, log: undefined, quick: args.quick, sections: args.only } };
+console.error(`bench: ${run.machine.cpu} x ${run.machine.cores}, Node ${run.machine.node}, ${args.dir} on ${run.machine.filesystem.type}`);
+console.error(`load average ${run.machine.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`);
+
+const results = {};
+const started = performance.now();
+const on = (section) => args.only.includes(section);
+if (on('ids')) results.ids = await runIds(cfs, config);
+if (on('writes')) results.writes = await runWrites(cfs, config);
+if (on('locks')) results.locks = await runLocks(cfs, config);
+if (on('counter')) results.counter = await runProcesses(COUNTER_KINDS, config, 'counter');
+if (on('store')) results.store = await runProcesses(STORE_KINDS, config, 'store');
+if (on('memory')) results.memory = runMemory(config);
+run.seconds = (performance.now() - started) / 1000;
+run.loadAverageAtEnd = loadavg();
+
+const targets = evaluateTargets(results);
+printTables(results, targets);
+
+const complete = !args.quick && SECTIONS.every(on);
+const resultsDir = new URL('./results/', import.meta.url);
+mkdirSync(resultsDir, { recursive: true });
+const jsonName = complete ? 'latest.json' : args.quick ? 'quick.json' : 'partial.json';
+writeFileSync(new URL(jsonName, resultsDir), `${JSON.stringify({ ...run, results, targets }, null, 2)}\n`);
+console.error(`\nwrote bench/results/${jsonName} (${run.seconds.toFixed(0)} s)`);
+if (complete) {
+  updateReadme(new URL('../README.md', import.meta.url), markdown(run, results, targets));
+  console.error('wrote the Performance section of README.md');
+} else {
+  console.error('README.md left alone: only a complete full run writes it');
+}

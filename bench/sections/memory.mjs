@@ -1,0 +1,52 @@
+// Section 5: memory. Each probe runs in a fresh process (so nothing else the suite did
+// shows in its RSS) with --expose-gc, and reports RSS and heap after a full GC once
+// warmed up and after each quarter of the operations.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { join } from 'node:path';
+
+const WORKER = new URL('../workers/memory.cjs', import.meta.url).pathname;
+const MiB = 1024 * 1024;
+
+export const PROBES = [
+  { impl: 'native', what: 'lock-sync', label: 'native FileLock acquireSync + release' },
+  { impl: 'native', what: 'lock-async', label: 'native await FileLock acquire + release' },
+  { impl: 'native', what: 'snowflake', label: 'native Snowflake next()' },
+  { impl: 'native', what: 'uuidv7', label: 'native uuidv7()' },
+  { impl: 'js', what: 'lock-sync', label: 'js FileLock acquireSync + release' },
+  { impl: 'js', what: 'lock-async', label: 'js await FileLock acquire + release' },
+  { impl: 'js', what: 'snowflake', label: 'js Snowflake next()' },
+  { impl: 'js', what: 'uuidv7', label: 'js uuidv7()' },
+];
+
+export function runMemory(config) {
+  const root = fs.mkdtempSync(join(config.dir, 'cfs-bench-memory-'));
+  try {
+    return PROBES.map((p) => {
+      config.log(`  memory: ${p.label} x ${config.memoryOps.toLocaleString('en-US')}`);
+      const out = execFileSync(process.execPath, ['--expose-gc', WORKER, p.impl, p.what, String(config.memoryOps), root], {
+        encoding: 'utf8',
+      });
+      const result = JSON.parse(out);
+      const s = result.samples;
+      const first = s[0];
+      const half = s[2];
+      const last = s[s.length - 1];
+      return {
+        name: p.label,
+        impl: p.impl,
+        what: p.what,
+        ops: result.count,
+        seconds: result.seconds,
+        rssStartMiB: first.rss / MiB,
+        rssEndMiB: last.rss / MiB,
+        rssGrowthMiB: (last.rss - first.rss) / MiB,
+        rssSecondHalfGrowthMiB: (last.rss - half.rss) / MiB,
+        heapGrowthMiB: (last.heapUsed - first.heapUsed) / MiB,
+        samples: s,
+      };
+    });
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}

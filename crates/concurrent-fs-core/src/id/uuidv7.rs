@@ -102,15 +102,29 @@ fn assemble(ms: u64, counter: u32, random: u64) -> Uuid {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// The two hex digits of every byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+  let mut pairs = [[0; 2]; 256];
+  let mut i = 0;
+  while i < 256 {
+    pairs[i] = [HEX[i >> 4], HEX[i & 0xf]];
+    i += 1;
+  }
+  pairs
+};
+
+/// Where each byte's two digits go in the text form.
+const TEXT_AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
 /// Appends the lowercase text form (36 characters) to `out`.
 pub fn write_text(uuid: &Uuid, out: &mut String) {
-  for (i, byte) in uuid.iter().enumerate() {
-    if matches!(i, 4 | 6 | 8 | 10) {
-      out.push('-');
-    }
-    out.push(HEX[usize::from(byte >> 4)] as char);
-    out.push(HEX[usize::from(byte & 0xf)] as char);
+  // Built as bytes and appended once: pushing 36 chars one by one (a capacity check and
+  // a UTF-8 encode each) took a third of a 1000-UUID batch's time.
+  let mut text = [b'-'; TEXT_LEN];
+  for (byte, &at) in uuid.iter().zip(&TEXT_AT) {
+    text[at..at + 2].copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
   }
+  out.push_str(std::str::from_utf8(&text).expect("hex digits and hyphens are ASCII"));
 }
 
 pub fn to_text(uuid: &Uuid) -> String {
@@ -240,6 +254,23 @@ mod tests {
     assert_eq!(state.advance(5_000, || 6), (5_001, 3));
     // The clock catching up to the borrowed millisecond does not reseed it.
     assert_eq!(state.advance(5_001, || unreachable!()), (5_001, 4));
+  }
+
+  #[test]
+  fn the_text_form_spells_every_byte_value_in_lowercase_hex() {
+    for first in (0..=255u8).step_by(16) {
+      let uuid: Uuid = std::array::from_fn(|i| first + i as u8);
+      let hex: String = uuid.iter().map(|b| format!("{b:02x}")).collect();
+      let expected = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+      );
+      assert_eq!(to_text(&uuid), expected);
+    }
   }
 
   #[test]

@@ -74,6 +74,7 @@ export function sectionTables(results) {
 
 function writeLabel(r) {
   if (r.api === 'raw-fsync') return 'raw pwrite 1 KiB + fsync, one fd (the disk)';
+  if (r.api === 'hand-written' && r.durability === 'none') return 'hand-written plain fs, no fsync (tmp, write, rename)';
   if (r.api === 'hand-written') return 'hand-written plain fs (tmp, fsync, rename, dir fsync)';
   return `${r.api}, ${r.durability}`;
 }

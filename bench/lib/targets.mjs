@@ -10,7 +10,25 @@ export const FLAT_MIB = 2;
  * Explanations for a target that is missed, found with a profile (see bench/README.md
  * and the commit log). Shown beside a miss only; a met target needs none.
  */
-const WHY_MISSED = {};
+const WHY_MISSED = {
+  batch:
+    'Snowflake: the format caps a batch at 4096 IDs per ms per worker, like next(), so once next() is at 90% of the cap a batch ' +
+    'can be at most 1.11x faster; the two targets contradict each other (bench/README.md, "Batch minting").',
+  'write-sync-full':
+    'Disk-bound: ours and the hand-written write make the same two flushes (strace); flushing a new file and the directory ' +
+    'costs ext4 about 380 + 230 µs against about 130 µs for the raw in-place overwrite, so half the raw rate is not reachable ' +
+    'and 1.5x the hand-written sequence would need fewer flushes (bench/README.md).',
+  'write-sync-none':
+    "Bound by the rename: ext4's auto_da_alloc starts writeback inside a rename over an existing file (190-460 µs, against " +
+    '22-37 µs to a new name); see the hand-written no-fsync row, the floor in this run (bench/README.md).',
+  'lock-sync':
+    'By design: a cycle is open + flock + close (the close wakes waiters in other processes through inotify); those three ' +
+    "syscalls alone take about as long as the peer's whole cycle of two fcntl calls on a descriptor it keeps open (perf, " +
+    'bench/README.md).',
+  'counter-full':
+    'Flush-bound: each of our increments makes two flushes (file and directory); write-file-atomic makes one and skips the ' +
+    'directory flush, so the peers do less durable work per increment.',
+};
 
 function find(rows, predicate, what) {
   const row = rows.find(predicate);

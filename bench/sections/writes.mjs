@@ -20,17 +20,22 @@ export const SIZES = [
 
 let tempSeq = 0;
 
-/** tmp + write + fsync + rename + directory fsync, with plain fs: what anyone could write. */
-function handWrittenSync(dir, target, data) {
+/**
+ * tmp + write + fsync + rename + directory fsync, with plain fs: what anyone could write.
+ * Without the flushes (`fsync` false) it is the filesystem's own floor for a replace by
+ * rename, which every 'none' writer pays.
+ */
+function handWrittenSync(dir, target, data, fsync = true) {
   const temp = `${target}.${process.pid}.${tempSeq++}.tmp`;
   const fd = fs.openSync(temp, 'wx');
   try {
     fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
+    if (fsync) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(temp, target);
+  if (!fsync) return;
   const dirFd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(dirFd);
@@ -117,6 +122,10 @@ function writers(cfs, root) {
     add(
       { ...base, name: 'hand-written plain fs, sync', impl: 'baseline', api: 'hand-written', mode: 'sync', durability: 'full' },
       (dir, t, d) => () => handWrittenSync(dir, t, d),
+    );
+    add(
+      { ...base, name: 'hand-written plain fs, sync, no fsync', impl: 'baseline', api: 'hand-written', mode: 'sync', durability: 'none' },
+      (dir, t, d) => () => handWrittenSync(dir, t, d, false),
     );
     add(
       { ...base, name: 'hand-written fs.promises', impl: 'baseline', api: 'hand-written', mode: 'async', durability: 'full' },

@@ -51,17 +51,27 @@ const run = { machine: machine(args.dir), config: { ...config, log: undefined, q
 console.error(`bench: ${run.machine.cpu} x ${run.machine.cores}, Node ${run.machine.node}, ${args.dir} on ${run.machine.filesystem.type}`);
 console.error(`load average ${run.machine.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 
+const runners = {
+  ids: () => runIds(cfs, config),
+  writes: () => runWrites(cfs, config),
+  locks: () => runLocks(cfs, config),
+  counter: () => runProcesses(COUNTER_KINDS, config, 'counter'),
+  store: () => runProcesses(STORE_KINDS, config, 'store'),
+  memory: () => runMemory(config),
+};
 const results = {};
+// The 1-minute load average as each section starts and at the end: other work on the
+// machine during the run shows here.
+run.load = [];
 const started = performance.now();
 const on = (section) => args.only.includes(section);
-if (on('ids')) results.ids = await runIds(cfs, config);
-if (on('writes')) results.writes = await runWrites(cfs, config);
-if (on('locks')) results.locks = await runLocks(cfs, config);
-if (on('counter')) results.counter = await runProcesses(COUNTER_KINDS, config, 'counter');
-if (on('store')) results.store = await runProcesses(STORE_KINDS, config, 'store');
-if (on('memory')) results.memory = runMemory(config);
+for (const section of SECTIONS.filter(on)) {
+  run.load.push({ at: section, load1: loadavg()[0] });
+  results[section] = await runners[section]();
+}
 run.seconds = (performance.now() - started) / 1000;
 run.loadAverageAtEnd = loadavg();
+run.load.push({ at: 'end', load1: run.loadAverageAtEnd[0] });
 
 const targets = evaluateTargets(results);
 printTables(results, targets);

@@ -2,7 +2,9 @@
 // rate is calls / measured time (1000 / mean latency in ms), times the number of
 // operations one call does. Every section runs its tasks `rounds` times, in alternating
 // order (forward, then backward) so a slow drift of the machine falls evenly on all of
-// them, and reports each task's median round.
+// them, and reports each task's best round: other work on the machine (builds, tests,
+// their fsyncs) only ever slows a round down, and on this shared 2-core VM it comes in
+// bursts that can ruin one round of one task and spare the next.
 import { Bench, hrtimeNow } from 'tinybench';
 
 /**
@@ -38,14 +40,12 @@ export async function measure(tasks, { time, warmupTime, rounds, log = () => {} 
       log(`  ${task.name}: ${fmtRate(rate)}/s (round ${round + 1}/${rounds})`);
     }
   }
-  for (const entry of results.values()) entry.rate = median(entry.rounds);
+  for (const entry of results.values()) entry.rate = best(entry.rounds);
   return results;
 }
 
-export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+export function best(values) {
+  return Math.max(...values);
 }
 
 /** 1234567 -> '1,234,567'; small rates keep one decimal. */

@@ -119,6 +119,8 @@ function markdownTable(rows) {
   return lines.join('\n');
 }
 
+const rounds = (c) => `${c.rounds} round${c.rounds === 1 ? '' : 's'}${c.time ? ` of ${c.time} ms per task` : ''}`;
+
 export function markdown(run, results, targets) {
   const m = run.machine;
   const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
@@ -129,8 +131,9 @@ export function markdown(run, results, targets) {
       `${load(run.loadAverageAtEnd)} at the end (1-minute load as each section started, the bench's own ` +
       `processes included: ` +
       `${run.load.map((l) => `${l.at} ${l.load1.toFixed(2)}`).join(', ')})${m.commit ? `; commit ${m.commit}` : ''}. ` +
-      `The run took ${Math.round(run.seconds / 60)} min. Each rate is the median of ` +
-      `${run.config.rounds} round${run.config.rounds === 1 ? '' : 's'} in this one run (tinybench ${run.config.time} ms per task and round). ` +
+      `The run took ${Math.round(run.seconds / 60)} min. Each rate is the best of ${rounds(run.config)} in this one run ` +
+      `(writes: ${rounds({ ...run.config, ...run.config.writeTiming })}; processes: ${rounds(run.config.contention)}), ` +
+      'since other work on the machine only slows a round down. ' +
       'This VM swings by 20-40% from run to run: compare rows of one table, not numbers from different runs. ' +
       'Raw figures: `bench/results/latest.json`.',
     '',

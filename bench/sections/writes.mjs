@@ -161,7 +161,7 @@ export async function runWrites(cfs, config) {
     config.log('Atomic writes');
     try {
       const tasks = list.map((w) => ({ name: `${w.size} ${w.name}`, fn: w.fn, beforeAll: settle }));
-      const rates = await measure(tasks, config);
+      const rates = await measure(tasks, { ...config, ...config.writeTiming });
       return list.map((w) => {
         const r = rates.get(`${w.size} ${w.name}`);
         return {

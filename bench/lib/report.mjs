@@ -60,7 +60,7 @@ export function sectionTables(results) {
   }
   if (results.memory) {
     tables.push({
-      title: 'Memory (RSS after a full GC)',
+      title: 'Memory (RSS after a full GC, V8 young generation pinned at 1 MiB semi-spaces; see bench/README.md)',
       rows: results.memory.map((m) => ({
         probe: `${m.name} x ${fmtRate(m.ops)}`,
         'RSS start MiB': m.rssStartMiB.toFixed(1),

@@ -44,8 +44,8 @@ const ops = {
 
 function sample(done) {
   global.gc();
-  const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
-  return { done, rss, heapUsed, external, arrayBuffers };
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { done, rss, heapTotal, heapUsed, external, arrayBuffers };
 }
 
 async function main() {

@@ -66,7 +66,7 @@ export function sectionTables(results) {
         'RSS start MiB': m.rssStartMiB.toFixed(1),
         'RSS end MiB': m.rssEndMiB.toFixed(1),
         'growth MiB': m.rssGrowthMiB.toFixed(1),
-        '2nd half MiB': m.rssSecondHalfGrowthMiB.toFixed(1),
+        'end minus 1st-half max MiB': m.rssEndOverFirstHalfMaxMiB.toFixed(1),
         'heap growth MiB': m.heapGrowthMiB.toFixed(2),
       })),
     });
@@ -109,7 +109,7 @@ export function printTables(results, targets) {
 const cell = (value) => String(value).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 /** Columns of figures are right-aligned, columns of words left-aligned. */
-const isFigure = (value) => value === '' || /^[\d,.]+( \(|%|x|$)/.test(String(value));
+const isFigure = (value) => value === '' || /^[-+]?[\d,.]+( \(|%|x|$)/.test(String(value));
 
 function markdownTable(rows) {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
@@ -135,7 +135,7 @@ export function markdown(run, results, targets) {
       `(writes: ${rounds({ ...run.config, ...run.config.writeTiming })}; processes: ${rounds(run.config.contention)}), ` +
       'since other work on the machine only slows a round down. ' +
       'This VM swings by 20-40% from run to run: compare rows of one table, not numbers from different runs. ' +
-      'Raw figures: `bench/results/latest.json`.',
+      `Raw figures: \`bench/results/latest.json\`${run.reportedAgain ? ` (tables and targets re-rendered from it on ${run.reportedAgain.slice(0, 10)} by \`node bench/index.mjs --from=bench/results/latest.json\`)` : ''}.`,
     '',
   ];
   if (targets.length) {

@@ -27,6 +27,27 @@ export const PROBES = [
   { impl: 'js', what: 'uuidv7', label: 'js uuidv7()' },
 ];
 
+/**
+ * The figures of one probe, from its samples (warmed up, then after each quarter).
+ * RSS after a GC wanders by a few MiB either way between samples (malloc arenas, V8's
+ * old-space pages), so a leak is judged by the end of the run against the highest RSS
+ * seen in its first half: a leak keeps climbing past it, a wander does not.
+ */
+export function summarize(probe) {
+  const s = probe.samples;
+  const first = s[0];
+  const last = s[s.length - 1];
+  const firstHalfMax = Math.max(...s.slice(0, Math.ceil(s.length / 2)).map((x) => x.rss));
+  return {
+    ...probe,
+    rssStartMiB: first.rss / MiB,
+    rssEndMiB: last.rss / MiB,
+    rssGrowthMiB: (last.rss - first.rss) / MiB,
+    rssEndOverFirstHalfMaxMiB: (last.rss - firstHalfMax) / MiB,
+    heapGrowthMiB: (last.heapUsed - first.heapUsed) / MiB,
+  };
+}
+
 export function runMemory(config) {
   const root = fs.mkdtempSync(join(config.dir, 'cfs-bench-memory-'));
   try {
@@ -40,23 +61,7 @@ export function runMemory(config) {
         },
       );
       const result = JSON.parse(out);
-      const s = result.samples;
-      const first = s[0];
-      const half = s[2];
-      const last = s[s.length - 1];
-      return {
-        name: p.label,
-        impl: p.impl,
-        what: p.what,
-        ops: result.count,
-        seconds: result.seconds,
-        rssStartMiB: first.rss / MiB,
-        rssEndMiB: last.rss / MiB,
-        rssGrowthMiB: (last.rss - first.rss) / MiB,
-        rssSecondHalfGrowthMiB: (last.rss - half.rss) / MiB,
-        heapGrowthMiB: (last.heapUsed - first.heapUsed) / MiB,
-        samples: s,
-      };
+      return summarize({ name: p.label, impl: p.impl, what: p.what, ops: result.count, seconds: result.seconds, samples: result.samples });
     });
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

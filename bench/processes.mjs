@@ -41,7 +41,9 @@ export async function counterRate(kind, { processes, iterations, durability = 'f
     const { n } = JSON.parse(readFileSync(file, 'utf8'));
     const expected = processes * iterations;
     if (n !== expected) throw new Error(`${kind}: counter is ${n}, expected ${expected}: lost updates`);
-    return { rate: n / seconds, count: n, expected, seconds };
+    // CPU time (user + sys, all threads) the workers spent in their timed loops, per increment.
+    const cpuMicrosPerOp = spans.reduce((sum, s) => sum + s.cpuMicros, 0) / n;
+    return { rate: n / seconds, count: n, expected, seconds, cpuMicrosPerOp };
   } finally {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill();
     rmSync(root, { recursive: true, force: true });

@@ -48,6 +48,12 @@ export function best(values) {
   return Math.max(...values);
 }
 
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** 1234567 -> '1,234,567'; small rates keep one decimal. */
 export function fmtRate(rate) {
   if (!Number.isFinite(rate)) return String(rate);

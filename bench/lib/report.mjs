@@ -55,6 +55,11 @@ export function sectionTables(results) {
         [`1 process x ${r.processes * r.iterations}`]: fmtRate(r.oneProcess),
         [`${r.processes} processes x ${r.iterations}`]: fmtRate(r.manyProcesses),
         [`${r.processes} vs 1`]: `${(100 * r.ratio).toFixed(0)}%`,
+        ...(r.cpuMicrosPerOp
+          ? {
+              [`CPU µs per update, 1 / ${r.processes} processes`]: `${Math.round(r.cpuMicrosPerOp.one)} / ${Math.round(r.cpuMicrosPerOp.many)}`,
+            }
+          : {}),
       })),
     });
   }

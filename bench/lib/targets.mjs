@@ -38,6 +38,12 @@ const WHY_MISSED = {
     'The rows behind are writes, flush- or rename-bound: there both implementations make the same syscalls (strace -c: 2 fsync, ' +
     '1 rename, 2 openat, 2 close, 1 write, 1 stat, 1 fchmod per write, fsync and rename 74% of the syscall time), so their ' +
     'order is round-to-round noise of this VM; every round is in bench/results/latest.json.',
+  'counter-none':
+    'Noisy at this margin: over the first four full runs the ratio to the best peer was 2.15x, 1.55x, 2.14x and 1.48x. ' +
+    'Both loops are rename-bound (see the none-write note); a handover goes through inotify, the waiter thread and a ' +
+    'threadsafe call into the event loop, and on 2 cores contention roughly doubles the CPU per increment (column in the ' +
+    "counter table). Keeping a failed try's descriptor open for the wait, so its close does not wake the other waiters for " +
+    'nothing, was tried and gained nothing (4,829 vs 5,037 increments/s, medians of 9 alternating runs), so it is not in.',
   'counter-full':
     'Flush-bound: each of our increments makes two flushes (file and directory); write-file-atomic makes one and skips the ' +
     'directory flush, so the peers do less durable work per increment.',

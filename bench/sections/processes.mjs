@@ -2,7 +2,7 @@
 // (processes x iterations, or it throws: a lost update). The single-process rate of the
 // same loop, measured in the same run, is the ceiling for the contended one.
 
-import { best } from '../lib/measure.mjs';
+import { best, median } from '../lib/measure.mjs';
 import { counterRate } from '../processes.mjs';
 
 /** Section 3b: locked read-increment-write, ours and the peers'. */
@@ -31,14 +31,17 @@ export async function runProcesses(kinds, config, label) {
   const { processes, iterations, rounds, durabilities } = config.contention;
   const rows = [];
   for (const durability of durabilities) {
-    const runs = new Map(kinds.map((k) => [k.kind, { one: [], many: [] }]));
+    const runs = new Map(kinds.map((k) => [k.kind, { one: [], many: [], oneCpu: [], manyCpu: [] }]));
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? kinds : [...kinds].reverse();
       for (const k of order) {
         const one = await counterRate(k.kind, { processes: 1, iterations: processes * iterations, durability, dir: config.dir });
         const many = await counterRate(k.kind, { processes, iterations, durability, dir: config.dir });
-        runs.get(k.kind).one.push(one.rate);
-        runs.get(k.kind).many.push(many.rate);
+        const r = runs.get(k.kind);
+        r.one.push(one.rate);
+        r.many.push(many.rate);
+        r.oneCpu.push(one.cpuMicrosPerOp);
+        r.manyCpu.push(many.cpuMicrosPerOp);
         config.log(
           `  ${label} ${durability} ${k.kind}: 1 process ${Math.round(one.rate)}/s, ${processes} processes ${Math.round(many.rate)}/s ` +
             `(counts ${one.count}/${one.expected}, ${many.count}/${many.expected}) (round ${round + 1}/${rounds})`,
@@ -59,6 +62,9 @@ export async function runProcesses(kinds, config, label) {
         oneProcess: one,
         manyProcesses: many,
         ratio: many / one,
+        // CPU time of the workers' timed loops per increment (median round): what
+        // contention costs beyond waiting.
+        cpuMicrosPerOp: { one: median(r.oneCpu), many: median(r.manyCpu) },
         countsChecked: true,
         roundRates: r,
       });

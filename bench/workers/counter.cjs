@@ -104,10 +104,12 @@ async function main() {
   process.stdout.write('ready\n');
   await new Promise((resolve) => process.stdin.once('data', resolve));
   process.stdin.destroy();
+  const cpu = process.cpuUsage();
   const start = wallNow();
   for (let i = 0; i < Number(iterations); i++) await step();
   const end = wallNow();
-  process.stdout.write(`${JSON.stringify({ start, end })}\n`);
+  const { user, system } = process.cpuUsage(cpu);
+  process.stdout.write(`${JSON.stringify({ start, end, cpuMicros: user + system })}\n`);
 }
 
 main().catch((err) => {

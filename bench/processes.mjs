@@ -23,23 +23,29 @@ function start(args) {
 }
 
 /**
- * `processes` processes of `kind` each bump one counter `iterations` times; returns the
- * total rate (increments per second of wall time) after checking no update was lost.
+ * `processes` processes of `kind` each bump one counter `iterations` times. Returns the
+ * total rate (increments per second, from the first worker's start to the last one's
+ * end, so process start and exit are not counted) after checking that the counter is
+ * exactly processes x iterations: no update lost.
  */
-export async function counterRate(kind, { processes, iterations, durability = 'full' }) {
-  const dir = mkdtempSync(join(tmpdir(), 'cfs-bench-'));
-  const file = join(dir, 'counter.json');
+export async function counterRate(kind, { processes, iterations, durability = 'full', dir = tmpdir() }) {
+  const root = mkdtempSync(join(dir, 'cfs-bench-'));
+  const file = join(root, 'counter.json');
+  const workers = Array.from({ length: processes }, () => start([kind, file, iterations, durability]));
   try {
-    const workers = Array.from({ length: processes }, () => start([kind, file, iterations, durability]));
     await Promise.all(workers.map((w) => w.ready));
-    const started = performance.now();
     for (const w of workers) w.child.stdin.write('go\n');
-    await Promise.all(workers.map((w) => w.done));
-    const seconds = (performance.now() - started) / 1000;
+    const outputs = await Promise.all(workers.map((w) => w.done));
+    const spans = outputs.map((out) => JSON.parse(out.split('\n').find((line) => line.startsWith('{'))));
+    const seconds = (Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start))) / 1000;
     const { n } = JSON.parse(readFileSync(file, 'utf8'));
-    if (n !== processes * iterations) throw new Error(`${kind}: counter is ${n}, expected ${processes * iterations}: lost updates`);
-    return n / seconds;
+    const expected = processes * iterations;
+    if (n !== expected) throw new Error(`${kind}: counter is ${n}, expected ${expected}: lost updates`);
+    // CPU time (user + sys, all threads) the workers spent in their timed loops, per increment.
+    const cpuMicrosPerOp = spans.reduce((sum, s) => sum + s.cpuMicros, 0) / n;
+    return { rate: n / seconds, count: n, expected, seconds, cpuMicrosPerOp };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill();
+    rmSync(root, { recursive: true, force: true });
   }
 }

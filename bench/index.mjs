@@ -1,0 +1,111 @@
+// The benchmark suite (issue 6): every hot path, native vs the pure-JS fallback vs the
+// peers, side by side in one run. Prints tables, writes bench/results/latest.json and
+// the README's "Performance" table, and evaluates the issue's targets on this run.
+//
+//   npm run bench                      full run (about 15 min; wants a quiet machine)
+//   npm run bench -- --quick           short run to check the suite works
+//   npm run bench -- --only=ids,locks  some sections (ids, writes, locks, counter, store, memory)
+//   npm run bench -- --dir=/some/dir   where the files go (default: the OS temp dir)
+//   node bench/index.mjs --from=bench/results/latest.json
+//                                      report a saved run again (tables, targets, README)
+//                                      after a change to the report or the notes; measures nothing
+//
+// Only a complete full run writes the README; others write bench/results/<quick|partial>.json.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
+import { machine } from './lib/machine.mjs';
+import { markdown, printTables, updateReadme } from './lib/report.mjs';
+import { evaluateTargets } from './lib/targets.mjs';
+import { runIds } from './sections/ids.mjs';
+import { runLocks } from './sections/locks.mjs';
+import { runMemory, summarize } from './sections/memory.mjs';
+import { COUNTER_KINDS, runProcesses, STORE_KINDS } from './sections/processes.mjs';
+import { runWrites } from './sections/writes.mjs';
+
+const SECTIONS = ['ids', 'writes', 'locks', 'counter', 'store', 'memory'];
+
+function parseArgs(argv) {
+  const args = { quick: false, only: SECTIONS, dir: tmpdir(), from: undefined };
+  for (const arg of argv) {
+    if (arg === '--quick') args.quick = true;
+    else if (arg.startsWith('--only=')) args.only = arg.slice(7).split(',');
+    else if (arg.startsWith('--dir=')) args.dir = arg.slice(6);
+    else if (arg.startsWith('--from=')) args.from = arg.slice(7);
+    else throw new Error(`unknown argument ${arg} (use --quick, --only=${SECTIONS.join(',')}, --dir=PATH, --from=FILE)`);
+  }
+  for (const s of args.only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+  return args;
+}
+
+async function measureAll(args) {
+  const config = {
+    ...(args.quick
+      ? { time: 100, warmupTime: 30, rounds: 1, burst: 100_000, memoryOps: 100_000 }
+      : { time: 700, warmupTime: 150, rounds: 3, burst: 1_000_000, memoryOps: 1_000_000 }),
+    dir: args.dir,
+    log: (line) => console.error(line),
+  };
+  // Writes are the most disturbed by other work (its fsyncs queue behind theirs): more,
+  // shorter rounds, so one burst of it spoils fewer of them.
+  config.writeTiming = args.quick ? {} : { time: 400, warmupTime: 100, rounds: 5 };
+  config.contention = { processes: 4, iterations: args.quick ? 100 : 500, rounds: args.quick ? 1 : 3, durabilities: ['full', 'none'] };
+
+  const require = createRequire(import.meta.url);
+  const cfs = { native: require('../dist/native.js'), js: require('../dist/js.js') };
+
+  const run = { machine: machine(args.dir), config: { ...config, log: undefined, quick: args.quick, sections: args.only } };
+  console.error(
+    `bench: ${run.machine.cpu} x ${run.machine.cores}, Node ${run.machine.node}, ${args.dir} on ${run.machine.filesystem.type}`,
+  );
+  console.error(`load average ${run.machine.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`);
+
+  const runners = {
+    ids: () => runIds(cfs, config),
+    writes: () => runWrites(cfs, config),
+    locks: () => runLocks(cfs, config),
+    counter: () => runProcesses(COUNTER_KINDS, config, 'counter'),
+    store: () => runProcesses(STORE_KINDS, config, 'store'),
+    memory: () => runMemory(config),
+  };
+  const results = {};
+  // The 1-minute load average as each section starts and at the end: other work on the
+  // machine during the run shows here.
+  run.load = [];
+  const started = performance.now();
+  for (const section of SECTIONS.filter((s) => args.only.includes(s))) {
+    run.load.push({ at: section, load1: loadavg()[0] });
+    results[section] = await runners[section]();
+  }
+  run.seconds = (performance.now() - started) / 1000;
+  run.loadAverageAtEnd = loadavg();
+  run.load.push({ at: 'end', load1: run.loadAverageAtEnd[0] });
+  return { run, results };
+}
+
+/** A saved run, its derived figures recomputed from the raw ones (so report changes apply). */
+function loadRun(file) {
+  const { results, targets: _old, ...run } = JSON.parse(readFileSync(file, 'utf8'));
+  if (results.memory) results.memory = results.memory.map(({ rssSecondHalfGrowthMiB: _gone, ...probe }) => summarize(probe));
+  run.reportedAgain = new Date().toISOString();
+  return { run, results };
+}
+
+const args = parseArgs(process.argv.slice(2));
+const { run, results } = args.from ? loadRun(args.from) : await measureAll(args);
+
+const targets = evaluateTargets(results);
+printTables(results, targets);
+
+const complete = !run.config.quick && SECTIONS.every((s) => run.config.sections.includes(s));
+const resultsDir = new URL('./results/', import.meta.url);
+mkdirSync(resultsDir, { recursive: true });
+const jsonName = complete ? 'latest.json' : run.config.quick ? 'quick.json' : 'partial.json';
+writeFileSync(new URL(jsonName, resultsDir), `${JSON.stringify({ ...run, results, targets }, null, 2)}\n`);
+console.error(`\nwrote bench/results/${jsonName} (${args.from ? 'reported again' : `${run.seconds.toFixed(0)} s`})`);
+if (complete) {
+  updateReadme(new URL('../README.md', import.meta.url), markdown(run, results, targets));
+  console.error('wrote the Performance section of README.md');
+} else {
+  console.error('README.md left alone: only a complete full run writes it');
+}

@@ -1,0 +1,165 @@
+// Tables for the console and for the README, from one run's results.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fmtRate } from './measure.mjs';
+
+const fmtCount = (n) => n.toLocaleString('en-US');
+
+export const START = '<!-- bench:start -->';
+export const END = '<!-- bench:end -->';
+
+/** Rows of plain objects, as the console and markdown tables both take them. */
+export function sectionTables(results) {
+  const tables = [];
+  if (results.ids) {
+    tables.push({
+      title: 'IDs (per ID)',
+      rows: results.ids.map((r) => ({
+        generator: r.name,
+        'IDs/s': fmtRate(r.rate),
+        [`duplicates in a ${fmtRate(r.burst.ids + r.burst.throws)}-call burst`]: r.burst.throws
+          ? `${fmtCount(r.burst.duplicates)} (${fmtCount(r.burst.throws)} calls threw)`
+          : fmtCount(r.burst.duplicates),
+        'burst IDs/s (kept in an array)': fmtRate(r.burst.rate),
+      })),
+    });
+  }
+  if (results.writes) {
+    const byRow = new Map();
+    for (const r of results.writes) {
+      const label = r.impl === 'native' || r.impl === 'js' ? `${r.impl}, durability ${r.durability}` : writeLabel(r);
+      if (!byRow.has(label)) byRow.set(label, { writer: label });
+      byRow.get(label)[`${r.size} ${r.mode}`] = fmtRate(r.rate);
+    }
+    const columns = ['1 KiB sync', '1 KiB async', '1 MiB sync', '1 MiB async'];
+    tables.push({
+      title: 'Atomic writes (writes/s)',
+      rows: [...byRow.values()].map((row) => Object.fromEntries([['writer', row.writer], ...columns.map((c) => [c, row[c] ?? ''])])),
+    });
+  }
+  if (results.locks) {
+    tables.push({
+      title: 'Locks, uncontended (acquire + release cycles/s)',
+      rows: results.locks.map((r) => ({ lock: r.name, mode: r.mode, 'cycles/s': fmtRate(r.rate) })),
+    });
+  }
+  for (const [key, title] of [
+    ['counter', 'Locked JSON counter, read-increment-write (increments/s; every run checks the final count)'],
+    ['store', 'Store (updates/s; every run checks the final count)'],
+  ]) {
+    if (!results[key]) continue;
+    tables.push({
+      title,
+      rows: results[key].map((r) => ({
+        loop: r.name,
+        durability: r.durability,
+        [`1 process x ${r.processes * r.iterations}`]: fmtRate(r.oneProcess),
+        [`${r.processes} processes x ${r.iterations}`]: fmtRate(r.manyProcesses),
+        [`${r.processes} vs 1`]: `${(100 * r.ratio).toFixed(0)}%`,
+        ...(r.cpuMicrosPerOp
+          ? {
+              [`CPU µs per update, 1 / ${r.processes} processes`]: `${Math.round(r.cpuMicrosPerOp.one)} / ${Math.round(r.cpuMicrosPerOp.many)}`,
+            }
+          : {}),
+      })),
+    });
+  }
+  if (results.memory) {
+    tables.push({
+      title: 'Memory (RSS after a full GC, V8 young generation pinned at 1 MiB semi-spaces; see bench/README.md)',
+      rows: results.memory.map((m) => ({
+        probe: `${m.name} x ${fmtRate(m.ops)}`,
+        'RSS start MiB': m.rssStartMiB.toFixed(1),
+        'RSS end MiB': m.rssEndMiB.toFixed(1),
+        'growth MiB': m.rssGrowthMiB.toFixed(1),
+        'end minus 1st-half max MiB': m.rssEndOverFirstHalfMaxMiB.toFixed(1),
+        'heap growth MiB': m.heapGrowthMiB.toFixed(2),
+      })),
+    });
+  }
+  return tables;
+}
+
+function writeLabel(r) {
+  if (r.api === 'raw-fsync') return 'raw pwrite 1 KiB + fsync, one fd (the disk)';
+  if (r.api === 'hand-written' && r.durability === 'none') return 'hand-written plain fs, no fsync (tmp, write, rename)';
+  if (r.api === 'hand-written') return 'hand-written plain fs (tmp, fsync, rename, dir fsync)';
+  return `${r.api}, ${r.durability}`;
+}
+
+export function targetRows(targets) {
+  return targets.map((t) => ({
+    path: t.path,
+    target: t.target,
+    measured: t.measured,
+    result: t.met ? 'met' : 'not met',
+    ...(t.why ? { why: t.why } : {}),
+  }));
+}
+
+export function printTables(results, targets) {
+  for (const table of sectionTables(results)) {
+    console.log(`\n${table.title}`);
+    console.table(table.rows);
+  }
+  if (targets.length) {
+    console.log('\nTargets (issue 6)');
+    for (const t of targets) {
+      console.log(
+        `- ${t.met ? 'MET    ' : 'NOT MET'} ${t.path}: ${t.target}\n          ${t.measured}${t.why ? `\n          why: ${t.why}` : ''}`,
+      );
+    }
+  }
+}
+
+const cell = (value) => String(value).replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+/** Columns of figures are right-aligned, columns of words left-aligned. */
+const isFigure = (value) => value === '' || /^[-+]?[\d,.]+( \(|%|x|$)/.test(String(value));
+
+function markdownTable(rows) {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const align = columns.map((c, i) => (i > 0 && rows.every((r) => isFigure(r[c] ?? '')) ? '---:' : '---'));
+  const lines = [`| ${columns.map(cell).join(' | ')} |`, `|${align.join('|')}|`];
+  for (const row of rows) lines.push(`| ${columns.map((c) => cell(row[c] ?? '')).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+const rounds = (c) => `${c.rounds} round${c.rounds === 1 ? '' : 's'}${c.time ? ` of ${c.time} ms per task` : ''}`;
+
+export function markdown(run, results, targets) {
+  const m = run.machine;
+  const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
+  const lines = [
+    `Generated by \`npm run bench\` (\`bench/index.mjs\`) on ${m.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, ` +
+      `${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; files in \`${m.dir}\` on ${m.filesystem.type}` +
+      `${m.filesystem.source ? ` (${m.filesystem.source})` : ''}; load average ${load(m.loadAverageAtStart)} at the start, ` +
+      `${load(run.loadAverageAtEnd)} at the end (1-minute load as each section started, the bench's own ` +
+      `processes included: ` +
+      `${run.load.map((l) => `${l.at} ${l.load1.toFixed(2)}`).join(', ')})${m.commit ? `; commit ${m.commit}` : ''}. ` +
+      `The run took ${Math.round(run.seconds / 60)} min. Each rate is the best of ${rounds(run.config)} in this one run ` +
+      `(writes: ${rounds({ ...run.config, ...run.config.writeTiming })}; processes: ${rounds(run.config.contention)}), ` +
+      'since other work on the machine only slows a round down. ' +
+      'This VM swings by 20-40% from run to run: compare rows of one table, not numbers from different runs. ' +
+      `Raw figures: \`bench/results/latest.json\`${run.reportedAgain ? ` (tables and targets re-rendered from it on ${run.reportedAgain.slice(0, 10)} by \`node bench/index.mjs --from=bench/results/latest.json\`)` : ''}.`,
+    '',
+  ];
+  if (targets.length) {
+    lines.push(
+      '#### Targets',
+      '',
+      markdownTable(targetRows(targets).map((t) => ({ ...t, result: t.result === 'met' ? 'met' : '**not met**' }))),
+      '',
+    );
+  }
+  for (const table of sectionTables(results)) lines.push(`#### ${table.title}`, '', markdownTable(table.rows), '');
+  return lines.join('\n').trimEnd();
+}
+
+/** Replaces what is between the markers in README.md; nothing else in the file changes. */
+export function updateReadme(path, content) {
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`${path}: markers ${START} ... ${END} not found`);
+  writeFileSync(path, `${text.slice(0, start + START.length)}\n${content}\n${text.slice(end)}`);
+}

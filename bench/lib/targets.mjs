@@ -1,0 +1,216 @@
+// The targets of issue 6, evaluated on the results of one run. Every figure here comes
+// from that run; nothing is carried over from another.
+import { fmtRate, fmtRatio } from './measure.mjs';
+
+const SNOWFLAKE_CAP = 4_096_000;
+/** How far a memory probe's last RSS may be above the highest of its first half and still be flat. */
+export const FLAT_MIB = 2;
+/** Growth of V8's live heap (after a full GC) over a probe that still counts as flat. */
+export const FLAT_HEAP_MIB = 1;
+
+/**
+ * Explanations for a target that is missed, found with a profile (see bench/README.md
+ * and the commit log). Shown beside a miss only; a met target needs none.
+ */
+const WHY_MISSED = {
+  batch:
+    'Snowflake: the format caps a batch at 4096 IDs per ms per worker, like next(), so once next() is at 90% of the cap a batch ' +
+    'can be at most 1.11x faster; the two targets contradict each other (bench/README.md, "Batch minting").',
+  'write-sync-full':
+    'Disk-bound: ours and the hand-written write make the same two flushes (strace); flushing a new file and the directory ' +
+    'costs ext4 about 380 + 230 µs against about 130 µs for the raw in-place overwrite, so half the raw rate is not reachable ' +
+    'and 1.5x the hand-written sequence would need fewer flushes (bench/README.md).',
+  'write-sync-none':
+    "Bound by the rename: ext4's auto_da_alloc starts writeback inside a rename over an existing file (190-460 µs, against " +
+    '22-37 µs to a new name); see the hand-written no-fsync row, the floor in this run (bench/README.md).',
+  'lock-sync':
+    'By design: a cycle is open + flock + close (the close wakes waiters in other processes through inotify); those three ' +
+    "syscalls alone take about as long as the peer's whole cycle of two fcntl calls on a descriptor it keeps open (perf, " +
+    'bench/README.md).',
+  uuidv7:
+    'Measured apart per CPU-second (user + sys, which a busy machine does not inflate): native uuidv7() 6.8-7.1 M/s against ' +
+    'crypto.randomUUID() 5.2-5.4 M/s, 1.3x; the wall-clock rounds of one run swing by more than that margin.',
+  'write-async-full':
+    'Bounded by our own sync write: atomicWrite is one threadpool task around the same two flushes as atomicWriteSync, so it ' +
+    'cannot beat it, and 2x write-file-atomic async (one flush, no directory flush, about 8 threadpool round trips) needs ' +
+    'about that; see the atomicWriteSync row of this run.',
+  'native-vs-js':
+    'The rows behind are writes, flush- or rename-bound: there both implementations make the same syscalls (strace -c: 2 fsync, ' +
+    '1 rename, 2 openat, 2 close, 1 write, 1 stat, 1 fchmod per write, fsync and rename 74% of the syscall time), so their ' +
+    'order is round-to-round noise of this VM; every round is in bench/results/latest.json.',
+  'counter-none':
+    'Noisy at this margin: over the first four full runs the ratio to the best peer was 2.15x, 1.55x, 2.14x and 1.48x. ' +
+    'Both loops are rename-bound (see the none-write note); a handover goes through inotify, the waiter thread and a ' +
+    'threadsafe call into the event loop, and on 2 cores contention roughly doubles the CPU per increment (column in the ' +
+    "counter table). Keeping a failed try's descriptor open for the wait, so its close does not wake the other waiters for " +
+    'nothing, was tried and gained nothing (4,829 vs 5,037 increments/s, medians of 9 alternating runs), so it is not in.',
+  'counter-full':
+    'Flush-bound: each of our increments makes two flushes (file and directory); write-file-atomic makes one and skips the ' +
+    'directory flush, so the peers do less durable work per increment.',
+};
+
+const signed = (x, digits) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+
+function find(rows, predicate, what) {
+  const row = rows.find(predicate);
+  if (!row) throw new Error(`bench result missing: ${what}`);
+  return row;
+}
+
+export function evaluateTargets(results) {
+  const out = [];
+  const check = (id, path, target, parts) => {
+    const met = parts.every((p) => p.ok);
+    out.push({ id, path, target, measured: parts.map((p) => p.text).join('; '), met, why: met ? undefined : WHY_MISSED[id] });
+  };
+  const ratio = (label, value, min) => ({ ok: value >= min, text: `${label} ${fmtRatio(value)} (needs >= ${fmtRatio(min)})` });
+
+  if (results.ids) {
+    const id = (name) => find(results.ids, (r) => r.name === name, name);
+    const next = id('native Snowflake next()');
+    check('snowflake-next', 'Snowflake `next()`', '>= 90% of 4,096,000 IDs/s for one worker, 0 duplicates', [
+      {
+        ok: next.rate >= 0.9 * SNOWFLAKE_CAP,
+        text: `${fmtRate(next.rate)}/s = ${((100 * next.rate) / SNOWFLAKE_CAP).toFixed(1)}% of the cap`,
+      },
+      { ok: next.burst.duplicates === 0, text: `${next.burst.duplicates} duplicates in ${fmtRate(next.burst.ids)}` },
+    ]);
+    const uuid = id('native uuidv7()');
+    check('uuidv7', '`uuidv7()`', '>= 1.0x `crypto.randomUUID()` and >= 10x `uuid` v7', [
+      ratio('vs randomUUID', uuid.rate / id('crypto.randomUUID()').rate, 1),
+      ratio('vs uuid v7', uuid.rate / id('uuid v7()').rate, 10),
+    ]);
+    check('batch', 'batch minting', '>= 3x the per-call rate of the same native generator', [
+      ratio('nextBatch(10000) vs next()', id('native Snowflake nextBatch(10000)').rate / next.rate, 3),
+      ratio('uuidv7Batch(1000) vs uuidv7()', id('native uuidv7Batch(1000)').rate / uuid.rate, 3),
+    ]);
+  }
+
+  if (results.writes) {
+    const w = (size, name) => find(results.writes, (r) => r.size === size && r.name === name, `${size} ${name}`);
+    const sync = w('1 KiB', 'native atomicWriteSync full');
+    const raw = w('1 KiB', 'raw pwrite 1 KiB + fsync, one fd');
+    check(
+      'write-sync-full',
+      '`atomicWriteSync` 1 KiB `full`',
+      '>= 80% of half the raw fsync rate; >= 1.5x the hand-written plain-fs sequence',
+      [
+        ratio(`vs half of raw ${fmtRate(raw.rate)}/s`, sync.rate / (raw.rate / 2), 0.8),
+        ratio('vs hand-written', sync.rate / w('1 KiB', 'hand-written plain fs, sync').rate, 1.5),
+      ],
+    );
+    const async = w('1 KiB', 'native atomicWrite full');
+    check('write-async-full', '`atomicWrite` (async) 1 KiB `full`', '>= 0.8x `atomicWriteSync`; >= 2x write-file-atomic async', [
+      ratio('vs atomicWriteSync', async.rate / sync.rate, 0.8),
+      ratio('vs write-file-atomic async', async.rate / w('1 KiB', 'write-file-atomic default (fsync)').rate, 2),
+    ]);
+    check(
+      'write-sync-none',
+      '`atomicWriteSync` `none`',
+      '>= 2x write-file-atomic sync with `fsync: false`',
+      ['1 KiB', '1 MiB'].map((size) =>
+        ratio(size, w(size, 'native atomicWriteSync none').rate / w(size, 'write-file-atomic sync fsync off').rate, 2),
+      ),
+    );
+  }
+
+  if (results.locks) {
+    const l = (name) => find(results.locks, (r) => r.name === name, name);
+    check('lock-sync', 'lock acquire+release, sync', '>= 1.0x fs-native-extensions `waitForLockSync`', [
+      ratio('acquireSync', l('native FileLock acquireSync + release').rate / l('fs-native-extensions waitForLockSync + unlock').rate, 1),
+    ]);
+    check('lock-async', 'lock acquire+release, async, uncontended', '>= 10x fs-native-extensions `await waitForLock`', [
+      ratio(
+        'await acquire',
+        l('native await FileLock acquire + release').rate / l('fs-native-extensions await waitForLock + unlock').rate,
+        10,
+      ),
+    ]);
+  }
+
+  if (results.counter) {
+    for (const durability of [...new Set(results.counter.map((r) => r.durability))]) {
+      const rows = results.counter.filter((r) => r.durability === durability);
+      const ours = find(rows, (r) => r.kind === 'native-lock', 'native-lock');
+      const peers = rows.filter((r) => r.impl === 'peer');
+      const best = peers.reduce((a, b) => (b.manyProcesses > a.manyProcesses ? b : a));
+      check(
+        `counter-${durability}`,
+        `4-process locked counter, durability \`${durability}\``,
+        '>= 70% of the single-process rate of the same loop; >= 1.5x the best peer',
+        [
+          ratio(`${fmtRate(ours.manyProcesses)}/s vs 1 process ${fmtRate(ours.oneProcess)}/s`, ours.ratio, 0.7),
+          ratio(`vs best peer (${best.name}, ${fmtRate(best.manyProcesses)}/s)`, ours.manyProcesses / best.manyProcesses, 1.5),
+        ],
+      );
+    }
+  }
+
+  // Native vs fallback: every pair where both do the same I/O.
+  const pairs = [];
+  const pair = (section, native, js, label, rate = (r) => r.rate) => {
+    if (native && js) pairs.push({ section, label, ratio: rate(native) / rate(js) });
+  };
+  for (const r of results.writes ?? []) {
+    if (r.impl === 'native') {
+      pair(
+        'writes',
+        r,
+        results.writes.find((j) => j.impl === 'js' && j.size === r.size && j.name === r.name.replace('native', 'js')),
+        `${r.size} ${r.name.slice(7)}`,
+      );
+    }
+  }
+  for (const r of results.locks ?? []) {
+    if (r.impl === 'native')
+      pair(
+        'locks',
+        r,
+        results.locks.find((j) => j.name === r.name.replace('native', 'js')),
+        r.name.slice(7),
+      );
+  }
+  for (const r of [...(results.counter ?? []), ...(results.store ?? [])]) {
+    if (r.impl !== 'native') continue;
+    const list = results.counter?.includes(r) ? results.counter : results.store;
+    const js = list.find((j) => j.impl === 'js' && j.durability === r.durability && j.name === r.name.replace('native', 'js'));
+    pair('processes', r, js, `${r.name.slice(7)} (${r.durability}, 1 process)`, (x) => x.oneProcess);
+    pair('processes', r, js, `${r.name.slice(7)} (${r.durability}, ${r.processes} processes)`, (x) => x.manyProcesses);
+  }
+  if (pairs.length) {
+    const behind = pairs.filter((p) => p.ratio < 1);
+    const slowest = pairs.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+    out.push({
+      id: 'native-vs-js',
+      path: 'native vs fallback',
+      target: 'native ahead on every path where it does the I/O',
+      measured: behind.length
+        ? `behind on ${behind.length} of ${pairs.length}: ${behind.map((p) => `${p.label} ${fmtRatio(p.ratio)}`).join(', ')}`
+        : `ahead on all ${pairs.length} paths; closest: ${slowest.label} ${fmtRatio(slowest.ratio)}`,
+      met: behind.length === 0,
+      // The note explains write rows only; a lock or process row behind needs looking into.
+      why: behind.length && behind.every((p) => p.section === 'writes') ? WHY_MISSED['native-vs-js'] : undefined,
+    });
+  }
+
+  if (results.memory) {
+    const grown = results.memory.filter((m) => m.rssEndOverFirstHalfMaxMiB > FLAT_MIB || m.heapGrowthMiB > FLAT_HEAP_MIB);
+    const ops = results.memory[0].ops;
+    out.push({
+      id: 'memory',
+      path: `memory (section 5): ${fmtRate(ops)} lock cycles and IDs`,
+      target:
+        `flat: RSS at the end within ${FLAT_MIB} MiB of the highest RSS in the first half (a leak keeps climbing), ` +
+        `V8's live heap after a full GC grown by <= ${FLAT_HEAP_MIB} MiB`,
+      measured: results.memory
+        .map(
+          (m) =>
+            `${m.name}: RSS ${signed(m.rssGrowthMiB, 1)} MiB, end vs first-half max ${signed(m.rssEndOverFirstHalfMaxMiB, 1)}, heap ${signed(m.heapGrowthMiB, 2)}`,
+        )
+        .join('; '),
+      met: grown.length === 0,
+      why: grown.length ? WHY_MISSED.memory : undefined,
+    });
+  }
+  return out;
+}

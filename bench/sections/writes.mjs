@@ -1,0 +1,184 @@
+// Section 2: atomic writes of 1 KiB and 1 MiB, sync and async, durability 'none' and
+// 'full', against the peers (their defaults and fsync off), a hand-written plain-fs
+// crash-safe write, and the disk's own limit: 1 KiB pwrite + fsync on one open
+// descriptor. A crash-safe replace needs two flushes (the file, then the directory
+// after the rename), so half the raw rate is the ceiling for 'full'.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import * as atomically from 'atomically';
+import { measure } from '../lib/measure.mjs';
+
+const require = createRequire(import.meta.url);
+const writeFileAtomic = require('write-file-atomic');
+
+export const SIZES = [
+  { label: '1 KiB', bytes: 1024 },
+  { label: '1 MiB', bytes: 1024 * 1024 },
+];
+
+let tempSeq = 0;
+
+/**
+ * tmp + write + fsync + rename + directory fsync, with plain fs: what anyone could write.
+ * Without the flushes (`fsync` false) it is the filesystem's own floor for a replace by
+ * rename, which every 'none' writer pays.
+ */
+function handWrittenSync(dir, target, data, fsync = true) {
+  const temp = `${target}.${process.pid}.${tempSeq++}.tmp`;
+  const fd = fs.openSync(temp, 'wx');
+  try {
+    fs.writeSync(fd, data);
+    if (fsync) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temp, target);
+  if (!fsync) return;
+  const dirFd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dirFd);
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
+
+async function handWrittenAsync(dir, target, data) {
+  const temp = `${target}.${process.pid}.${tempSeq++}.tmp`;
+  const file = await fs.promises.open(temp, 'wx');
+  try {
+    await file.write(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await fs.promises.rename(temp, target);
+  const dirHandle = await fs.promises.open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+/** Flushes what earlier tasks left dirty, so it is not written back during this one. */
+function settle() {
+  spawnSync('sync');
+}
+
+/**
+ * @returns {{ name: string, size: string, impl: string, api: string, mode: 'sync' | 'async', durability: string, fn: () => unknown }[]}
+ */
+function writers(cfs, root) {
+  const list = [];
+  let dirSeq = 0;
+  const add = (spec, make) => {
+    const dir = join(root, `w${dirSeq++}`);
+    fs.mkdirSync(dir);
+    const target = join(dir, 'target.dat');
+    fs.writeFileSync(target, spec.data);
+    list.push({ ...spec, fn: make(dir, target, spec.data) });
+  };
+  for (const size of SIZES) {
+    const data = Buffer.alloc(size.bytes, 'x');
+    const base = { size: size.label, data };
+    for (const [impl, lib] of [
+      ['native', cfs.native],
+      ['js', cfs.js],
+    ]) {
+      for (const durability of ['none', 'full']) {
+        const options = { durability };
+        add(
+          { ...base, name: `${impl} atomicWriteSync ${durability}`, impl, api: 'atomicWriteSync', mode: 'sync', durability },
+          (_, t, d) => () => lib.atomicWriteSync(t, d, options),
+        );
+        add(
+          { ...base, name: `${impl} atomicWrite ${durability}`, impl, api: 'atomicWrite', mode: 'async', durability },
+          (_, t, d) => () => lib.atomicWrite(t, d, options),
+        );
+      }
+    }
+    for (const fsync of [true, false]) {
+      const durability = fsync ? 'default (fsync)' : 'fsync off';
+      const off = fsync ? {} : { fsync: false };
+      add(
+        { ...base, name: `write-file-atomic sync ${durability}`, impl: 'peer', api: 'write-file-atomic', mode: 'sync', durability },
+        (_, t, d) => () => writeFileAtomic.sync(t, d, off),
+      );
+      add(
+        { ...base, name: `write-file-atomic ${durability}`, impl: 'peer', api: 'write-file-atomic', mode: 'async', durability },
+        (_, t, d) => () => writeFileAtomic(t, d, off),
+      );
+      add(
+        { ...base, name: `atomically writeFileSync ${durability}`, impl: 'peer', api: 'atomically', mode: 'sync', durability },
+        (_, t, d) => () => atomically.writeFileSync(t, d, off),
+      );
+      add(
+        { ...base, name: `atomically writeFile ${durability}`, impl: 'peer', api: 'atomically', mode: 'async', durability },
+        (_, t, d) => () => atomically.writeFile(t, d, off),
+      );
+    }
+    add(
+      { ...base, name: 'hand-written plain fs, sync', impl: 'baseline', api: 'hand-written', mode: 'sync', durability: 'full' },
+      (dir, t, d) => () => handWrittenSync(dir, t, d),
+    );
+    add(
+      { ...base, name: 'hand-written plain fs, sync, no fsync', impl: 'baseline', api: 'hand-written', mode: 'sync', durability: 'none' },
+      (dir, t, d) => () => handWrittenSync(dir, t, d, false),
+    );
+    add(
+      { ...base, name: 'hand-written fs.promises', impl: 'baseline', api: 'hand-written', mode: 'async', durability: 'full' },
+      (dir, t, d) => () => handWrittenAsync(dir, t, d),
+    );
+  }
+  // The disk's own limit: overwrite 1 KiB in place and flush, on one open descriptor.
+  const rawDir = join(root, 'raw');
+  fs.mkdirSync(rawDir);
+  const rawFd = fs.openSync(join(rawDir, 'raw.dat'), 'w');
+  const kib = Buffer.alloc(1024, 'x');
+  fs.writeSync(rawFd, kib, 0, kib.length, 0);
+  fs.fsyncSync(rawFd);
+  list.push({
+    name: 'raw pwrite 1 KiB + fsync, one fd',
+    size: '1 KiB',
+    impl: 'disk',
+    api: 'raw-fsync',
+    mode: 'sync',
+    durability: 'full',
+    fn: () => {
+      fs.writeSync(rawFd, kib, 0, kib.length, 0);
+      fs.fsyncSync(rawFd);
+    },
+  });
+  return { list, close: () => fs.closeSync(rawFd) };
+}
+
+export async function runWrites(cfs, config) {
+  const root = fs.mkdtempSync(join(config.dir, 'cfs-bench-writes-'));
+  try {
+    const { list, close } = writers(cfs, root);
+    config.log('Atomic writes');
+    try {
+      const tasks = list.map((w) => ({ name: `${w.size} ${w.name}`, fn: w.fn, beforeAll: settle }));
+      const rates = await measure(tasks, { ...config, ...config.writeTiming });
+      return list.map((w) => {
+        const r = rates.get(`${w.size} ${w.name}`);
+        return {
+          name: w.name,
+          size: w.size,
+          impl: w.impl,
+          api: w.api,
+          mode: w.mode,
+          durability: w.durability,
+          rate: r.rate,
+          roundRates: r.rounds,
+        };
+      });
+    } finally {
+      close();
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}

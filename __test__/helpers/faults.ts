@@ -15,12 +15,12 @@
 // Both need libuv's io_uring off (UV_USE_IO_URING=0): io_uring submits fs work without
 // a system call per operation, and neither mechanism would see it. EINTR is never
 // injected: Rust's std retries it forever, and so does libuv for some calls.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, ROOT } from './spawn';
+import { FIXTURES, ROOT, runFixture } from './spawn';
 
 const LINUX = process.platform === 'linux';
 
@@ -106,34 +106,20 @@ function shimEnv(fault: Fault | undefined, trace: { glob: string; log: string } 
  * Runs `node <fixture> ...args` with the shim preloaded, optionally faulting one call
  * and tracing the calls whose path matches `trace` (a glob). Resolves on exit.
  */
-export function runFaulted(
+export async function runFaulted(
   fixture: string,
   args: string[],
   options: { fault?: Fault; trace?: string; env?: Record<string, string> } = {},
 ): Promise<Run> {
   const logFile = options.trace ? join(tmpdir(), `cfs-fault-log-${process.pid}-${Math.random().toString(16).slice(2)}`) : undefined;
   const trace = options.trace && logFile ? { glob: options.trace, log: logFile } : undefined;
-  const env = { ...process.env, ...options.env, ...shimEnv(options.fault, trace) };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(FIXTURES, fixture), ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      let log: string[] = [];
-      if (logFile && existsSync(logFile)) {
-        log = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
-        spawnSync('rm', ['-f', logFile]);
-      }
-      resolve({ code, signal, stdout, stderr, log });
-    });
-  });
+  const run = await runFixture(fixture, args, { ...options.env, ...shimEnv(options.fault, trace) });
+  let log: string[] = [];
+  if (logFile && existsSync(logFile)) {
+    log = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+    rmSync(logFile, { force: true });
+  }
+  return { ...run, log };
 }
 
 /** The last line a child printed, parsed as JSON. */

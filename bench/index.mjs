@@ -2,7 +2,7 @@
 // peers, side by side in one run. Prints tables, writes bench/results/latest.json and
 // the README's "Performance" table, and evaluates the targets on this run.
 //
-//   npm run bench                      full run (about 15 min; wants a quiet machine)
+//   npm run bench                      full run (about 10 min; wants a quiet machine)
 //   npm run bench -- --quick           short run to check the suite works
 //   npm run bench -- --only=ids,locks  some sections (ids, writes, locks, counter, store, memory)
 //   npm run bench -- --dir=/some/dir   where the files go (default: the OS temp dir)

@@ -30,6 +30,11 @@ export interface OsLock {
   lock(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean>;
   /** Releases the lock. (Native keeps the lock file; the fallback removes its marker.) */
   unlock(): void;
+  /**
+   * The held lock's descriptor, for a child process to inherit (flock(1)'s way of
+   * handing over a lock); undefined when not held or where the lock is not a descriptor.
+   */
+  fd(): number | undefined;
 }
 
 export interface Backend {

@@ -127,6 +127,15 @@ export abstract class FileLockBase {
     }
   }
 
+  /**
+   * The held lock's OS descriptor (native, Unix), for a child process to inherit, as
+   * `concurrent-fs lock` does; undefined when not held or not a descriptor.
+   * @internal
+   */
+  descriptor(): number | undefined {
+    return this.#count > 0 ? this.#os.fd() : undefined;
+  }
+
   #holdFirst(): void {
     this.#count = 1;
     held.add(this);

@@ -62,6 +62,11 @@ export class JsLock implements OsLock {
     if (!removeIf(this.path, (current) => current.content === marker)) warnLost(this.path);
   }
 
+  /** The fallback's lock is a marker file, not a descriptor: nothing to hand over. */
+  fd(): number | undefined {
+    return undefined;
+  }
+
   #attempt(): boolean {
     const marker = newMarker(this.shared);
     for (let round = 0; round < ROUNDS_PER_TRY; round++) {

@@ -83,6 +83,7 @@ function nativeLock(binding: NativeBinding, path: string, shared: boolean): OsLo
       }
     },
     unlock: () => lock.unlock(),
+    fd: () => lock.fd() ?? undefined,
   };
 }
 

@@ -101,6 +101,22 @@ impl NativeLock {
     self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
   }
 
+  /// The held lock's descriptor (Unix), for a child process to inherit; `null` when
+  /// not held, and on Windows, where a lock cannot be handed over this way.
+  #[napi(catch_unwind)]
+  pub fn fd(&self) -> Option<i32> {
+    let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+    #[cfg(unix)]
+    {
+      held.as_ref().map(HeldLock::raw_fd)
+    }
+    #[cfg(not(unix))]
+    {
+      drop(held);
+      None
+    }
+  }
+
   fn keep(&mut self, held: Option<HeldLock>) -> bool {
     let acquired = held.is_some();
     if acquired {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// A held lock: the open lock file. Dropping it releases the lock.
 #[derive(Debug)]
 pub struct HeldLock {
-  #[allow(dead_code)] // never read: its open descriptor is the lock
+  /// Its open descriptor is the lock.
   file: File,
   path: PathBuf,
 }
@@ -18,6 +18,15 @@ pub struct HeldLock {
 impl HeldLock {
   pub fn path(&self) -> &Path {
     &self.path
+  }
+
+  /// The locked descriptor, for handing the lock to a child process (as flock(1) does):
+  /// the lock belongs to the open file description, so a child that inherits it holds
+  /// the lock for as long as it keeps the descriptor open.
+  #[cfg(unix)]
+  pub fn raw_fd(&self) -> i32 {
+    use std::os::fd::AsRawFd;
+    self.file.as_raw_fd()
   }
 }
 

@@ -1,7 +1,9 @@
 //! Opening a lock file and trying its lock once. std's `File::try_lock` is `flock` on
-//! Unix and `LockFileEx` on Windows, so this file has no platform code of its own.
+//! Unix and `LockFileEx` on Windows; what is platform-specific about confirming a taken
+//! lock lives in `identity` (is it still the file at the path?) and `foreign` (does a
+//! pure-JS fallback process hold it?).
 
-use super::LockKind;
+use super::{identity, LockKind};
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
@@ -39,51 +41,148 @@ impl Drop for HeldLock {
   }
 }
 
+/// An open lock file, locked or not.
+#[derive(Debug)]
+pub(super) struct LockFile {
+  file: File,
+  /// As the caller gave it: errors name it, and the identity check looks it up.
+  path: PathBuf,
+  /// Where a pure-JS fallback holder would put its marker.
+  #[cfg(target_os = "linux")]
+  marker: PathBuf,
+}
+
+/// What one attempt on an open lock file found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Attempt {
+  /// Locked, and it is the file at the path.
+  Held,
+  /// Someone else holds it (a kernel lock, or a live fallback process's marker).
+  Busy,
+  /// Locked a file that is no longer at the path (deleted or replaced): open it again.
+  Moved,
+}
+
 /// Opens (creating if missing) the lock file. A lock file we may not write (another
 /// user's, or on a read-only mount) can still be locked through a read-only descriptor.
-pub(super) fn open(path: &Path) -> Result<File> {
-  let result = OpenOptions::new()
-    .read(true)
-    .write(true)
-    .create(true)
-    .truncate(false)
-    .open(path);
-  let result = match result {
+/// Only regular files are lock files: a FIFO is opened without blocking and refused.
+pub(super) fn open(path: &Path) -> Result<LockFile> {
+  let (file, resolved) = open_resolved(path).map_err(|err| Error::from_io(&err, "open", path))?;
+  let is_file = file
+    .metadata()
+    .map_err(|err| Error::from_io(&err, "fstat", path))?
+    .is_file();
+  if !is_file {
+    return Err(Error::synthetic("EINVAL", "open", path));
+  }
+  #[cfg(not(target_os = "linux"))]
+  let _ = resolved;
+  Ok(LockFile {
+    file,
+    path: path.to_path_buf(),
+    #[cfg(target_os = "linux")]
+    marker: super::foreign::marker_path(&resolved),
+  })
+}
+
+/// The open file and the path with its last-component symlinks followed. A symlinked
+/// lock path is rare, so it is detected by the failure of a no-follow open (free in the
+/// common case) and only then resolved.
+fn open_resolved(path: &Path) -> io::Result<(File, PathBuf)> {
+  #[cfg(target_os = "linux")]
+  match open_with(path, rustix::fs::OFlags::NOFOLLOW.bits()) {
+    Err(err) if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {}
+    other => return other.map(|file| (file, path.to_path_buf())),
+  }
+  let file = open_with(path, 0)?;
+  let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+  Ok((file, resolved))
+}
+
+fn open_with(path: &Path, extra_flags: u32) -> io::Result<File> {
+  let mut options = OpenOptions::new();
+  options.read(true).write(true).create(true).truncate(false);
+  #[cfg(unix)]
+  {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = extra_flags | rustix::fs::OFlags::NONBLOCK.bits();
+    options.custom_flags(flags as i32);
+  }
+  #[cfg(not(unix))]
+  let _ = extra_flags;
+  match options.open(path) {
     Err(err)
       if matches!(
         err.kind(),
         io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
       ) =>
     {
-      File::open(path).map_err(|_| err)
+      options.write(false).create(false);
+      options.open(path).map_err(|_| err)
     }
     other => other,
-  };
-  result.map_err(|err| Error::from_io(&err, "open", path))
+  }
 }
 
-/// One non-blocking attempt on an open lock file.
-pub(super) fn try_on(file: &File, kind: LockKind, path: &Path) -> Result<bool> {
+/// One non-blocking attempt on an open lock file, confirmed as described in `identity`
+/// and `foreign`. A lock that is not confirmed is dropped again before returning.
+pub(super) fn try_on(lock: &LockFile, kind: LockKind) -> Result<Attempt> {
   let attempt = match kind {
-    LockKind::Exclusive => file.try_lock(),
-    LockKind::Shared => file.try_lock_shared(),
+    LockKind::Exclusive => lock.file.try_lock(),
+    LockKind::Shared => lock.file.try_lock_shared(),
   };
   match attempt {
-    Ok(()) => Ok(true),
-    Err(TryLockError::WouldBlock) => Ok(false),
-    Err(TryLockError::Error(err)) => Err(Error::from_io(&err, "flock", path)),
+    Ok(()) => {}
+    Err(TryLockError::WouldBlock) => return Ok(Attempt::Busy),
+    Err(TryLockError::Error(err)) => return Err(Error::from_io(&err, "flock", &lock.path)),
+  }
+  let found = confirm(lock, kind);
+  if !matches!(found, Ok(Attempt::Held)) {
+    let _ = lock.file.unlock();
+  }
+  found
+}
+
+fn confirm(lock: &LockFile, kind: LockKind) -> Result<Attempt> {
+  let at_path = identity::is_at_path(&lock.file, &lock.path)
+    .map_err(|err| Error::from_io(&err, "stat", &lock.path))?;
+  if !at_path {
+    return Ok(Attempt::Moved);
+  }
+  #[cfg(target_os = "linux")]
+  if super::foreign::holds(&lock.marker, kind) {
+    return Ok(Attempt::Busy);
+  }
+  #[cfg(not(target_os = "linux"))]
+  let _ = kind;
+  Ok(Attempt::Held)
+}
+
+impl LockFile {
+  pub(super) fn path(&self) -> &Path {
+    &self.path
+  }
+
+  pub(super) fn into_held(self) -> HeldLock {
+    HeldLock {
+      file: self.file,
+      path: self.path,
+    }
   }
 }
 
-pub(super) fn held(file: File, path: PathBuf) -> HeldLock {
-  HeldLock { file, path }
-}
+/// How many times in a row a lock file may be replaced under one attempt before the
+/// attempt counts as busy: someone is deleting it as fast as it is created.
+pub(super) const MAX_MOVES: usize = 64;
 
 pub fn try_lock(path: &Path, kind: LockKind) -> Result<Option<HeldLock>> {
-  let file = open(path)?;
-  if try_on(&file, kind, path)? {
-    Ok(Some(held(file, path.to_path_buf())))
-  } else {
-    Ok(None)
+  for _ in 0..MAX_MOVES {
+    let lock = open(path)?;
+    match try_on(&lock, kind)? {
+      Attempt::Held => return Ok(Some(lock.into_held())),
+      Attempt::Busy => return Ok(None),
+      Attempt::Moved => continue,
+    }
   }
+  Ok(None)
 }

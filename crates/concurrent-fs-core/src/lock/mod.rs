@@ -11,6 +11,15 @@
 //! opens everything with `O_CLOEXEC`), so a child spawned while a lock is held does not
 //! keep it alive.
 //!
+//! # Confirming a lock
+//!
+//! A taken lock is reported held only after two checks (see `identity` and `foreign`):
+//! the locked file is still the one at the lock path (a lock file deleted or replaced
+//! meanwhile is opened and locked again, so deleting a lock file never lets a waiter of
+//! the old file in beside a newcomer), and no live pure-JS fallback process holds the
+//! path through its marker file (Linux). A lock path that is not a regular file is
+//! refused (`EINVAL`; a FIFO is opened without blocking first).
+//!
 //! # Waiting
 //!
 //! Waiting must not block the caller's thread (the JS event loop), must not park a
@@ -35,6 +44,9 @@
 //! the caller on a channel.
 
 mod file;
+#[cfg(target_os = "linux")]
+mod foreign;
+mod identity;
 mod release_events;
 mod waiter;
 

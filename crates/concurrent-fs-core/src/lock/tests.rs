@@ -154,3 +154,115 @@ fn timeouts_convert_from_js_milliseconds() {
   assert_eq!(timeout_from_ms(1e300), None);
   assert_eq!(timeout_from_ms(f64::MAX), None);
 }
+
+#[test]
+fn a_lock_on_a_deleted_file_is_never_reported_held() {
+  let dir = ScratchDir::new("lock-deleted");
+  let path = dir.join("a.lock");
+  let old = file::open(&path).unwrap();
+  std::fs::remove_file(&path).unwrap();
+  let newcomer = exclusive(&path).expect("the new file is free");
+  // The old inode's flock is free, but it is no longer the lock at `path`.
+  assert_eq!(
+    file::try_on(&old, LockKind::Exclusive).unwrap(),
+    file::Attempt::Moved
+  );
+  drop(newcomer);
+}
+
+#[test]
+fn a_waiter_on_a_deleted_lock_file_waits_for_the_new_file() {
+  let dir = ScratchDir::new("lock-deleted-waiter");
+  let path = dir.join("a.lock");
+  let first = exclusive(&path).unwrap();
+  let (tx, rx) = mpsc::channel();
+  let _wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
+    tx.send(outcome).unwrap()
+  });
+  // The first holder deletes its lock file (as store.delete does), then a newcomer
+  // locks the new file at the path.
+  std::fs::remove_file(&path).unwrap();
+  let newcomer = exclusive(&path).expect("the new file is free");
+  drop(first);
+  // Released: the waiter sees the close, takes the old inode, finds it moved and
+  // waits on the newcomer's file instead of holding beside it.
+  assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+  drop(newcomer);
+  let outcome = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+  let Ok(WaitOutcome::Acquired(held)) = outcome else {
+    panic!("{outcome:?}")
+  };
+  assert!(
+    exclusive(&path).is_none(),
+    "the waiter holds the file at the path"
+  );
+  drop(held);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_without_blocking() {
+  let dir = ScratchDir::new("lock-fifo");
+  let path = dir.join("a.lock");
+  rustix::fs::mknodat(
+    rustix::fs::CWD,
+    &path,
+    rustix::fs::FileType::Fifo,
+    rustix::fs::Mode::from_raw_mode(0o644),
+    0,
+  )
+  .unwrap();
+  let err = try_lock(&path, LockKind::Exclusive).unwrap_err();
+  assert_eq!((err.code, err.syscall), ("EINVAL", "open"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_live_fallback_marker_excludes_and_a_shared_one_admits_readers() {
+  let dir = ScratchDir::new("lock-marker");
+  let path = dir.join("a.lock");
+  let marker = dir.join(".a.lock.js-holder");
+  let me = std::fs::read_to_string("/proc/self/stat").unwrap();
+  let start = me[me.rfind(')').unwrap() + 2..]
+    .split(' ')
+    .nth(19)
+    .unwrap()
+    .to_owned();
+  let write_marker = |shared: bool| {
+    let text = format!(
+      r#"{{"pid":{},"host":"{}","start":"proc:{}","boot":{},"pidNs":"{}","token":"t","shared":{}}}"#,
+      std::process::id(),
+      rustix::system::uname().nodename().to_string_lossy(),
+      start,
+      serde_json::to_string(
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+          .unwrap()
+          .trim()
+      )
+      .unwrap(),
+      std::fs::read_link("/proc/self/ns/pid").unwrap().display(),
+      shared,
+    );
+    std::fs::write(&marker, text).unwrap();
+  };
+  write_marker(false);
+  assert!(exclusive(&path).is_none());
+  assert!(shared(&path).is_none());
+  write_marker(true);
+  assert!(exclusive(&path).is_none());
+  assert!(shared(&path).is_some());
+  std::fs::remove_file(&marker).unwrap();
+  assert!(exclusive(&path).is_some());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_symlinked_lock_path_looks_for_markers_beside_the_real_file() {
+  let dir = ScratchDir::new("lock-marker-link");
+  std::fs::create_dir(dir.join("real")).unwrap();
+  let link = dir.join("a.lock");
+  std::os::unix::fs::symlink("real/b.lock", &link).unwrap();
+  std::fs::write(dir.join("real/.b.lock.js-holder"), "not a marker").unwrap();
+  let lock = file::open(&link).unwrap();
+  assert!(format!("{lock:?}").contains("real/.b.lock.js-holder"));
+}

@@ -4,10 +4,10 @@
 //! pending wait, retries the ones whose lock file saw a release (or whose poll is due),
 //! expires the ones past their deadline, and reports each outcome exactly once.
 
+use super::file::{self, Attempt, LockFile};
 use super::release_events::{ReleaseEvents, Waker, WatchId};
-use super::{file, LockKind, WaitOutcome};
+use super::{LockKind, WaitOutcome};
 use crate::error::Result;
-use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,9 +87,8 @@ fn start_thread() -> Waker {
 
 struct Pending {
   id: u64,
-  path: PathBuf,
   kind: LockKind,
-  file: File,
+  lock: LockFile,
   deadline: Option<Instant>,
   watch: Option<WatchId>,
   next_poll: Instant,
@@ -152,21 +151,21 @@ fn run_once(events: &mut ReleaseEvents, pending: &mut Vec<Pending>) {
     let signalled = released.all || wait.watch.is_some_and(|w| released.watches.contains(&w));
     let poll_due = now >= wait.next_poll;
     let outcome = if signalled || poll_due || wait.expired(now) {
-      file::try_on(&wait.file, wait.kind, &wait.path)
+      attempt(events, wait)
     } else {
-      Ok(false)
+      Ok(Attempt::Busy)
     };
     match outcome {
-      Ok(false) if !wait.expired(now) => {
+      Ok(Attempt::Busy | Attempt::Moved) if !wait.expired(now) => {
         if poll_due {
           wait.poll_interval = (wait.poll_interval * 2).min(wait.poll_cap());
           wait.next_poll = now + wait.poll_interval;
         }
         index += 1;
       }
-      Ok(acquired) => {
+      Ok(found) => {
         let wait = pending.swap_remove(index);
-        finish(events, wait, Ok(Some(acquired)));
+        finish(events, wait, Ok(Some(found == Attempt::Held)));
       }
       Err(err) => {
         let wait = pending.swap_remove(index);
@@ -174,6 +173,29 @@ fn run_once(events: &mut ReleaseEvents, pending: &mut Vec<Pending>) {
       }
     }
   }
+}
+
+/// Tries the lock; when the file locked is no longer the one at the path (see
+/// `identity`), opens and watches the new one and tries that, so a deleted lock file
+/// never hands a waiter a lock nobody else can see.
+fn attempt(events: &mut ReleaseEvents, wait: &mut Pending) -> Result<Attempt> {
+  for _ in 0..file::MAX_MOVES {
+    match file::try_on(&wait.lock, wait.kind)? {
+      Attempt::Moved => reopen(events, wait)?,
+      found => return Ok(found),
+    }
+  }
+  Ok(Attempt::Moved)
+}
+
+fn reopen(events: &mut ReleaseEvents, wait: &mut Pending) -> Result<()> {
+  let lock = file::open(wait.lock.path())?;
+  if let Some(watch) = wait.watch.take() {
+    events.unwatch(watch);
+  }
+  wait.watch = events.watch(lock.path());
+  wait.lock = lock;
+  Ok(())
 }
 
 /// Opens the lock file, watches it, then tries once: the watch comes first so that a
@@ -186,8 +208,8 @@ fn begin(
   deadline: Option<Instant>,
   done: Done,
 ) -> Option<Pending> {
-  let file = match file::open(&path) {
-    Ok(file) => file,
+  let lock = match file::open(&path) {
+    Ok(lock) => lock,
     Err(err) => {
       report(done, Err(err));
       return None;
@@ -199,21 +221,20 @@ fn begin(
   } else {
     UNWATCHED_POLL.0
   };
-  let wait = Pending {
+  let mut wait = Pending {
     id,
-    file,
+    lock,
     kind,
     deadline,
     watch,
     next_poll: Instant::now() + interval,
     poll_interval: interval,
     done,
-    path,
   };
-  match file::try_on(&wait.file, wait.kind, &wait.path) {
-    Ok(false) if !wait.expired(Instant::now()) => Some(wait),
-    Ok(acquired) => {
-      finish(events, wait, Ok(Some(acquired)));
+  match attempt(events, &mut wait) {
+    Ok(Attempt::Busy | Attempt::Moved) if !wait.expired(Instant::now()) => Some(wait),
+    Ok(found) => {
+      finish(events, wait, Ok(Some(found == Attempt::Held)));
       None
     }
     Err(err) => {
@@ -229,7 +250,7 @@ fn finish(events: &mut ReleaseEvents, wait: Pending, outcome: Result<Option<bool
     events.unwatch(watch);
   }
   let outcome = outcome.map(|acquired| match acquired {
-    Some(true) => WaitOutcome::Acquired(file::held(wait.file, wait.path)),
+    Some(true) => WaitOutcome::Acquired(wait.lock.into_held()),
     Some(false) => WaitOutcome::TimedOut,
     None => WaitOutcome::Cancelled,
   });

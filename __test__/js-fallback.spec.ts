@@ -29,6 +29,11 @@ function names(): string[] {
 
 type Marker = Record<string, unknown>;
 
+/** Where a fallback holder of the lock file `lockPath` publishes its marker. */
+function markerOf(lockPath: string): string {
+  return join(dir, `.${lockPath.slice(dir.length + 1)}.js-holder`);
+}
+
 function readMarker(path: string): Marker {
   return JSON.parse(fs.readFileSync(path, 'utf8'));
 }
@@ -38,12 +43,13 @@ function ownMarker(): Marker {
   const probe = join(dir, 'probe.lock');
   const lock = new FileLock(probe);
   expect(lock.tryAcquire()).toBe(true);
-  const marker = readMarker(probe);
+  const marker = readMarker(markerOf(probe));
   lock.release();
+  fs.unlinkSync(probe);
   return marker;
 }
 
-/** Writes a marker like this process's own, with `fields` changed, `ageS` seconds old. */
+/** Writes a marker (at a marker's path) like this process's own, with `fields` changed, `ageS` seconds old. */
 function plantMarker(path: string, fields: Marker, ageS = 0): void {
   fs.writeFileSync(path, JSON.stringify({ ...ownMarker(), token: 'planted', ...fields }));
   setAge(path, ageS);
@@ -73,14 +79,16 @@ describe('the fallback', () => {
   });
 });
 
-describe('fallback locks: the lock file is the marker', () => {
-  it('holds a marker naming the owner while locked, and is removed on release', () => {
+describe('fallback locks: a marker beside the lock file', () => {
+  it('holds a marker naming the owner while locked, removed on release; the lock file stays, empty', () => {
     const path = join(dir, 'a.lock');
     const lock = new FileLock(path);
     lock.acquireSync();
-    expect(readMarker(path)).toMatchObject({ pid: process.pid, shared: false });
+    expect(readMarker(markerOf(path))).toMatchObject({ pid: process.pid, shared: false });
+    expect(fs.readFileSync(path, 'utf8')).toBe('');
     lock.release();
-    expect(names()).toEqual([]);
+    expect(names()).toEqual(['a.lock']);
+    expect(fs.readFileSync(path, 'utf8')).toBe('');
   });
 
   it('two FileLock objects in one process exclude each other; shared counts as exclusive', () => {
@@ -103,7 +111,7 @@ describe('fallback locks: the lock file is the marker', () => {
     const path = join(dir, 'a.lock');
     const holder = startNode(HOLD, { LOCK: path });
     expect(await holder.nextLine()).toBe('locked');
-    expect(readMarker(path).pid).toBe(holder.process.pid);
+    expect(readMarker(markerOf(path)).pid).toBe(holder.process.pid);
 
     const lock = new FileLock(path);
     expect(lock.tryAcquire()).toBe(false);
@@ -111,11 +119,11 @@ describe('fallback locks: the lock file is the marker', () => {
 
     holder.process.kill('SIGKILL');
     expect((await holder.exited).signal).toBe('SIGKILL');
-    expect(readMarker(path).pid).toBe(holder.process.pid);
+    expect(readMarker(markerOf(path)).pid).toBe(holder.process.pid);
     expect(lock.tryAcquire()).toBe(true);
-    expect(readMarker(path).pid).toBe(process.pid);
+    expect(readMarker(markerOf(path)).pid).toBe(process.pid);
     lock.release();
-    expect(names()).toEqual([]);
+    expect(names()).toEqual(['a.lock']);
   });
 
   it('a process that exits without releasing removes its marker on the way out', async () => {
@@ -124,13 +132,13 @@ describe('fallback locks: the lock file is the marker', () => {
       const child = startNode(
         `const { FileLock } = require('concurrent-fs/js');
          new FileLock(process.env.LOCK).acquireSync();
-         console.log('locked', require('fs').existsSync(process.env.LOCK));
+         console.log('locked', require('fs').existsSync(process.env.MARKER));
          ${ending}`,
-        { LOCK: path },
+        { LOCK: path, MARKER: markerOf(path) },
       );
       const finished = await child.exited;
       expect(finished.stdout).toBe('locked true\n');
-      expect(fs.existsSync(path)).toBe(false);
+      expect(fs.existsSync(markerOf(path))).toBe(false);
     }
   });
 
@@ -151,30 +159,41 @@ describe('fallback locks: the lock file is the marker', () => {
     expect(await holder.nextLine()).toBe('released');
     expect(await waiter.nextLine()).toBe('got it');
     expect((await waiter.exited).code).toBe(0);
-    expect(fs.existsSync(path)).toBe(false);
+    expect(fs.existsSync(markerOf(path))).toBe(false);
+  });
+
+  it('an empty marker (torn by a power cut) is left alone while fresh and broken once older than 2 s', () => {
+    const path = join(dir, 'a.lock');
+    fs.writeFileSync(markerOf(path), '');
+    const lock = new FileLock(path);
+    expect(lock.tryAcquire()).toBe(false);
+    setAge(markerOf(path), 3);
+    expect(lock.tryAcquire()).toBe(true);
+    expect(readMarker(markerOf(path)).pid).toBe(process.pid);
+    lock.release();
   });
 
   it.each([
-    ['empty', ''],
-    ['half-written', '{"pid":12'],
-    ['foreign', 'not a marker'],
-  ])('an %s lock file is left alone while fresh and broken once older than 2 s', (_, content) => {
+    ['a half-written marker', (path: string) => markerOf(path), '{"pid":12'],
+    ['a foreign file at the marker path', (path: string) => markerOf(path), 'not a marker'],
+    ['a data file used as the lock path', (path: string) => path, '{"balance": 100}'],
+  ])('%s is never deleted, however old: ELOCKFOREIGN naming it', (_, where, content) => {
     const path = join(dir, 'a.lock');
-    fs.writeFileSync(path, content);
+    const file = where(path);
+    fs.writeFileSync(file, content);
+    setAge(file, 3600);
     const lock = new FileLock(path);
-    expect(lock.tryAcquire()).toBe(false);
-    setAge(path, 3);
-    expect(lock.tryAcquire()).toBe(true);
-    expect(readMarker(path).pid).toBe(process.pid);
-    lock.release();
+    expect(() => lock.tryAcquire()).toThrow(expect.objectContaining({ code: 'ELOCKFOREIGN', path: file }));
+    expect(fs.readFileSync(file, 'utf8')).toBe(content);
+    expect(lock.isLocked).toBe(false);
   });
 
   it('a dead owner on this host is stale; on another host it is never broken', () => {
     const path = join(dir, 'a.lock');
     const lock = new FileLock(path);
-    plantMarker(path, { pid: deadPid(), host: 'elsewhere.example' }, 3600);
+    plantMarker(markerOf(path), { pid: deadPid(), host: 'elsewhere.example' }, 3600);
     expect(lock.tryAcquire()).toBe(false);
-    plantMarker(path, { pid: deadPid() }, 0);
+    plantMarker(markerOf(path), { pid: deadPid() }, 0);
     expect(lock.tryAcquire()).toBe(true);
     lock.release();
   });
@@ -183,10 +202,10 @@ describe('fallback locks: the lock file is the marker', () => {
     const path = join(dir, 'a.lock');
     const lock = new FileLock(path);
     const start = String(ownMarker().start);
-    plantMarker(path, { start });
+    plantMarker(markerOf(path), { start });
     expect(lock.tryAcquire()).toBe(false);
     const otherStart = start.startsWith('proc:') ? 'proc:1' : `ms:${Number(start.slice(3)) - 60_000}`;
-    plantMarker(path, { start: otherStart });
+    plantMarker(markerOf(path), { start: otherStart });
     expect(lock.tryAcquire()).toBe(true);
     lock.release();
   });
@@ -195,19 +214,19 @@ describe('fallback locks: the lock file is the marker', () => {
     const path = join(dir, 'a.lock');
     const holder = startNode(HOLD, { LOCK: join(dir, 'holder.lock') });
     expect(await holder.nextLine()).toBe('locked');
-    const real = readMarker(join(dir, 'holder.lock'));
+    const real = readMarker(markerOf(join(dir, 'holder.lock')));
     const lock = new FileLock(path);
 
-    plantMarker(path, real);
+    plantMarker(markerOf(path), real);
     expect(lock.tryAcquire()).toBe(false);
-    plantMarker(path, { ...real, start: 'proc:1' });
+    plantMarker(markerOf(path), { ...real, start: 'proc:1' });
     expect(lock.tryAcquire()).toBe(true);
     lock.release();
-    plantMarker(path, { ...real, boot: 'another-boot' });
+    plantMarker(markerOf(path), { ...real, boot: 'another-boot' });
     expect(lock.tryAcquire()).toBe(true);
     lock.release();
     // Another PID namespace (a container sharing the hostname): its pids mean nothing here.
-    plantMarker(path, { pid: deadPid(), pidNs: 'pid:[1]' });
+    plantMarker(markerOf(path), { pid: deadPid(), pidNs: 'pid:[1]' });
     expect(lock.tryAcquire()).toBe(false);
 
     holder.process.kill('SIGKILL');
@@ -216,29 +235,29 @@ describe('fallback locks: the lock file is the marker', () => {
 
   it('waits while another breaker holds `.break`, and clears a `.break` left by a dead or stalled breaker', () => {
     const path = join(dir, 'a.lock');
-    const breaker = join(dir, '.a.lock.break');
+    const breaker = join(dir, '..a.lock.js-holder.break');
     const lock = new FileLock(path);
-    plantMarker(path, { pid: deadPid() });
+    plantMarker(markerOf(path), { pid: deadPid() });
 
     plantMarker(breaker, {}, 0);
     expect(lock.tryAcquire()).toBe(false);
     setAge(breaker, 11);
     expect(lock.tryAcquire()).toBe(true);
     lock.release();
-    expect(names()).toEqual([]);
+    expect(names()).toEqual(['a.lock']);
 
-    plantMarker(path, { pid: deadPid() });
+    plantMarker(markerOf(path), { pid: deadPid() });
     plantMarker(breaker, { pid: deadPid() }, 0);
     expect(lock.tryAcquire()).toBe(true);
     lock.release();
-    expect(names()).toEqual([]);
+    expect(names()).toEqual(['a.lock']);
   });
 
   it('release leaves a marker that is no longer ours, and warns', () => {
     const path = join(dir, 'a.lock');
     const lock = new FileLock(path);
     lock.acquireSync();
-    plantMarker(path, { token: 'someone-else' });
+    plantMarker(markerOf(path), { token: 'someone-else' });
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       lock.release();
@@ -246,7 +265,7 @@ describe('fallback locks: the lock file is the marker', () => {
     } finally {
       warn.mockRestore();
     }
-    expect(readMarker(path).token).toBe('someone-else');
+    expect(readMarker(markerOf(path)).token).toBe('someone-else');
   });
 
   it('errors name the lock path: a directory is EISDIR, a missing parent ENOENT', () => {
@@ -262,14 +281,14 @@ describe('fallback locks: the lock file is the marker', () => {
     const counter = join(dir, 'counter');
     const rounds = 250;
     fs.writeFileSync(counter, '0');
-    plantMarker(path, { pid: deadPid() });
+    plantMarker(markerOf(path), { pid: deadPid() });
     // Each round: spin for the lock (to race as hard as possible), count under an
     // O_EXCL sentinel (overlap throws), then leave a stale marker behind, as a holder
     // that died would, so the next taker must break it.
     const script = `
       const fs = require('fs');
       const { FileLock } = require('concurrent-fs/js');
-      const { LOCK, COUNTER, SENTINEL, DEAD_PID, ROUNDS } = process.env;
+      const { LOCK, MARKER, COUNTER, SENTINEL, DEAD_PID, ROUNDS } = process.env;
       const lock = new FileLock(LOCK);
       console.log('ready');
       process.stdin.once('data', () => {
@@ -278,14 +297,14 @@ describe('fallback locks: the lock file is the marker', () => {
           fs.writeFileSync(SENTINEL, '', { flag: 'wx' });
           fs.writeFileSync(COUNTER, String(Number(fs.readFileSync(COUNTER, 'utf8')) + 1));
           fs.unlinkSync(SENTINEL);
-          const dead = { ...JSON.parse(fs.readFileSync(LOCK, 'utf8')), pid: Number(DEAD_PID), start: 'proc:1', token: 'dead' + i };
-          fs.writeFileSync(LOCK + '.' + process.pid, JSON.stringify(dead));
-          fs.renameSync(LOCK + '.' + process.pid, LOCK);
+          const dead = { ...JSON.parse(fs.readFileSync(MARKER, 'utf8')), pid: Number(DEAD_PID), start: 'proc:1', token: 'dead' + i };
+          fs.writeFileSync(MARKER + '.' + process.pid, JSON.stringify(dead));
+          fs.renameSync(MARKER + '.' + process.pid, MARKER);
           lock.release();
         }
         process.exit(0);
       });`;
-    const env = { LOCK: path, COUNTER: counter, SENTINEL: join(dir, 'inside'), DEAD_PID: String(deadPid()), ROUNDS: String(rounds) };
+    const env = { LOCK: path, MARKER: markerOf(path), COUNTER: counter, SENTINEL: join(dir, 'inside'), DEAD_PID: String(deadPid()), ROUNDS: String(rounds) };
     const children = Array.from({ length: 4 }, () => startNode(script, env, ['--no-warnings']));
     for (const child of children) expect(await child.nextLine()).toBe('ready');
     for (const child of children) child.send('go');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
@@ -150,11 +150,12 @@ describe.each(IMPLEMENTATIONS)('locks (%s)', (impl) => {
     }
   });
 
-  it('lockMany takes all locks in sorted order and releases them in reverse', async () => {
+  it('lockMany takes all locks in one order (by inode) and releases them in reverse', async () => {
     const dir = tempDir();
     const paths = ['c.lock', 'a.lock', 'b.lock'].map((n) => join(dir, n));
     const set = await cfs.lockMany(paths);
-    expect(set.paths).toEqual([...paths].sort());
+    const inode = (p: string) => statSync(p, { bigint: true }).ino;
+    expect(set.paths).toEqual([...paths].sort((a, b) => (inode(a) < inode(b) ? -1 : 1)));
     for (const p of paths) expect(new cfs.FileLock(p).tryAcquire()).toBe(false);
     set.release();
     for (const p of paths) {

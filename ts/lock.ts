@@ -1,9 +1,10 @@
 // FileLock, withLock and lockMany: reentrancy, timeouts, cancellation and ordering on
 // top of an implementation's OS-level lock (flock on Unix, LockFileEx on Windows, or
 // the fallback's lock files).
-import { resolve } from 'node:path';
 import type { Backend, OsLock } from './backend';
-import { abortError, LockTimeoutError, throwIfAborted } from './errors';
+import { abortError, LockTimeoutError, systemError, throwIfAborted } from './errors';
+import { heldInContext, runHolding } from './lock-context';
+import { compareIdentities, type LockIdentity, lockFileIdentity } from './lock-identity';
 import { toBoolean, toOptions, toPath, toSignal, toTimeout } from './validate';
 
 export interface FileLockOptions {
@@ -72,6 +73,7 @@ export abstract class FileLockBase {
       this.#count++;
       return true;
     }
+    this.#refuseWhilePending('tryAcquire');
     if (!this.#os.tryLock()) return false;
     this.#holdFirst();
     return true;
@@ -84,6 +86,8 @@ export abstract class FileLockBase {
       this.#count++;
       return this;
     }
+    this.#refuseWhilePending('acquireSync');
+    this.#refuseDeadlock();
     if (!this.#os.lockSync(timeout)) throw new LockTimeoutError(this.path, timeout);
     this.#holdFirst();
     return this;
@@ -95,13 +99,18 @@ export abstract class FileLockBase {
     const timeout = toTimeout(opts.timeout, 'options.timeout', this.#timeout);
     const signal = toSignal(opts.signal);
     throwIfAborted(signal);
-    // One OS wait per object: a second acquire() while the first waits joins it.
-    while (this.#pending) await this.#pending.catch(() => undefined);
+    const deadline = performance.now() + timeout;
+    // One OS wait per object: a second acquire() while the first waits joins it, within
+    // its own timeout and signal, and gets the lock (counted) when the first does.
+    while (this.#count === 0 && this.#pending) {
+      if (!(await joinWithin(this.#pending, deadline, signal))) throw new LockTimeoutError(this.path, timeout);
+    }
     if (this.#count > 0) {
       this.#count++;
       return this;
     }
-    const wait = this.#os.lock(timeout, signal);
+    this.#refuseDeadlock();
+    const wait = this.#os.lock(Math.max(0, deadline - performance.now()), signal);
     this.#pending = wait;
     try {
       if (!(await wait)) throw new LockTimeoutError(this.path, timeout);
@@ -136,6 +145,17 @@ export abstract class FileLockBase {
     return this.#count > 0 ? this.#os.fd() : undefined;
   }
 
+  /** The OS lock has one wait at a time; a blocking call beside it could never end. */
+  #refuseWhilePending(method: string): void {
+    if (this.#pending) throw invalidState(`${method}() while an acquire() of the same FileLock is pending, '${this.path}'`);
+  }
+
+  /** Waiting for a lock this async context holds through another object never ends. */
+  #refuseDeadlock(): void {
+    const holder = heldInContext(this.path, this);
+    if (holder && (!holder.shared || !this.shared)) throw deadlock(this.path);
+  }
+
   #holdFirst(): void {
     this.#count = 1;
     held.add(this);
@@ -167,21 +187,28 @@ export function createLockApi(backend: Backend) {
     }
   }
 
+  /**
+   * Runs `fn` holding the lock. Inside `fn` (and whatever it awaits), `withLock` on the
+   * same file re-enters (counts up) instead of waiting for itself.
+   */
   async function withLock<T>(path: string | URL, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError('The "fn" argument must be of type function');
     const opts = toOptions(options);
-    const lock = new FileLock(path, { shared: opts.shared as boolean | undefined });
-    await lock.acquire({ timeout: opts.timeout as number | undefined, signal: opts.signal as AbortSignal | undefined });
+    const shared = toBoolean(opts.shared, 'options.shared', false);
+    const target = toPath(path);
+    const acquire = { timeout: opts.timeout as number | undefined, signal: opts.signal as AbortSignal | undefined };
+    const lock = reentered(target, shared) ?? (await new FileLock(target, { shared }).acquire(acquire));
     try {
-      return await fn();
+      return await runHolding(lock, fn);
     } finally {
       lock.release();
     }
   }
 
   /**
-   * Takes every lock or none. All callers take locks in one canonical order (sorted
-   * resolved paths), so two lockMany calls can never wait on each other in a cycle.
+   * Takes every lock or none. All callers take locks in one canonical order (by file
+   * identity: device, then inode), so two lockMany calls can never wait on each other in
+   * a cycle, whatever aliases they use; two spellings of one lock file are one lock.
    */
   async function lockMany(paths: readonly (string | URL)[], options?: LockOptions): Promise<LockSet> {
     if (!Array.isArray(paths)) throw new TypeError('The "paths" argument must be an array');
@@ -189,30 +216,94 @@ export function createLockApi(backend: Backend) {
     const timeout = toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY);
     const signal = toSignal(opts.signal);
     const shared = toBoolean(opts.shared, 'options.shared', false);
-    const sorted = [...new Set(paths.map((p) => resolve(toPath(p))))].sort();
+    const given = paths.map((p, i) => toPath(p, `paths[${i}]`));
     throwIfAborted(signal);
+    const ordered = await canonicalOrder(given);
     const deadline = performance.now() + timeout;
-    const held: FileLock[] = [];
+    const held: FileLockBase[] = [];
     try {
-      for (const path of sorted) {
-        const lock = new FileLock(path, { shared });
+      for (const { path } of ordered) {
         const remaining = Math.max(0, deadline - performance.now());
-        try {
-          await lock.acquire({ timeout: remaining, signal });
-        } catch (err) {
-          if (err instanceof LockTimeoutError) throw new LockTimeoutError(path, timeout);
-          throw err;
-        }
-        held.push(lock);
+        held.push(reentered(path, shared) ?? (await acquireFor(new FileLock(path, { shared }), remaining, signal, timeout)));
       }
     } catch (err) {
       releaseAll(held);
       throw err;
     }
-    return new HeldLocks(sorted, held);
+    return new HeldLocks(
+      ordered.map((entry) => entry.path),
+      held,
+    );
   }
 
   return { FileLock: FileLock as FileLockConstructor, withLock, lockMany };
+}
+
+/** The lock this async context already holds on `path`'s file, counted up once more. */
+function reentered(path: string, shared: boolean): FileLockBase | undefined {
+  const holder = heldInContext(path);
+  if (holder === undefined) return undefined;
+  // An exclusive hold covers a shared request; a shared one cannot become exclusive.
+  if (holder.shared && !shared) throw deadlock(path);
+  holder.tryAcquire();
+  return holder;
+}
+
+async function acquireFor(lock: FileLockBase, remaining: number, signal: AbortSignal | undefined, timeout: number): Promise<FileLockBase> {
+  try {
+    return await lock.acquire({ timeout: remaining, signal });
+  } catch (err) {
+    if (err instanceof LockTimeoutError) throw new LockTimeoutError(lock.path, timeout);
+    throw err;
+  }
+}
+
+/** Distinct lock files (the first spelling of each), in the canonical order. */
+async function canonicalOrder(paths: string[]): Promise<{ path: string; identity: LockIdentity }[]> {
+  const byFile = new Map<string, { path: string; identity: LockIdentity }>();
+  for (const path of paths) {
+    const identity = await lockFileIdentity(path);
+    if (!byFile.has(identity.key)) byFile.set(identity.key, { path, identity });
+  }
+  return [...byFile.values()].sort((a, b) => compareIdentities(a.identity, b.identity));
+}
+
+/**
+ * Resolves true when `pending` settles, false when `deadline` (a performance.now()
+ * time) passes first; rejects with an AbortError when `signal` aborts first.
+ */
+function joinWithin(pending: Promise<unknown>, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+  const left = deadline - performance.now();
+  if (left <= 0) return Promise.resolve(false);
+  return new Promise((resolve, reject) => {
+    const done = (result: boolean | Error) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const onAbort = () => done(abortError(signal as AbortSignal));
+    // setTimeout fires at once for delays over 2^31-1 ms; such a wait is forever here.
+    const timer = Number.isFinite(left) && left < 2 ** 31 ? setTimeout(() => done(false), left) : undefined;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      () => done(true),
+      () => done(true),
+    );
+  });
+}
+
+function invalidState(message: string): Error {
+  return Object.assign(new Error(`Invalid state: ${message}`), { code: 'ERR_INVALID_STATE' });
+}
+
+function deadlock(path: string): Error {
+  return systemError({
+    code: 'EDEADLK',
+    syscall: 'flock',
+    path,
+    message: `EDEADLK: resource deadlock avoided: this async context already holds '${path}' (through withLock), so waiting for it here could never end, flock '${path}'`,
+  });
 }
 
 function releaseAll(locks: FileLockBase[]): void {

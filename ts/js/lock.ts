@@ -1,29 +1,41 @@
-// The fallback's lock, where no kernel lock is available: the lock file is itself the
-// lock. Holding it means having created it, and it holds a marker naming the holder
-// (marker.ts). Releasing removes it. A holder that crashed leaves it behind; the next
-// process that finds it judges it stale when the holder is provably gone (owner.ts)
+// The fallback's lock, where no kernel lock can be taken (pure JavaScript has no
+// flock). The lock file itself is the one native processes lock: created if missing,
+// never deleted, truncated or written. A fallback holder claims it by publishing a
+// marker file beside it, `.<lock file name>.js-holder`, naming the holder (marker.ts);
+// releasing removes the marker. A holder that crashed leaves its marker behind; the
+// next fallback process judges it stale when the holder is provably gone (owner.ts)
 // and breaks it (break-stale.ts).
 //
-// Waiting is polling with backoff (poll.ts): there is nothing to be woken by.
-// Shared locks are exclusive here: correct, only less concurrent.
+// Against native holders (and flock(1), py-filelock), "claim, then check the other
+// side": after publishing its marker, a fallback process looks in /proc/locks for a
+// conflicting flock on the lock file's inode and withdraws if there is one; a native
+// process checks for a live marker after taking its flock (core: lock/foreign.rs).
+// Whoever claims second sees the first, so they never both hold. Linux only: elsewhere
+// pure JS cannot see kernel locks (kernel-locks.ts).
 //
-// Unlike a kernel lock file, this one is deleted on release. The rule "never unlink a
-// lock file others may have open" is about kernel locks held on an orphaned inode; here
-// the lock is the name, not an inode: readers open the file only to read the marker,
-// and an old inode held open grants nothing.
+// Waiting is polling with backoff (poll.ts): there is nothing to be woken by. Shared
+// locks are exclusive among fallback holders (one marker per lock file): correct, only
+// less concurrent; against native holders they are shared.
 import type { OsLock } from '../backend';
 import { breakStale } from './break-stale';
 import { hasCode } from './fs-error';
-import { isStale, newMarker } from './marker';
-import { publishExclusive, readSnapshot, removeIf } from './marker-file';
+import { kernelLockConflicts } from './kernel-locks';
+import { foreign, identifyLockFile, inodeAt, markerPathFor, wakeNativeWaiters } from './lock-file';
+import { isStale, newMarker, parseMarker } from './marker';
+import { publishExclusive, readSnapshot, removeIf, type Snapshot } from './marker-file';
 import { poll, pollSync } from './poll';
 
 /** In one try, create-or-judge rounds: enough to get past a release or a break in between. */
 const ROUNDS_PER_TRY = 3;
 
+/** What we published while we hold the lock. */
+interface Claim {
+  marker: string;
+  markerPath: string;
+}
+
 export class JsLock implements OsLock {
-  /** Our marker's content while we hold the lock. */
-  #marker: string | undefined;
+  #claim: Claim | undefined;
 
   constructor(
     private readonly path: string,
@@ -55,11 +67,12 @@ export class JsLock implements OsLock {
    * alone; so the check-then-unlink race needs a holder misjudged as dead.
    */
   unlock(): void {
-    const marker = this.#marker;
-    if (marker === undefined) return;
-    this.#marker = undefined;
+    const claim = this.#claim;
+    if (claim === undefined) return;
+    this.#claim = undefined;
     heldLocks.delete(this);
-    if (!removeIf(this.path, (current) => current.content === marker)) warnLost(this.path);
+    if (!withdraw(claim)) warnLost(this.path);
+    wakeNativeWaiters(this.path);
   }
 
   /** The fallback's lock is a marker file, not a descriptor: nothing to hand over. */
@@ -68,26 +81,51 @@ export class JsLock implements OsLock {
   }
 
   #attempt(): boolean {
-    const marker = newMarker(this.shared);
+    const file = identifyLockFile(this.path);
+    const claim = { marker: newMarker(this.shared), markerPath: markerPathFor(file.real) };
     for (let round = 0; round < ROUNDS_PER_TRY; round++) {
-      if (publishExclusive(this.path, marker)) {
-        this.#marker = marker;
-        holdUntilExit(this);
-        return true;
-      }
-      const current = readSnapshot(this.path);
+      if (publishExclusive(claim.markerPath, claim.marker)) return this.#confirm(claim, file.ino);
+      const current = readSnapshot(claim.markerPath);
       // Released since we tried: go again. Held: give up this try.
       if (current === undefined) continue;
-      if (!isStale(current)) return false;
-      breakStale(this.path, current);
+      if (!isStaleMarker(claim.markerPath, current)) return false;
+      breakStale(claim.markerPath, current);
     }
     return false;
   }
+
+  /** Claimed: now check the kernel's side (see the header), and withdraw on a conflict. */
+  #confirm(claim: Claim, ino: bigint): boolean {
+    // The inode at the path now: the one a native process locks and then checks.
+    const now = inodeAt(this.path) ?? ino;
+    if (kernelLockConflicts(now, this.shared)) {
+      withdraw(claim);
+      wakeNativeWaiters(this.path);
+      return false;
+    }
+    this.#claim = claim;
+    holdUntilExit(this);
+    return true;
+  }
+}
+
+function withdraw(claim: Claim): boolean {
+  return removeIf(claim.markerPath, (current) => current.content === claim.marker);
+}
+
+/**
+ * A marker that is not one of ours is never removed: only an empty one can be ours (a
+ * marker torn by a power cut before its data reached the disk); anything else is
+ * someone's file, and the lock reports it instead of deleting it.
+ */
+function isStaleMarker(markerPath: string, current: Snapshot): boolean {
+  if (current.content.length > 0 && parseMarker(current.content) === undefined) throw foreign(markerPath);
+  return isStale(current);
 }
 
 function warnLost(path: string): void {
   process.emitWarning(
-    `concurrent-fs: at release, the lock file '${path}' no longer held this holder's marker: it was removed or taken over while held, so the lock may not have excluded another holder.`,
+    `concurrent-fs: at release, the marker of the lock '${path}' no longer held this holder's claim: it was removed or taken over while held, so the lock may not have excluded another holder.`,
     { code: 'CFS_LOCK_LOST' },
   );
 }

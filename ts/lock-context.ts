@@ -1,0 +1,40 @@
+// Which locks the current async context holds through `withLock`, so that a nested
+// `withLock(p)` (or `lockMany` including p) inside the callback re-enters instead of
+// waiting for itself forever, and a `FileLock` that would wait for a lock its own
+// context holds through another object fails at once with EDEADLK.
+//
+// One AsyncLocalStorage for the whole thread, shared by every entry point (native and
+// js), created on first use: AsyncLocalStorage costs something on every promise once
+// it is active, and code that never calls `withLock` should not pay for it.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { FileLockBase } from './lock';
+import { currentIdentity, type LockIdentity } from './lock-identity';
+
+interface HeldHere {
+  lock: FileLockBase;
+  /** Computed when a nested call first asks: top-level locks never pay for a stat. */
+  identity?: LockIdentity | undefined;
+}
+
+let storage: AsyncLocalStorage<readonly HeldHere[]> | undefined;
+
+/** Runs `fn` in a context that also holds `lock`. */
+export function runHolding<T>(lock: FileLockBase, fn: () => T): T {
+  storage ??= new AsyncLocalStorage();
+  const outer = storage.getStore() ?? [];
+  return storage.run([...outer, { lock }], fn);
+}
+
+/** The lock this context holds on the same file as `path`, if any (other than `except`). */
+export function heldInContext(path: string, except?: FileLockBase): FileLockBase | undefined {
+  const held = storage?.getStore();
+  if (held === undefined || held.length === 0) return undefined;
+  const wanted = currentIdentity(path);
+  if (wanted === undefined) return undefined;
+  for (const entry of held) {
+    if (entry.lock === except || !entry.lock.isLocked) continue;
+    entry.identity ??= currentIdentity(entry.lock.path);
+    if (entry.identity?.key === wanted.key) return entry.lock;
+  }
+  return undefined;
+}

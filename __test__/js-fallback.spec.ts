@@ -304,7 +304,14 @@ describe('fallback locks: a marker beside the lock file', () => {
         }
         process.exit(0);
       });`;
-    const env = { LOCK: path, MARKER: markerOf(path), COUNTER: counter, SENTINEL: join(dir, 'inside'), DEAD_PID: String(deadPid()), ROUNDS: String(rounds) };
+    const env = {
+      LOCK: path,
+      MARKER: markerOf(path),
+      COUNTER: counter,
+      SENTINEL: join(dir, 'inside'),
+      DEAD_PID: String(deadPid()),
+      ROUNDS: String(rounds),
+    };
     const children = Array.from({ length: 4 }, () => startNode(script, env, ['--no-warnings']));
     for (const child of children) expect(await child.nextLine()).toBe('ready');
     for (const child of children) child.send('go');

@@ -7,13 +7,15 @@
 // js), created on first use: AsyncLocalStorage costs something on every promise once
 // it is active, and code that never calls `withLock` should not pay for it.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { resolve } from 'node:path';
 import type { FileLockBase } from './lock';
 import { currentIdentity, type LockIdentity } from './lock-identity';
 
 interface HeldHere {
   lock: FileLockBase;
-  /** Computed when a nested call first asks: top-level locks never pay for a stat. */
-  identity?: LockIdentity | undefined;
+  /** Taken when entering, so a lock file its holder deletes inside is still recognised. */
+  identity: LockIdentity | undefined;
+  resolved: string;
 }
 
 let storage: AsyncLocalStorage<readonly HeldHere[]> | undefined;
@@ -22,7 +24,8 @@ let storage: AsyncLocalStorage<readonly HeldHere[]> | undefined;
 export function runHolding<T>(lock: FileLockBase, fn: () => T): T {
   storage ??= new AsyncLocalStorage();
   const outer = storage.getStore() ?? [];
-  return storage.run([...outer, { lock }], fn);
+  const entry = { lock, identity: currentIdentity(lock.path), resolved: resolve(lock.path) };
+  return storage.run([...outer, entry], fn);
 }
 
 /** The lock this context holds on the same file as `path`, if any (other than `except`). */
@@ -30,11 +33,11 @@ export function heldInContext(path: string, except?: FileLockBase): FileLockBase
   const held = storage?.getStore();
   if (held === undefined || held.length === 0) return undefined;
   const wanted = currentIdentity(path);
-  if (wanted === undefined) return undefined;
+  const resolved = resolve(path);
   for (const entry of held) {
     if (entry.lock === except || !entry.lock.isLocked) continue;
-    entry.identity ??= currentIdentity(entry.lock.path);
-    if (entry.identity?.key === wanted.key) return entry.lock;
+    const sameFile = wanted !== undefined && entry.identity?.key === wanted.key;
+    if (sameFile || entry.resolved === resolved) return entry.lock;
   }
   return undefined;
 }

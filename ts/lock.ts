@@ -4,7 +4,7 @@
 import type { Backend, OsLock } from './backend';
 import { abortError, LockTimeoutError, systemError, throwIfAborted } from './errors';
 import { heldInContext, runHolding } from './lock-context';
-import { compareIdentities, type LockIdentity, lockFileIdentity } from './lock-identity';
+import { compareIdentities, currentIdentity, type LockIdentity, lockFileIdentity } from './lock-identity';
 import { toBoolean, toOptions, toPath, toSignal, toTimeout } from './validate';
 
 export interface FileLockOptions {
@@ -206,9 +206,12 @@ export function createLockApi(backend: Backend) {
   }
 
   /**
-   * Takes every lock or none. All callers take locks in one canonical order (by file
-   * identity: device, then inode), so two lockMany calls can never wait on each other in
-   * a cycle, whatever aliases they use; two spellings of one lock file are one lock.
+   * Takes every lock or none, never waiting while it holds any: it waits for one lock
+   * alone, then tries the others in the canonical order (by file identity: device, then
+   * inode, the same in every process); if one is taken, it lets go of all and waits for
+   * that one alone. So it cannot deadlock with another lockMany (or anything else), even
+   * while lock files are deleted and recreated under it (which changes their order), and
+   * two spellings of one lock file are one lock.
    */
   async function lockMany(paths: readonly (string | URL)[], options?: LockOptions): Promise<LockSet> {
     if (!Array.isArray(paths)) throw new TypeError('The "paths" argument must be an array');
@@ -218,22 +221,58 @@ export function createLockApi(backend: Backend) {
     const shared = toBoolean(opts.shared, 'options.shared', false);
     const given = paths.map((p, i) => toPath(p, `paths[${i}]`));
     throwIfAborted(signal);
-    const ordered = await canonicalOrder(given);
     const deadline = performance.now() + timeout;
+    let first = 0;
+    for (;;) {
+      const ordered = await canonicalOrder(given);
+      if (ordered.length === 0) return new HeldLocks([], []);
+      const waitFor = ordered[Math.min(first, ordered.length - 1)] as OrderedLock;
+      const waited =
+        reentered(waitFor.path, shared) ?? (await acquireFor(new FileLock(waitFor.path, { shared }), deadline, signal, timeout));
+      const round = tryTheRest(ordered, waitFor, waited, shared);
+      if (round.held)
+        return new HeldLocks(
+          ordered.map((entry) => entry.path),
+          round.held,
+        );
+      first = round.blocked;
+    }
+  }
+
+  /**
+   * With `waited` held, tries every other lock once. All held, on the files they were
+   * ordered by: `held` in canonical order. Else none held, and `blocked` names the lock
+   * to wait for next.
+   */
+  function tryTheRest(
+    ordered: OrderedLock[],
+    waitFor: OrderedLock,
+    waited: FileLockBase,
+    shared: boolean,
+  ): { held?: FileLockBase[]; blocked: number } {
     const held: FileLockBase[] = [];
+    let blocked = 0;
     try {
-      for (const { path } of ordered) {
-        const remaining = Math.max(0, deadline - performance.now());
-        held.push(reentered(path, shared) ?? (await acquireFor(new FileLock(path, { shared }), remaining, signal, timeout)));
+      for (const [index, entry] of ordered.entries()) {
+        if (entry === waitFor) {
+          held.push(waited);
+          continue;
+        }
+        const lock = reentered(entry.path, shared) ?? new FileLock(entry.path, { shared });
+        if (!lock.isLocked && !lock.tryAcquire()) {
+          blocked = index;
+          break;
+        }
+        held.push(lock);
       }
     } catch (err) {
-      releaseAll(held);
+      releaseAll(held.includes(waited) ? held : [...held, waited]);
       throw err;
     }
-    return new HeldLocks(
-      ordered.map((entry) => entry.path),
-      held,
-    );
+    const complete = held.length === ordered.length && ordered.every((entry) => currentIdentity(entry.path)?.key === entry.identity.key);
+    if (complete) return { held, blocked };
+    releaseAll(held.includes(waited) ? held : [...held, waited]);
+    return { blocked };
   }
 
   return { FileLock: FileLock as FileLockConstructor, withLock, lockMany };
@@ -249,9 +288,14 @@ function reentered(path: string, shared: boolean): FileLockBase | undefined {
   return holder;
 }
 
-async function acquireFor(lock: FileLockBase, remaining: number, signal: AbortSignal | undefined, timeout: number): Promise<FileLockBase> {
+interface OrderedLock {
+  path: string;
+  identity: LockIdentity;
+}
+
+async function acquireFor(lock: FileLockBase, deadline: number, signal: AbortSignal | undefined, timeout: number): Promise<FileLockBase> {
   try {
-    return await lock.acquire({ timeout: remaining, signal });
+    return await lock.acquire({ timeout: Math.max(0, deadline - performance.now()), signal });
   } catch (err) {
     if (err instanceof LockTimeoutError) throw new LockTimeoutError(lock.path, timeout);
     throw err;
@@ -259,8 +303,8 @@ async function acquireFor(lock: FileLockBase, remaining: number, signal: AbortSi
 }
 
 /** Distinct lock files (the first spelling of each), in the canonical order. */
-async function canonicalOrder(paths: string[]): Promise<{ path: string; identity: LockIdentity }[]> {
-  const byFile = new Map<string, { path: string; identity: LockIdentity }>();
+async function canonicalOrder(paths: string[]): Promise<OrderedLock[]> {
+  const byFile = new Map<string, OrderedLock>();
   for (const path of paths) {
     const identity = await lockFileIdentity(path);
     if (!byFile.has(identity.key)) byFile.set(identity.key, { path, identity });

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { systemError } from '../errors';
-import { naming } from './fs-error';
+import { hasCode, naming } from './fs-error';
 
 export interface LockFileIdentity {
   dev: bigint;
@@ -17,14 +17,26 @@ export interface LockFileIdentity {
 /** O_NONBLOCK: opening a FIFO must not wait for a writer (it would block the event loop). */
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_CREAT | (fs.constants.O_NONBLOCK ?? 0);
 
-/** Opens (creating) the lock file, refuses what cannot be one, and identifies it. */
+/**
+ * Opens (creating) the lock file, refuses what cannot be one, and identifies it. A
+ * holder may delete the lock file at any moment (store.delete does): then it is simply
+ * created again, as native does.
+ */
 export function identifyLockFile(path: string): LockFileIdentity {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, OPEN_FLAGS, 0o666);
-  } catch (err) {
-    throw naming(err, path);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return identifyOnce(path);
+    } catch (err) {
+      if (!hasCode(err, 'ENOENT') || attempt >= MAX_RECREATIONS) throw naming(err, path);
+    }
   }
+}
+
+/** Deleted this many times in a row between our open and our look: give up (ENOENT). */
+const MAX_RECREATIONS = 64;
+
+function identifyOnce(path: string): LockFileIdentity {
+  const fd = fs.openSync(path, OPEN_FLAGS, 0o666);
   try {
     const stat = fs.fstatSync(fd, { bigint: true });
     if (stat.isDirectory()) throw systemError({ code: 'EISDIR', syscall: 'open', path });

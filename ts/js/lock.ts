@@ -28,6 +28,14 @@ import { poll, pollSync } from './poll';
 /** In one try, create-or-judge rounds: enough to get past a release or a break in between. */
 const ROUNDS_PER_TRY = 3;
 
+/**
+ * How long a waiting fallback process keeps its marker up while a native process holds
+ * the lock. Native waiters are woken at once by a release, a fallback one only polls,
+ * so without a turn of its own it could starve behind busy native holders; its marker
+ * makes new native acquirers wait, and the bound keeps that from blocking them long.
+ */
+const RESERVATION_MS = 100;
+
 /** What we published while we hold the lock. */
 interface Claim {
   marker: string;
@@ -36,6 +44,8 @@ interface Claim {
 
 export class JsLock implements OsLock {
   #claim: Claim | undefined;
+  /** A marker published while waiting for a native holder (see RESERVATION_MS). */
+  #reservation: (Claim & { ino: bigint; until: number }) | undefined;
 
   constructor(
     private readonly path: string,
@@ -43,22 +53,34 @@ export class JsLock implements OsLock {
   ) {}
 
   tryLock(): boolean {
+    return this.#try(false);
+  }
+
+  lockSync(timeoutMs: number): boolean {
     try {
-      return this.#attempt();
+      return pollSync(() => this.#try(true), timeoutMs);
+    } finally {
+      this.#cancelReservation();
+    }
+  }
+
+  async lock(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      return await poll(() => this.#try(true), timeoutMs, signal);
+    } finally {
+      this.#cancelReservation();
+    }
+  }
+
+  #try(reserve: boolean): boolean {
+    try {
+      return this.#attempt(reserve);
     } catch (err) {
       // Windows keeps a deleted file's name for as long as someone has it open, and
       // refuses to create or open it meanwhile: a release is in progress, not an error.
       if (process.platform === 'win32' && hasCode(err, 'EPERM', 'EACCES', 'EBUSY')) return false;
       throw err;
     }
-  }
-
-  lockSync(timeoutMs: number): boolean {
-    return pollSync(() => this.tryLock(), timeoutMs);
-  }
-
-  lock(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
-    return poll(() => this.tryLock(), timeoutMs, signal);
   }
 
   /**
@@ -80,11 +102,12 @@ export class JsLock implements OsLock {
     return undefined;
   }
 
-  #attempt(): boolean {
+  #attempt(reserve: boolean): boolean {
+    if (this.#reservation) return this.#recheckReservation();
     const file = identifyLockFile(this.path);
     const claim = { marker: newMarker(this.shared), markerPath: markerPathFor(file.real) };
     for (let round = 0; round < ROUNDS_PER_TRY; round++) {
-      if (publishExclusive(claim.markerPath, claim.marker)) return this.#confirm(claim, file.ino);
+      if (publishExclusive(claim.markerPath, claim.marker)) return this.#confirm(claim, file.ino, reserve);
       const current = readSnapshot(claim.markerPath);
       // Released since we tried: go again. Held: give up this try.
       if (current === undefined) continue;
@@ -94,16 +117,46 @@ export class JsLock implements OsLock {
     return false;
   }
 
-  /** Claimed: now check the kernel's side (see the header), and withdraw on a conflict. */
-  #confirm(claim: Claim, ino: bigint): boolean {
+  /**
+   * Claimed: now check the kernel's side (see the header). On a conflict, a waiter keeps
+   * its marker up for a while (a reservation), anything else withdraws at once.
+   */
+  #confirm(claim: Claim, ino: bigint, reserve: boolean): boolean {
     // The inode at the path now: the one a native process locks and then checks.
     const now = inodeAt(this.path) ?? ino;
-    if (kernelLockConflicts(now, this.shared)) {
-      withdraw(claim);
-      wakeNativeWaiters(this.path);
+    if (!kernelLockConflicts(now, this.shared)) return this.#hold(claim);
+    if (reserve) {
+      this.#reservation = { ...claim, ino: now, until: performance.now() + RESERVATION_MS };
       return false;
     }
-    this.#claim = claim;
+    withdraw(claim);
+    wakeNativeWaiters(this.path);
+    return false;
+  }
+
+  #recheckReservation(): boolean {
+    const reservation = this.#reservation as Claim & { ino: bigint; until: number };
+    const now = inodeAt(this.path) ?? reservation.ino;
+    if (!kernelLockConflicts(now, this.shared)) {
+      this.#reservation = undefined;
+      // Still ours? A breaker removes only markers of dead holders, but check anyway.
+      if (readSnapshot(reservation.markerPath)?.content === reservation.marker) return this.#hold(reservation);
+      return false;
+    }
+    if (performance.now() >= reservation.until) this.#cancelReservation();
+    return false;
+  }
+
+  #cancelReservation(): void {
+    const reservation = this.#reservation;
+    if (reservation === undefined) return;
+    this.#reservation = undefined;
+    withdraw(reservation);
+    wakeNativeWaiters(this.path);
+  }
+
+  #hold(claim: Claim): boolean {
+    this.#claim = { marker: claim.marker, markerPath: claim.markerPath };
     holdUntilExit(this);
     return true;
   }

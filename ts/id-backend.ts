@@ -34,8 +34,29 @@ export interface SnowflakeFields {
   sequence: number;
 }
 
+/**
+ * A leased worker ID's high-water mark (`dir/worker-<id>.hwm`, API.md "IDs"), held while
+ * the lease's lock is. Every generator on the worker ID in this process (native: every
+ * thread; fallback: this thread) never mints at or before `floor`, and renews the
+ * reservation in the file before minting past it.
+ */
+export interface HeldMark {
+  /** Unix ms: the last millisecond an earlier holder may have used; undefined if none. */
+  readonly floor: number | undefined;
+  /**
+   * Records the last millisecond used and stops renewing. Never throws: if that write
+   * fails, the file keeps the last reservation, which is later than anything used.
+   */
+  release(): void;
+}
+
 export interface IdBackend {
+  /** One generator; all of them with one worker ID, epoch and layout share a sequence. */
   createSnowflake(settings: SnowflakeSettings): SnowflakeEngine;
+  /** Reads the mark at `path`, reserves time ahead in it, and makes generators honour it. */
+  holdMark(workerId: number, path: string): HeldMark;
+  /** The generators' clock, in Unix ms (with a fraction). */
+  clockMs(): number;
   /** `id` is in [0, 2^64); throws ERR_OUT_OF_RANGE if it is wider than the layout. */
   parseSnowflake(id: bigint, layout: SnowflakeLayout): SnowflakeFields;
   uuidv7(): string;

@@ -1,11 +1,22 @@
 // leaseWorkerId: the lowest worker ID that no live process sharing a directory holds,
 // held by an OS lock on `dir/worker-<id>.lock`, so it is freed when released or when
 // the holder dies (SIGKILL included), with no stale-lease cleanup.
+//
+// Beside the lock (which stays empty) the lease keeps the ID's high-water mark,
+// `dir/worker-<id>.hwm`: a decimal Unix ms, the last millisecond any ID under the worker
+// ID may carry. While held it is a reservation about a second ahead of the clock, which
+// the generators renew as they mint; at release it is the last millisecond used. A new
+// holder waits until the clock has passed the mark it found, and every `Snowflake` on
+// the ID in this process never mints at or before it, so a worker ID's IDs never repeat
+// across holders however fast it is re-leased. (Any program taking part in the same
+// directory, in any language, does the same: flock `worker-<id>.lock`, then honour and
+// keep `worker-<id>.hwm`.)
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from './backend';
 import { invalidArgType, LockTimeoutError, outOfRange } from './errors';
+import type { HeldMark } from './id-backend';
 import { createLockApi, type FileLockBase } from './lock';
 import { toOptions, toPath, toTimeout } from './validate';
 
@@ -30,20 +41,38 @@ const MAX_LEASE_BITS = 16;
 const FIRST_POLL_MS = 2;
 const MAX_POLL_MS = 100;
 
+/**
+ * A mark at most this far ahead is waited out before the lease resolves: a killed
+ * holder's reservation (1 s) plus the generators' bound on a clock that went back (1 s).
+ * A mark further ahead means this clock is far behind the last holder's; the
+ * generators then apply their `clockBackwards` policy (and throw ClockBackwardsError).
+ */
+const MAX_MARK_WAIT_MS = 2000;
+
 class Lease implements WorkerLease {
   #lock: FileLockBase | undefined;
+  readonly #mark: HeldMark;
 
   constructor(
     readonly id: number,
     lock: FileLockBase,
+    mark: HeldMark,
   ) {
     this.#lock = lock;
+    this.#mark = mark;
+  }
+
+  /** The mark found at lease time (Unix ms), if any. */
+  get floor(): number | undefined {
+    return this.#mark.floor;
   }
 
   release(): void {
     const lock = this.#lock;
     this.#lock = undefined;
-    lock?.release();
+    if (!lock) return;
+    this.#mark.release(); // while the lock is still held
+    lock.release();
   }
 
   [Symbol.dispose](): void {
@@ -64,12 +93,29 @@ export function createLeaseApi(backend: Backend) {
   const { FileLock } = createLockApi(backend);
 
   /** One pass over the IDs, lowest first; never waits. */
-  function tryLease(dir: string, bits: number): WorkerLease | undefined {
+  function tryLease(dir: string, bits: number): Lease | undefined {
     for (let id = 0; id < 2 ** bits; id++) {
       const lock = new FileLock(join(dir, `worker-${id}.lock`));
-      if (lock.tryAcquire()) return new Lease(id, lock);
+      if (lock.tryAcquire()) return holdMark(dir, id, lock);
     }
     return undefined;
+  }
+
+  function holdMark(dir: string, id: number, lock: FileLockBase): Lease {
+    try {
+      return new Lease(id, lock, backend.ids.holdMark(id, join(dir, `worker-${id}.hwm`)));
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  /** Resolves once the generators' clock is past `floor` (when that is near). */
+  async function waitPast(floor: number | undefined): Promise<void> {
+    if (floor === undefined) return;
+    for (let ahead = floor - backend.ids.clockMs(); ahead >= 0 && ahead <= MAX_MARK_WAIT_MS; ahead = floor - backend.ids.clockMs()) {
+      await sleep(Math.floor(ahead) + 1);
+    }
   }
 
   async function leaseWorkerId(dir: string | URL, options?: LeaseWorkerIdOptions): Promise<WorkerLease> {
@@ -81,7 +127,10 @@ export function createLeaseApi(backend: Backend) {
     const deadline = performance.now() + timeout;
     for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
       const lease = tryLease(path, bits);
-      if (lease) return lease;
+      if (lease) {
+        await waitPast(lease.floor);
+        return lease;
+      }
       const left = deadline - performance.now();
       if (left <= 0) throw new LockTimeoutError(path, timeout);
       await sleep(Math.min(delay, left));

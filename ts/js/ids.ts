@@ -4,6 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import { ClockBackwardsError, rangeError } from '../errors';
 import type { IdBackend, SnowflakeEngine, SnowflakeFields, SnowflakeLayout, SnowflakeSettings } from '../id-backend';
+import { type WorkerMarks, workerMarks } from './worker-marks';
 
 // ---- Time -------------------------------------------------------------------------
 
@@ -55,29 +56,59 @@ function shiftsOf(layout: SnowflakeLayout): { time: number; worker: number; sequ
     : { time: low, worker: 0, sequence: layout.workerBits };
 }
 
+/** Where a worker's sequence stands, shared by its generators (same epoch and layout). */
+interface Sequence {
+  /** Time unit of the last issued ID; -1 before the first. */
+  lastUnit: number;
+  sequence: number;
+}
+
+/**
+ * Every generator with one worker ID, epoch and layout in this thread shares one
+ * sequence, as in the core (there process-wide; a worker thread here has its own copy of
+ * this module). Entries stay: one small object per combination ever used.
+ */
+const sequences = new Map<string, Sequence>();
+
+function sharedSequence({ workerId, epoch, layout }: SnowflakeSettings): Sequence {
+  const key = [workerId, epoch, layout.timeBits, layout.workerBits, layout.sequenceBits, layout.timeUnitMs, layout.order].join('/');
+  let state = sequences.get(key);
+  if (!state) {
+    state = { lastUnit: -1, sequence: 0 };
+    sequences.set(key, state);
+  }
+  return state;
+}
+
 class JsSnowflakeEngine implements SnowflakeEngine {
   readonly #layout: SnowflakeLayout;
   readonly #shifts: { time: number; worker: number; sequence: number };
   readonly #workerId: number;
+  readonly #epochMs: number;
   readonly #epochMicros: number;
+  readonly #unitMs: number;
   readonly #unitMicros: number;
   readonly #maxTime: number;
   readonly #maxSequence: number;
   readonly #throw: boolean;
   readonly #one = new BigUint64Array(1);
   readonly #oneWords = new Uint32Array(this.#one.buffer);
+  readonly #state: Sequence;
+  /** The high-water marks of the leases held on this worker ID. */
+  readonly #marks: WorkerMarks;
   #offsetMicros = 0;
-  /** Time unit of the last issued ID; -1 before the first. */
-  #lastUnit = -1;
-  #sequence = 0;
 
   constructor(settings: SnowflakeSettings) {
     const { layout } = settings;
     this.#layout = layout;
     this.#shifts = shiftsOf(layout);
     this.#workerId = settings.workerId;
+    this.#epochMs = settings.epoch;
     this.#epochMicros = settings.epoch * 1000;
+    this.#unitMs = layout.timeUnitMs;
     this.#unitMicros = layout.timeUnitMs * 1000;
+    this.#state = sharedSequence(settings);
+    this.#marks = workerMarks(settings.workerId);
     this.#maxTime = 2 ** layout.timeBits - 1;
     this.#maxSequence = 2 ** layout.sequenceBits - 1;
     this.#throw = settings.clockBackwards === 'throw';
@@ -106,18 +137,33 @@ class JsSnowflakeEngine implements SnowflakeEngine {
     this.#offsetMicros = Math.round(offsetMs * 1000);
   }
 
-  /** The core's Snowflake::next_id: clock check first, then the sequence. */
+  /** The core's Snowflake::next_id: clock check first, then the sequence, then the marks. */
   #advance(): void {
+    const state = this.#state;
+    const marks = this.#marks;
+    if (marks.floorMs !== Number.NEGATIVE_INFINITY) this.#honourFloor(marks.floorMs);
     let unit = Math.floor(this.#elapsedMicros() / this.#unitMicros);
-    if (unit < this.#lastUnit) unit = this.#followBackwardsClock();
-    if (unit > this.#lastUnit) {
-      this.#lastUnit = unit;
-      this.#sequence = 0;
-    } else if (this.#sequence < this.#maxSequence) {
-      this.#sequence++;
+    if (unit < state.lastUnit) unit = this.#followBackwardsClock();
+    if (unit > state.lastUnit) {
+      state.lastUnit = unit;
+      state.sequence = 0;
+    } else if (state.sequence < this.#maxSequence) {
+      state.sequence++;
     } else {
-      this.#lastUnit = this.#waitForUnit(this.#lastUnit + 1);
-      this.#sequence = 0;
+      state.lastUnit = this.#waitForUnit(state.lastUnit + 1);
+      state.sequence = 0;
+    }
+    const endMs = this.#epochMs + (state.lastUnit + 1) * this.#unitMs - 1;
+    if (endMs > marks.usedMs) marks.usedMs = endMs;
+    if (endMs > marks.renewAfterMs) marks.cover(endMs, (processMicros() + this.#offsetMicros) / 1000);
+  }
+
+  /** A lease's floor counts as issued: the next ID goes to a later unit (see the core). */
+  #honourFloor(floorMs: number): void {
+    const floorUnit = Math.floor((floorMs - this.#epochMs) / this.#unitMs);
+    if (floorUnit >= this.#state.lastUnit) {
+      this.#state.lastUnit = floorUnit;
+      this.#state.sequence = this.#maxSequence;
     }
   }
 
@@ -132,10 +178,10 @@ class JsSnowflakeEngine implements SnowflakeEngine {
 
   #followBackwardsClock(): number {
     if (this.#throw) {
-      const behind = this.#lastUnit * this.#unitMicros - this.#elapsedMicros();
+      const behind = this.#state.lastUnit * this.#unitMicros - this.#elapsedMicros();
       throw new ClockBackwardsError(Math.max(behind, 1) / 1000);
     }
-    return this.#waitForUnit(this.#lastUnit);
+    return this.#waitForUnit(this.#state.lastUnit);
   }
 
   /** Waits for time unit `target`; longer than one unit means the clock went back. */
@@ -152,9 +198,9 @@ class JsSnowflakeEngine implements SnowflakeEngine {
   }
 
   #encodeInto(words: Uint32Array, at: number): void {
-    addShifted(words, at, this.#lastUnit, this.#shifts.time);
+    addShifted(words, at, this.#state.lastUnit, this.#shifts.time);
     addShifted(words, at, this.#workerId, this.#shifts.worker);
-    addShifted(words, at, this.#sequence, this.#shifts.sequence);
+    addShifted(words, at, this.#state.sequence, this.#shifts.sequence);
   }
 }
 
@@ -265,6 +311,8 @@ function machineWorkerId(bits: number): number {
 
 export const jsIds: IdBackend = {
   createSnowflake: (settings) => new JsSnowflakeEngine(settings),
+  holdMark: (workerId, path) => workerMarks(workerId).hold(path, processMicros() / 1000),
+  clockMs: () => processMicros() / 1000,
   parseSnowflake,
   uuidv7,
   uuidv7Bytes: () => {

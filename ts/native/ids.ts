@@ -1,4 +1,6 @@
 // IDs from the native addon. Its ID errors arrive as `cfs-id:CODE:MICROS:text` messages.
+// Sequences and lease marks live in the addon, process-wide: every generator with one
+// worker ID, epoch and layout shares one sequence, in every worker thread.
 //
 // A call into the addon costs far more than minting a Snowflake ID there, so `next()`
 // hands out IDs from a small cache filled in one call. Cached IDs carry the time unit
@@ -7,7 +9,8 @@
 // the offset between them is fixed). An ID is thus never older than the unit it is
 // handed out in, exactly as if it had been minted on the spot.
 import { ClockBackwardsError, invalidArgValue, rangeError } from '../errors';
-import type { IdBackend, SnowflakeEngine, SnowflakeLayout, SnowflakeSettings } from '../id-backend';
+import type { HeldMark, IdBackend, SnowflakeEngine, SnowflakeLayout, SnowflakeSettings } from '../id-backend';
+import { fromNative } from './backend';
 import type { LayoutSpec, NativeSnowflake } from './binding';
 import type { NativeBinding } from './load';
 
@@ -16,7 +19,9 @@ const CACHE_SIZE = 256;
 const DEADLINE_MARGIN_MS = 0.05;
 
 function fromNativeId(err: unknown): unknown {
-  if (!(err instanceof Error) || !err.message.startsWith('cfs-id:')) return err;
+  if (!(err instanceof Error)) return err;
+  if (err.message.startsWith('cfs:{')) return fromNative(err); // an OS error (writing a mark)
+  if (!err.message.startsWith('cfs-id:')) return err;
   const [, code, micros, ...text] = err.message.split(':');
   const message = text.join(':');
   if (code === 'ECLOCKBACKWARDS') return new ClockBackwardsError(Number(micros) / 1000);
@@ -110,12 +115,19 @@ class NativeSnowflakeEngine implements SnowflakeEngine {
   }
 }
 
+function holdMark(binding: NativeBinding, workerId: number, path: string): HeldMark {
+  const mark = call(() => binding.NativeWorkerMark.hold(workerId, path));
+  return { floor: mark.floorMs() ?? undefined, release: () => mark.release() };
+}
+
 export function createNativeIds(binding: NativeBinding): IdBackend {
   // Off the V8 heap from the start (a fresh 16-byte Uint8Array lives on the heap, and
   // handing it to the addon costs a copy out first); each call returns a copy.
   const uuidScratch = new Uint8Array(new ArrayBuffer(16));
   return {
     createSnowflake: (settings) => new NativeSnowflakeEngine(binding, settings),
+    holdMark: (workerId, path) => holdMark(binding, workerId, path),
+    clockMs: () => binding.idClockMs(),
     parseSnowflake: (id, layout) => {
       const fields = call(() => binding.parseSnowflake(id, layoutSpec(layout)));
       return { time: fields.time, workerId: fields.worker, sequence: fields.sequence };

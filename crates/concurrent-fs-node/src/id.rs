@@ -8,14 +8,32 @@
 //! arguments), so batches cross in one call: the caller's typed array is filled in
 //! place, or many UUIDs travel as one joined string.
 
-use concurrent_fs_core::id::clock::ShiftedClock;
+use concurrent_fs_core::id::clock::{process_micros, ShiftedClock};
 use concurrent_fs_core::id::layout::{Layout, Order};
+use concurrent_fs_core::id::mark::HeldMark;
 use concurrent_fs_core::id::snowflake::{ClockBackwards, Config, Snowflake};
 use concurrent_fs_core::id::{uuidv7, worker_id, IdError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use std::path::Path;
 
 fn to_napi(err: IdError) -> Error {
+  // A mark that could not be written is an OS failure: it leaves as one.
+  if let IdError::MarkNotRecorded {
+    code,
+    os_error,
+    syscall,
+    path,
+  } = err
+  {
+    return crate::error::to_napi(concurrent_fs_core::Error {
+      code,
+      os_error,
+      syscall,
+      path: Some(path),
+      committed: false,
+    });
+  }
   let behind = match err {
     IdError::ClockMovedBackwards { behind_micros } => behind_micros,
     _ => 0,
@@ -69,7 +87,9 @@ pub struct IdParts {
   pub sequence: i64,
 }
 
-/// One Snowflake generator (one worker's strictly increasing sequence of IDs).
+/// One Snowflake generator. Every generator with the same worker ID, epoch and layout in
+/// the process (any thread) shares one sequence, and honours the marks of the leases
+/// held on its worker ID.
 #[napi]
 pub struct NativeSnowflake {
   inner: Snowflake<ShiftedClock>,
@@ -90,7 +110,7 @@ impl NativeSnowflake {
       epoch_ms: config.epoch_ms,
       clock_backwards: policy,
     };
-    let inner = Snowflake::with_clock(config, ShiftedClock::default()).map_err(to_napi)?;
+    let inner = Snowflake::shared(config, ShiftedClock::default()).map_err(to_napi)?;
     Ok(NativeSnowflake { inner })
   }
 
@@ -206,4 +226,41 @@ pub fn machine_worker_id(bits: u32) -> Result<i64> {
   worker_id::machine_worker_id(bits)
     .map(|id| id as i64)
     .ok_or_else(|| Error::from_reason(format!("worker bits must be 1 to 63, got {bits}")))
+}
+
+/// The high-water mark of a leased worker ID (`dir/worker-<id>.hwm`), held while the
+/// lease's lock is: every generator on the ID in this process honours and renews it.
+#[napi]
+pub struct NativeWorkerMark {
+  inner: HeldMark,
+}
+
+#[napi]
+impl NativeWorkerMark {
+  #[napi(factory, catch_unwind)]
+  pub fn hold(worker_id: i64, path: String) -> Result<Self> {
+    let worker =
+      u64::try_from(worker_id).map_err(|_| Error::from_reason("worker ID must not be negative"))?;
+    let now_ms = process_micros().div_euclid(1000);
+    let inner = HeldMark::hold(worker, Path::new(&path), now_ms).map_err(crate::error::to_napi)?;
+    Ok(NativeWorkerMark { inner })
+  }
+
+  /// The mark found at `hold` (Unix ms), or null if there was none.
+  #[napi(catch_unwind)]
+  pub fn floor_ms(&self) -> Option<f64> {
+    self.inner.floor_ms().map(|ms| ms as f64)
+  }
+
+  /// Records the last millisecond used and stops renewing; never fails.
+  #[napi(catch_unwind)]
+  pub fn release(&mut self) {
+    self.inner.release();
+  }
+}
+
+/// The generators' clock (Unix ms, with a fraction), for waiting until a mark is past.
+#[napi(catch_unwind)]
+pub fn id_clock_ms() -> f64 {
+  process_micros() as f64 / 1000.0
 }

@@ -20,6 +20,25 @@ pub enum IdError {
   IdOutOfRange { bits: u32 },
   /// A string that is not a UUID of version 7 and variant 10.
   NotUuidV7,
+  /// The worker ID's high-water mark could not be renewed, so no ID may be minted past
+  /// its reservation (see [`super::mark`]). The fields are those of [`crate::Error`].
+  MarkNotRecorded {
+    code: &'static str,
+    os_error: i32,
+    syscall: &'static str,
+    path: std::path::PathBuf,
+  },
+}
+
+impl From<crate::Error> for IdError {
+  fn from(err: crate::Error) -> Self {
+    IdError::MarkNotRecorded {
+      code: err.code,
+      os_error: err.os_error,
+      syscall: err.syscall,
+      path: err.path.unwrap_or_default(),
+    }
+  }
 }
 
 impl IdError {
@@ -29,6 +48,7 @@ impl IdError {
     match self {
       IdError::ClockMovedBackwards { .. } => "ECLOCKBACKWARDS",
       IdError::NotUuidV7 => "ERR_INVALID_ARG_VALUE",
+      IdError::MarkNotRecorded { code, .. } => code,
       _ => "ERR_OUT_OF_RANGE",
     }
   }
@@ -53,6 +73,16 @@ impl fmt::Display for IdError {
       ),
       IdError::IdOutOfRange { bits } => write!(f, "the ID does not fit the layout's {bits} bits"),
       IdError::NotUuidV7 => write!(f, "not a UUIDv7 (RFC 9562 version 7, variant 10)"),
+      IdError::MarkNotRecorded {
+        code,
+        syscall,
+        path,
+        ..
+      } => write!(
+        f,
+        "{code}: could not record the worker ID's high-water mark, {syscall} '{}'",
+        path.display()
+      ),
     }
   }
 }

@@ -7,7 +7,7 @@
 use super::IdError;
 
 /// The order of the two low fields (time is always on top).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Order {
   /// time | worker | sequence: Twitter's layout, and every custom layout.
   TimeWorkerSequence,
@@ -16,7 +16,7 @@ pub enum Order {
   TimeSequenceWorker,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Layout {
   pub time_bits: u32,
   pub worker_bits: u32,
@@ -27,7 +27,7 @@ pub struct Layout {
 }
 
 /// The fields of one ID. `time` counts time units since the generator's epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Parts {
   pub time: u64,
   pub worker: u64,

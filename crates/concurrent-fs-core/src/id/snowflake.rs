@@ -13,10 +13,16 @@
 //!   (bounded) or throws, per [`ClockBackwards`].
 //! - Waits sleep, and spin only their last few dozen microseconds
 //!   ([`super::clock::sleep_then_spin`]).
+//! - Generators on one worker ID, epoch and layout in one process share one sequence
+//!   ([`Snowflake::shared`]), and the ID's lease marks bound them across holders
+//!   ([`super::mark`]).
 
 use super::clock::{Clock, SystemClock};
 use super::layout::{Layout, Parts};
+use super::mark::{self, lock, WorkerMarks};
 use super::IdError;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 /// What to do when the clock reads earlier than the last issued timestamp.
@@ -48,16 +54,36 @@ pub struct Config {
 /// How many IDs a batch mints per clock read, at most.
 pub const BATCH_CLOCK_READ_EVERY: usize = 256;
 
+/// Where a worker's sequence stands: shared by every generator with the same worker ID,
+/// epoch and layout in the process ([`Snowflake::shared`]), so they never repeat each
+/// other.
+#[derive(Debug)]
+pub struct Sequence {
+  /// Time unit of the last issued ID; -1 before the first.
+  last_unit: i64,
+  sequence: u64,
+}
+
+impl Default for Sequence {
+  fn default() -> Self {
+    Sequence {
+      last_unit: -1,
+      sequence: 0,
+    }
+  }
+}
+
 pub struct Snowflake<C: Clock = SystemClock> {
   layout: Layout,
   worker: u64,
+  epoch_ms: i64,
   epoch_micros: i64,
   unit_micros: i64,
   policy: ClockBackwards,
   clock: C,
-  /// Time unit of the last issued ID; -1 before the first.
-  last_unit: i64,
-  sequence: u64,
+  state: Arc<Mutex<Sequence>>,
+  /// The high-water marks of the leases held on this worker ID.
+  marks: Arc<Mutex<WorkerMarks>>,
 }
 
 impl Snowflake<SystemClock> {
@@ -67,7 +93,27 @@ impl Snowflake<SystemClock> {
 }
 
 impl<C: Clock> Snowflake<C> {
+  /// A generator with a sequence of its own, outside every lease.
   pub fn with_clock(config: Config, clock: C) -> Result<Self, IdError> {
+    let marks = Arc::new(Mutex::new(WorkerMarks::default()));
+    Snowflake::with_state(config, clock, Arc::default(), marks)
+  }
+
+  /// A generator sharing its sequence with every other shared one of the same worker
+  /// ID, epoch and layout in this process (any thread), honouring and renewing the
+  /// high-water marks of the leases held on its worker ID ([`super::mark`]).
+  pub fn shared(config: Config, clock: C) -> Result<Self, IdError> {
+    let state = shared_sequence(config.worker_id, config.epoch_ms, config.layout);
+    let marks = mark::worker_marks(config.worker_id);
+    Snowflake::with_state(config, clock, state, marks)
+  }
+
+  fn with_state(
+    config: Config,
+    clock: C,
+    state: Arc<Mutex<Sequence>>,
+    marks: Arc<Mutex<WorkerMarks>>,
+  ) -> Result<Self, IdError> {
     let layout = config.layout;
     layout.validate()?;
     if config.worker_id > layout.max_worker() {
@@ -79,12 +125,13 @@ impl<C: Clock> Snowflake<C> {
     let generator = Snowflake {
       layout,
       worker: config.worker_id,
+      epoch_ms: config.epoch_ms,
       epoch_micros: config.epoch_ms.saturating_mul(1000),
       unit_micros: layout.time_unit_ms as i64 * 1000,
       policy: config.clock_backwards,
       clock,
-      last_unit: -1,
-      sequence: 0,
+      state,
+      marks,
     };
     // Fail at construction, not at the first ID, if the epoch or layout cannot work now.
     generator.current_unit()?;
@@ -100,20 +147,9 @@ impl<C: Clock> Snowflake<C> {
   }
 
   pub fn next_id(&mut self) -> Result<u64, IdError> {
-    let mut unit = self.current_unit()?;
-    if unit < self.last_unit {
-      unit = self.follow_backwards_clock()?;
-    }
-    if unit > self.last_unit {
-      self.last_unit = unit;
-      self.sequence = 0;
-    } else if self.sequence < self.layout.max_sequence() {
-      self.sequence += 1;
-    } else {
-      self.last_unit = self.wait_for_unit(self.last_unit + 1)?;
-      self.sequence = 0;
-    }
-    Ok(self.encode_last())
+    let mut state = lock(&self.state);
+    let mut marks = lock(&self.marks);
+    self.next_locked(&mut state, &mut marks)
   }
 
   /// Fills `out` with consecutive IDs. On an error the IDs already written are valid
@@ -141,11 +177,13 @@ impl<C: Clock> Snowflake<C> {
     let Some((first, rest)) = out.split_first_mut() else {
       return Ok(0);
     };
-    *first = self.next_id()?;
-    let room = (self.layout.max_sequence() - self.sequence).min(rest.len() as u64) as usize;
+    let mut state = lock(&self.state);
+    let mut marks = lock(&self.marks);
+    *first = self.next_locked(&mut state, &mut marks)?;
+    let room = (self.layout.max_sequence() - state.sequence).min(rest.len() as u64) as usize;
     for slot in &mut rest[..room] {
-      self.sequence += 1;
-      *slot = self.encode_last();
+      state.sequence += 1;
+      *slot = self.encode(&state);
     }
     Ok(1 + room)
   }
@@ -161,11 +199,58 @@ impl<C: Clock> Snowflake<C> {
     self.layout.decode(id)
   }
 
-  fn encode_last(&self) -> u64 {
+  /// The core of every ID: the clock is compared with the last issued unit *before*
+  /// the sequence is touched, and the marks are renewed before the ID is handed out.
+  fn next_locked(&self, state: &mut Sequence, marks: &mut WorkerMarks) -> Result<u64, IdError> {
+    self.honour_floor(state, marks);
+    let mut unit = self.current_unit()?;
+    if unit < state.last_unit {
+      unit = self.follow_backwards_clock(state.last_unit)?;
+    }
+    if unit > state.last_unit {
+      state.last_unit = unit;
+      state.sequence = 0;
+    } else if state.sequence < self.layout.max_sequence() {
+      state.sequence += 1;
+    } else {
+      state.last_unit = self.wait_for_unit(state.last_unit + 1)?;
+      state.sequence = 0;
+    }
+    let now_ms = self.clock.now_micros().div_euclid(1000);
+    marks.cover(self.unit_end_ms(state.last_unit), now_ms)?;
+    Ok(self.encode(state))
+  }
+
+  /// A lease's floor (the last millisecond an earlier holder of the worker ID may have
+  /// used) counts as issued: the next ID goes to a later unit, which a unit at or
+  /// before the floor's can only be if the sequence there is used up.
+  fn honour_floor(&self, state: &mut Sequence, marks: &WorkerMarks) {
+    let Some(floor_ms) = marks.floor_ms() else {
+      return;
+    };
+    let floor_unit = floor_ms
+      .saturating_sub(self.epoch_ms)
+      .div_euclid(self.unit_micros / 1000);
+    if floor_unit >= state.last_unit {
+      state.last_unit = floor_unit;
+      state.sequence = self.layout.max_sequence();
+    }
+  }
+
+  /// The last Unix millisecond of time unit `unit`.
+  fn unit_end_ms(&self, unit: i64) -> i64 {
+    let unit_ms = self.unit_micros / 1000;
+    self
+      .epoch_ms
+      .saturating_add(unit.saturating_add(1).saturating_mul(unit_ms))
+      - 1
+  }
+
+  fn encode(&self, state: &Sequence) -> u64 {
     self.layout.encode(Parts {
-      time: self.last_unit as u64,
+      time: state.last_unit as u64,
       worker: self.worker,
-      sequence: self.sequence,
+      sequence: state.sequence,
     })
   }
 
@@ -189,18 +274,18 @@ impl<C: Clock> Snowflake<C> {
 
   /// The clock reads a unit before the last issued one: throw, or wait for it to get
   /// back to that unit (the sequence then simply continues there).
-  fn follow_backwards_clock(&mut self) -> Result<i64, IdError> {
+  fn follow_backwards_clock(&self, last_unit: i64) -> Result<i64, IdError> {
     if self.policy == ClockBackwards::Throw {
-      let behind = self.last_unit * self.unit_micros - self.elapsed_micros()?;
+      let behind = last_unit * self.unit_micros - self.elapsed_micros()?;
       return Err(backwards(behind.max(1)));
     }
-    self.wait_for_unit(self.last_unit)
+    self.wait_for_unit(last_unit)
   }
 
   /// Waits until the clock reaches time unit `target` and returns the unit it reads.
   /// Reaching the next unit takes at most one unit; a longer wait means the clock is
   /// behind what was already issued, which the policy bounds.
-  fn wait_for_unit(&mut self, target: i64) -> Result<i64, IdError> {
+  fn wait_for_unit(&self, target: i64) -> Result<i64, IdError> {
     loop {
       let now = self.elapsed_micros()?;
       let unit = now / self.unit_micros;
@@ -221,6 +306,22 @@ impl<C: Clock> Snowflake<C> {
       self.clock.pause(Duration::from_micros(remaining as u64));
     }
   }
+}
+
+type SequenceKey = (u64, i64, Layout);
+
+/// The process-wide sequence of (worker ID, epoch, layout).
+fn shared_sequence(worker: u64, epoch_ms: i64, layout: Layout) -> Arc<Mutex<Sequence>> {
+  static SEQUENCES: OnceLock<Mutex<HashMap<SequenceKey, Weak<Mutex<Sequence>>>>> = OnceLock::new();
+  let mut sequences = lock(SEQUENCES.get_or_init(Default::default));
+  let key = (worker, epoch_ms, layout);
+  if let Some(state) = sequences.get(&key).and_then(Weak::upgrade) {
+    return state;
+  }
+  sequences.retain(|_, state| state.strong_count() > 0);
+  let state = Arc::new(Mutex::new(Sequence::default()));
+  sequences.insert(key, Arc::downgrade(&state));
+  state
 }
 
 fn backwards(behind_micros: i64) -> IdError {

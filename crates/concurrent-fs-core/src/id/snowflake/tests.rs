@@ -216,3 +216,104 @@ fn filling_the_current_unit_stops_at_the_end_of_its_sequence() {
   ids.extend_from_slice(&cache);
   assert_strictly_increasing(&ids);
 }
+
+// ---- Shared sequences and lease marks ----------------------------------------------
+// Each test uses worker IDs of its own: shared state is process-wide and tests run in
+// parallel.
+
+fn shared(clock: &FakeClock, worker: u64) -> Snowflake<&FakeClock> {
+  Snowflake::shared(
+    config(Layout::TWITTER, worker, ClockBackwards::DEFAULT_WAIT),
+    clock,
+  )
+  .unwrap()
+}
+
+#[test]
+fn two_shared_generators_on_one_worker_id_never_repeat_each_other() {
+  let clock = FakeClock::at_ms(EPOCH_MS + 50);
+  let (mut a, mut b) = (shared(&clock, 801), shared(&clock, 801));
+  let (mut from_a, mut from_b) = (Vec::new(), Vec::new());
+  for _ in 0..5000 {
+    from_a.push(a.next_id().unwrap());
+    from_b.push(b.next_id().unwrap());
+  }
+  assert_strictly_increasing(&from_a);
+  assert_strictly_increasing(&from_b);
+  let all: std::collections::HashSet<u64> = from_a.iter().chain(&from_b).copied().collect();
+  assert_eq!(all.len(), 10_000);
+}
+
+fn gen_time(gen: &mut Snowflake<&FakeClock>) -> i64 {
+  let id = gen.next_id().unwrap();
+  gen.parse(id).unwrap().time as i64
+}
+
+#[test]
+fn shared_generators_on_many_threads_mint_distinct_ids() {
+  let threads: Vec<_> = (0..4)
+    .map(|_| {
+      std::thread::spawn(|| {
+        let cfg = config(Layout::TWITTER, 802, ClockBackwards::DEFAULT_WAIT);
+        let mut gen = Snowflake::shared(cfg, SystemClock).unwrap();
+        let mut ids = vec![0; 20_000];
+        for id in &mut ids {
+          *id = gen.next_id().unwrap();
+        }
+        ids
+      })
+    })
+    .collect();
+  let mut all = std::collections::HashSet::new();
+  for thread in threads {
+    let ids = thread.join().unwrap();
+    assert_strictly_increasing(&ids);
+    all.extend(ids);
+  }
+  assert_eq!(all.len(), 80_000);
+}
+
+#[test]
+fn a_generator_on_a_leased_id_mints_only_after_the_mark_and_renews_it_ahead() {
+  let dir = crate::test_util::ScratchDir::new("snowflake-mark");
+  let path = dir.join("worker-803.hwm");
+  // A killed holder reserved up to +300 ms; the clock reads +100 ms.
+  mark::write_mark(&path, EPOCH_MS + 300).unwrap();
+  let clock = FakeClock::at_ms(EPOCH_MS + 100);
+  let mut held = mark::HeldMark::hold(803, &path, EPOCH_MS + 100).unwrap();
+  assert_eq!(held.floor_ms(), Some(EPOCH_MS + 300));
+  let mut gen = shared(&clock, 803);
+  assert_eq!(gen_time(&mut gen), 301, "waited past the mark");
+  // Minting on towards the reservation renews it before getting there.
+  let reserved = mark::read_mark(&path).unwrap().unwrap();
+  clock.set_ms(reserved - mark::RENEW_MARGIN_MS + 1);
+  let time = gen_time(&mut gen);
+  let renewed = mark::read_mark(&path).unwrap().unwrap();
+  assert!(
+    renewed >= EPOCH_MS + time + mark::RESERVATION_MS,
+    "{renewed} for {time}"
+  );
+  // At release the file says the last millisecond used, and the next holder starts after it.
+  held.release();
+  assert_eq!(mark::read_mark(&path).unwrap(), Some(EPOCH_MS + time));
+  let held = mark::HeldMark::hold(803, &path, EPOCH_MS + time).unwrap();
+  assert!(gen_time(&mut gen) > time);
+  drop(held);
+}
+
+#[test]
+fn a_failed_renewal_hands_out_no_id() {
+  let dir = crate::test_util::ScratchDir::new("snowflake-mark-fail");
+  let path = dir.join("worker-804.hwm");
+  let clock = FakeClock::at_ms(EPOCH_MS + 100);
+  let _held = mark::HeldMark::hold(804, &path, EPOCH_MS + 100).unwrap();
+  let mut gen = shared(&clock, 804);
+  gen.next_id().unwrap();
+  drop(dir); // the directory is gone: the next renewal cannot be written
+  clock.set_ms(EPOCH_MS + 100 + mark::RESERVATION_MS);
+  let err = gen.next_id().unwrap_err();
+  assert!(
+    matches!(err, IdError::MarkNotRecorded { code: "ENOENT", .. }),
+    "{err:?}"
+  );
+}

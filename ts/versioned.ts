@@ -1,12 +1,14 @@
 // Optimistic concurrency: content versions, conditional writes under the sidecar lock
-// `${path}.lock`, compare-and-swap of JSON values, and optimisticUpdate, which runs the
-// caller's transform outside any lock and retries with backoff on conflict.
+// `${file}.lock` of the file the path resolves to (so a symlink and its target share one
+// lock), compare-and-swap of JSON values, and optimisticUpdate, which runs the caller's
+// transform outside any lock and retries with backoff on conflict.
 import { isDeepStrictEqual } from 'node:util';
 import type { AtomicWriteOptions } from './atomic';
 import type { Backend } from './backend';
 import { ConflictError, invalidArgType, throwIfAborted } from './errors';
 import { parseJson, readIfExists, serializeJson } from './json-file';
 import type { LockOptions } from './lock';
+import { resolveFile } from './resolve';
 import { type BackoffOptions, backoffDelays, delay, retryCount } from './retry';
 import { toBytes, toEncoding, toOptions, toPath, toSignal, toTimeout, toWriteSettings } from './validate';
 
@@ -34,6 +36,16 @@ type WithLock = <T>(path: string, fn: () => T | Promise<T>, options?: LockOption
 
 const DEFAULT_LOCK_TIMEOUT = 30_000;
 
+/** Errors name the path the caller gave, not the file a symlink led to. */
+function namingCallersPath(err: unknown, file: string, target: string): unknown {
+  if (file === target || !(err instanceof Error)) return err;
+  const named = err as Error & { path?: unknown };
+  if (named.path !== file) return err;
+  named.path = target;
+  named.message = named.message.split(`'${file}'`).join(`'${target}'`);
+  return err;
+}
+
 export function createVersionApi(backend: Backend, withLock: WithLock) {
   const versionOf = (data: Buffer | null) => (data === null ? null : backend.contentVersion(data));
 
@@ -42,18 +54,28 @@ export function createVersionApi(backend: Backend, withLock: WithLock) {
     return { data, version: versionOf(data) };
   }
 
-  /** Runs `check` on the current bytes under the sidecar lock; writes `bytes` if it passes. */
+  /**
+   * Runs `check` on the current bytes under the sidecar lock of the file `target`
+   * resolves to; writes `bytes` to that file if it passes. Reading and writing the
+   * resolved file, not the link, keeps the lock and the data on one file even if the
+   * link is retargeted meanwhile.
+   */
   async function writeIf(target: string, bytes: Uint8Array, options: Record<string, unknown>, check: (current: Buffer | null) => boolean) {
     const settings = toWriteSettings(options);
     const signal = toSignal(options.signal);
     const timeout = toTimeout(options.lockTimeout, 'options.lockTimeout', DEFAULT_LOCK_TIMEOUT);
     throwIfAborted(signal);
+    const file = await resolveFile(target);
     return withLock(
-      `${target}.lock`,
+      `${file}.lock`,
       async () => {
-        if (!check(await readIfExists(target))) return false;
-        await backend.write(target, bytes, settings);
-        return true;
+        try {
+          if (!check(await readIfExists(file))) return false;
+          await backend.write(file, bytes, settings);
+          return true;
+        } catch (err) {
+          throw namingCallersPath(err, file, target);
+        }
       },
       { timeout, signal },
     );

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
@@ -89,5 +89,85 @@ describe.each(IMPLEMENTATIONS)('ConcurrentFileStore (%s)', (impl) => {
     await expect(store.update('broken.json', () => ({ fixed: true }))).rejects.toThrow(join(dir, 'broken.json'));
     expect(readFileSync(join(dir, 'broken.json'), 'utf8')).toBe('{"oops"');
     expect(existsSync(join(dir, 'broken.json'))).toBe(true);
+  });
+
+  it("rejects up front a name whose '.lock' sidecar would not fit 255 bytes (UTF-8 bytes, not characters)", async () => {
+    const root = tempDir();
+    const dir = join(root, 'store');
+    const store = new cfs.ConcurrentFileStore(dir);
+    // 251 ASCII bytes; 126 two-byte characters (252 bytes); a 4-byte emoji pushing 247 bytes past the limit.
+    const tooLong = ['a'.repeat(251), 'é'.repeat(126), `${'b'.repeat(247)}😀`];
+    for (const name of tooLong) {
+      expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255); // the name itself fits...
+      for (const call of [
+        () => store.update(name, () => 1),
+        () => store.updateOptimistic(name, () => 1),
+        () => store.read(name),
+        () => store.delete(name),
+      ]) {
+        await expect(call(), `${Buffer.byteLength(name)} bytes`).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      }
+    }
+    await expect(store.createUnique('p'.repeat(226), {})).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(readdirSync(root)).toEqual([]); // nothing touched
+    const longest = 'c'.repeat(250); // 250 + '.lock' = 255 bytes: fits
+    expect(await store.update(longest, () => ({ ok: true }))).toEqual({ ok: true });
+    expect(await store.read(longest)).toEqual({ ok: true });
+    expect(await store.createUnique('p'.repeat(225), { ok: true })).toMatch(/^p{225}_\d+\.json$/);
+  });
+
+  it('never follows a document that is a symlink: the call rejects with ELOOP, the target is untouched', async () => {
+    const root = tempDir();
+    const dir = join(root, 'store');
+    const store = new cfs.ConcurrentFileStore(dir);
+    await store.update('seed.json', () => 0); // creates the directory
+    const outside = join(root, 'outside.json');
+    writeFileSync(outside, '{"secret":true}');
+    symlinkSync(outside, join(dir, 'planted.json'));
+    symlinkSync(join(root, 'not-there.json'), join(dir, 'dangling.json'));
+    for (const name of ['planted.json', 'dangling.json']) {
+      const path = join(dir, name);
+      await expect(
+        store.update(name, () => ({ owned: true })),
+        name,
+      ).rejects.toMatchObject({ code: 'ELOOP', path });
+      await expect(
+        store.updateOptimistic(name, () => ({ owned: true })),
+        name,
+      ).rejects.toMatchObject({ code: 'ELOOP', path });
+      await expect(store.read(name), name).rejects.toMatchObject({ code: 'ELOOP', path });
+      await expect(store.delete(name), name).rejects.toMatchObject({ code: 'ELOOP', path });
+      expect(lstatSync(path).isSymbolicLink()).toBe(true);
+    }
+    expect(readFileSync(outside, 'utf8')).toBe('{"secret":true}');
+    expect(existsSync(join(root, 'not-there.json'))).toBe(false);
+    expect(readlinkSync(join(dir, 'planted.json'))).toBe(outside);
+  });
+
+  it("delete removes the document's lock sidecar too: no empty '.lock' per document ever written", async () => {
+    const dir = tempDir();
+    const store = new cfs.ConcurrentFileStore(dir);
+    for (let i = 0; i < 20; i++) {
+      await store.update(`doc-${i}.json`, () => ({ i }));
+      await store.updateOptimistic(`doc-${i}.json`, (c: { i: number } | undefined) => ({ i: (c?.i ?? 0) + 1 }));
+    }
+    for (let i = 0; i < 20; i++) expect(await store.delete(`doc-${i}.json`)).toBe(true);
+    expect(await store.delete('never-written.json')).toBe(false);
+    expect(names(dir).filter((n) => !n.startsWith('.workers'))).toEqual([]);
+  });
+});
+
+describe('store names on case-folding filesystems', () => {
+  // Only Linux runs here: the platform default is tested through the rule itself.
+  const { hasLockSuffix } = require('../dist/store.js') as typeof import('../ts/store');
+
+  it("treats 'x.json.LOCK' as a lock sidecar where the filesystem folds case, and only there", () => {
+    for (const name of ['x.json.LOCK', 'x.json.Lock', 'x.lOcK']) {
+      expect(hasLockSuffix(name, true), name).toBe(true);
+      expect(hasLockSuffix(name, false), name).toBe(false);
+    }
+    expect(hasLockSuffix('x.json.lock', false)).toBe(true);
+    expect(hasLockSuffix('x.json', true)).toBe(false);
+    expect(hasLockSuffix('x.json.LOCK')).toBe(process.platform === 'darwin' || process.platform === 'win32');
   });
 });

@@ -27,7 +27,12 @@ export async function resolveFile(path: string): Promise<string> {
     // Joined without normalising: the kernel resolves `..` after following links.
     current = isAbsolute(target) ? target : `${dirname(file)}${sep}${target}`;
   }
-  throw systemError({ code: 'ELOOP', syscall: 'open', path, message: `ELOOP: too many symbolic links encountered, open '${path}'` });
+  throw tooManyLinks(path);
+}
+
+/** Node's ELOOP, as `open` reports a link cycle or a symlink refused by O_NOFOLLOW. */
+export function tooManyLinks(path: string) {
+  return systemError({ code: 'ELOOP', syscall: 'open', path, message: `ELOOP: too many symbolic links encountered, open '${path}'` });
 }
 
 /** `path` with its directory replaced by the real one, or undefined when that fails. */

@@ -8,6 +8,7 @@ import type { Backend } from './backend';
 import { ConflictError, invalidArgType, throwIfAborted } from './errors';
 import { parseJson, readIfExists, serializeJson } from './json-file';
 import type { LockOptions } from './lock';
+import { readIfExistsNoFollow, refuseSymlink } from './no-follow';
 import { resolveFile } from './resolve';
 import { type BackoffOptions, backoffDelays, delay, retryCount } from './retry';
 import { toBytes, toEncoding, toOptions, toPath, toSignal, toTimeout, toWriteSettings } from './validate';
@@ -35,6 +36,23 @@ export interface OptimisticUpdateOptions extends Omit<ConditionalWriteOptions, '
 type WithLock = <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<T>;
 
 const DEFAULT_LOCK_TIMEOUT = 30_000;
+
+/**
+ * Internal option, the store's: the path is the file itself, and a symlink there is
+ * refused with ELOOP instead of followed (a document never leads out of its directory).
+ */
+export const NO_FOLLOW: unique symbol = Symbol('concurrent-fs.noFollow');
+
+/** How a call treats a symlink at its path: followed to the file it names, or refused. */
+function follows(options: object | undefined): boolean {
+  return (options as { [NO_FOLLOW]?: boolean } | undefined)?.[NO_FOLLOW] !== true;
+}
+
+/** The file a call works on (and whose sidecar it locks), and how to read it. */
+async function fileOf(target: string, follow: boolean) {
+  if (follow) return { file: await resolveFile(target), read: readIfExists, beforeWrite: async () => {} };
+  return { file: target, read: readIfExistsNoFollow, beforeWrite: refuseSymlink };
+}
 
 /** Errors name the path the caller gave, not the file a symlink led to. */
 function namingCallersPath(err: unknown, file: string, target: string): unknown {
@@ -65,12 +83,13 @@ export function createVersionApi(backend: Backend, withLock: WithLock) {
     const signal = toSignal(options.signal);
     const timeout = toTimeout(options.lockTimeout, 'options.lockTimeout', DEFAULT_LOCK_TIMEOUT);
     throwIfAborted(signal);
-    const file = await resolveFile(target);
+    const { file, read, beforeWrite } = await fileOf(target, follows(options));
     return withLock(
       `${file}.lock`,
       async () => {
         try {
-          if (!check(await readIfExists(file))) return false;
+          if (!check(await read(file))) return false;
+          await beforeWrite(file);
           await backend.write(file, bytes, settings);
           return true;
         } catch (err) {
@@ -126,7 +145,8 @@ export function createVersionApi(backend: Backend, withLock: WithLock) {
     toWriteSettings(writeOptions);
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal);
-      const { data, version } = await readVersioned(target);
+      const data = await (follows(opts) ? readIfExists(target) : readIfExistsNoFollow(target));
+      const version = versionOf(data);
       const next = await transform(parseJson(target, data) as T | undefined);
       if (await writeIfVersion(target, serializeJson(next, 'transform result'), version, writeOptions)) return next;
       onConflict?.(attempt);

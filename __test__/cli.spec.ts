@@ -1,5 +1,5 @@
 // The `concurrent-fs` command line, run as real processes against dist/cli.js.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -227,6 +227,84 @@ describe('concurrent-fs lock', () => {
   });
 });
 
+const hasFlock = spawnSync('flock', ['--version']).status === 0;
+
+describe.skipIf(!hasFlock)('concurrent-fs lock speaks util-linux flock(1)', () => {
+  /** Runs the same arguments through flock(1) and through `concurrent-fs lock`. */
+  const both = (args: string[]) => {
+    const env = { ...process.env, SHELL: '/bin/sh', CONCURRENT_FS_IMPL: undefined };
+    const run = (file: string, argv: string[]) => {
+      const r = spawnSync(file, argv, { env, encoding: 'utf8' });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    return { flock: run('flock', args), ours: run(process.execPath, [CLI, 'lock', ...args]) };
+  };
+
+  /** Runs `fn` while this process holds `path` (native locks are flock(2) locks, as flock(1)'s). */
+  const holding = <T>(path: string, shared: boolean, fn: () => T): T => {
+    const held = new cfs.FileLock(path, { shared });
+    held.acquireSync();
+    try {
+      return fn();
+    } finally {
+      held.release();
+    }
+  };
+
+  it('-n, -w SECONDS and -E CODE on a held lock: the same status as flock(1)', () => {
+    const path = join(tempDir(), 'x.lock');
+    holding(path, false, () => {
+      for (const args of [
+        ['-n', '-E', '9'],
+        ['-w', '0.05', '-E', '9'],
+        ['-w0.05', '-E9'],
+        ['-nE', '9'],
+        ['-s', '-n', '-E', '9'],
+        ['-x', '-n', '-E', '9'],
+      ]) {
+        const { flock, ours } = both([...args, path, 'true']);
+        expect([ours.code, flock.code], args.join(' ')).toEqual([9, 9]);
+      }
+      // Without -E, flock(1) says 1 and we say 75 (EX_TEMPFAIL), as API.md fixes.
+      const { flock, ours } = both(['-n', path, 'true']);
+      expect([ours.code, flock.code]).toEqual([75, 1]);
+    });
+  });
+
+  it('-s: shared holders coexist; -x waits for them', () => {
+    const path = join(tempDir(), 'x.lock');
+    holding(path, true, () => {
+      for (const [args, status] of [
+        [['-s', '-n'], 0],
+        [['-x', '-n', '-E', '9'], 9],
+        [['-n', '-E', '9'], 9],
+      ] as const) {
+        const { flock, ours } = both([...args, path, 'true']);
+        expect([ours.code, flock.code], args.join(' ')).toEqual([status, status]);
+      }
+    });
+  });
+
+  it('LOCKFILE COMMAND without --: what follows LOCKFILE is the command, options included', () => {
+    const path = join(tempDir(), 'x.lock');
+    const { flock, ours } = both([path, 'echo', 'c', '-x', '-h', '--', '-n']);
+    expect(flock).toMatchObject({ code: 0, stdout: 'c -x -h -- -n\n' });
+    expect(ours).toMatchObject({ code: 0, stdout: flock.stdout });
+  });
+
+  it("-c 'shell command' runs it with $SHELL; -c takes exactly one argument", () => {
+    const path = join(tempDir(), 'x.lock');
+    const script = 'printf "%s|" "$0" one two; exit 3';
+    const { flock, ours } = both([path, '-c', script]);
+    expect(flock).toMatchObject({ code: 3, stdout: '/bin/sh|one|two|' });
+    expect(ours).toMatchObject({ code: 3, stdout: flock.stdout });
+    const extra = both([path, '-c', 'true', 'extra']);
+    expect(extra.flock.code).not.toBe(0);
+    expect(extra.ours.code).toBe(2);
+    for (const run of [extra.flock, extra.ours]) expect(run.stderr).toContain('-c requires exactly one command argument');
+  });
+});
+
 const isTemp = (name: string) => /^\..*\.tmp$/.test(name);
 
 /** Polls `dir` (every few ms, for at most 10 s) until a temp file with some bytes shows up. */
@@ -407,7 +485,13 @@ describe('concurrent-fs usage', () => {
     [[], 'missing COMMAND', 'Usage: concurrent-fs COMMAND'],
     [['frobnicate'], "unknown command 'frobnicate'", 'Usage: concurrent-fs COMMAND'],
     [['lock', '--bogus', 'x.lock', '--', 'true'], "lock: Unknown option '--bogus'", 'Usage: concurrent-fs lock'],
-    [['lock', 'x.lock', 'true'], "lock: missing '-- COMMAND'", 'Usage: concurrent-fs lock'],
+    [['lock', 'x.lock'], 'lock: missing COMMAND', 'Usage: concurrent-fs lock'],
+    [['lock', 'x.lock', '-c', 'true', 'extra'], 'lock: -c requires exactly one command argument', 'Usage: concurrent-fs lock'],
+    [
+      ['lock', '-E', '256', 'x.lock', 'true'],
+      'lock: -E/--conflict-exit-code must be an integer from 0 to 255',
+      'Usage: concurrent-fs lock',
+    ],
     [['lock', '--', 'true'], 'lock: missing LOCKFILE', 'Usage: concurrent-fs lock'],
     [
       ['lock', '--timeout', 'soon', 'x.lock', '--', 'true'],

@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startNode } from './helpers/child';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
 import { names, tempDir } from './helpers/tmp';
 import { allSucceed, startTogether, startWorker } from './helpers/worker';
@@ -154,6 +155,32 @@ describe.each(IMPLEMENTATIONS)('ConcurrentFileStore (%s)', (impl) => {
     for (let i = 0; i < 20; i++) expect(await store.delete(`doc-${i}.json`)).toBe(true);
     expect(await store.delete('never-written.json')).toBe(false);
     expect(names(dir).filter((n) => !n.startsWith('.workers'))).toEqual([]);
+  });
+});
+
+/** fixtures/store-churn.cjs: says 'ready', waits for 'go', then prints 'overlaps <n>'. */
+function startChurn(impl: string, dir: string, role: 'update' | 'delete', rounds: number) {
+  const args = JSON.stringify([impl, dir, role, String(rounds)]);
+  // As if run as `node store-churn.cjs ...args`.
+  return startNode(`process.argv = [process.argv[0], 'store-churn.cjs', ...${args}]; require('./__test__/fixtures/store-churn.cjs')`);
+}
+
+describe.each(IMPLEMENTATIONS)('ConcurrentFileStore delete vs update (%s)', (impl) => {
+  // Needs the lock to re-check, after taking the OS lock, that the locked file is still
+  // the one at the path (API.md, Locks): otherwise a waiter parked on a sidecar that
+  // delete removed, and a newcomer on the new sidecar, are both inside.
+  it('4 processes x 300 locked updates racing 2 x 300 deletes: never two holders inside at once', async () => {
+    const dir = tempDir();
+    const children = [
+      ...Array.from({ length: 4 }, () => startChurn(impl, dir, 'update', 300)),
+      ...Array.from({ length: 2 }, () => startChurn(impl, dir, 'delete', 300)),
+    ];
+    await Promise.all(children.map((c) => c.nextLine()));
+    for (const c of children) c.send('go');
+    const results = await Promise.all(children.map((c) => c.exited));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const overlaps = results.reduce((sum, r) => sum + Number(/^overlaps (\d+)$/m.exec(r.stdout)![1]), 0);
+    expect(overlaps).toBe(0);
   });
 });
 

@@ -1,10 +1,11 @@
 // The `concurrent-fs` command line, run as real processes against dist/cli.js.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { startNode } from './helpers/child';
 import { CLI, runCli, startCli } from './helpers/cli';
 import { load } from './helpers/impls';
 import { names, tempDir } from './helpers/tmp';
@@ -109,19 +110,198 @@ describe('concurrent-fs lock', () => {
     probe.release();
   });
 
-  it('the lock is not inherited: a background process the command leaves behind does not keep it', async () => {
+  it('like flock(1), COMMAND inherits the lock: a background process it leaves behind keeps it', async () => {
     const lockFile = join(tempDir(), 'x.lock');
     const run = await runCli(['lock', lockFile, '--', 'sh', '-c', 'sleep 60 </dev/null >/dev/null 2>&1 & echo $!']);
     const orphan = Number(run.stdout.trim());
+    expect(orphan, run.stderr).toBeGreaterThan(0); // never kill(0): that is our own process group
+    const probe = new cfs.FileLock(lockFile);
     try {
       expect(run.code).toBe(0);
-      expect(() => process.kill(orphan, 0)).not.toThrow(); // still running...
-      const probe = new cfs.FileLock(lockFile);
-      expect(probe.tryAcquire()).toBe(true); // ...and yet the lock is free
-      probe.release();
+      expect(probe.tryAcquire()).toBe(false); // the orphan holds the locked descriptor
     } finally {
       process.kill(orphan, 'SIGKILL');
     }
+    await probe.acquire({ timeout: 10_000 }); // free once the orphan is gone
+    probe.release();
+  });
+
+  it('--close keeps the lock with the CLI: a background process the command leaves behind does not keep it', async () => {
+    for (const flag of ['--close', '-o']) {
+      const lockFile = join(tempDir(), 'x.lock');
+      const run = await runCli(['lock', flag, lockFile, '--', 'sh', '-c', 'sleep 60 </dev/null >/dev/null 2>&1 & echo $!']);
+      const orphan = Number(run.stdout.trim());
+      expect(orphan, run.stderr).toBeGreaterThan(0); // never kill(0): that is our own process group
+      try {
+        expect(run.code).toBe(0);
+        expect(() => process.kill(orphan, 0)).not.toThrow(); // still running...
+        const probe = new cfs.FileLock(lockFile);
+        expect(probe.tryAcquire()).toBe(true); // ...and yet the lock is free
+        probe.release();
+      } finally {
+        process.kill(orphan, 'SIGKILL');
+      }
+    }
+  });
+
+  // COMMAND for the kill tests: prints its pid, then runs until signalled. (Not until a
+  // line on stdin: Node closes a child's stdin pipe when the child, here the CLI, exits.)
+  const runsUntilKilled = [process.execPath, '-e', "console.log('running ' + process.pid); setInterval(() => {}, 1e9)"];
+  const tryLock = (lockFile: string) => runCli(['lock', '--timeout', '0', lockFile, '--', 'true']);
+
+  it('the CLI SIGKILLed while COMMAND runs: the lock stays with COMMAND until it ends', async () => {
+    const lockFile = join(tempDir(), 'x.lock');
+    const cli = startCli(['lock', lockFile, '--', ...runsUntilKilled]);
+    const command = Number((await cli.output(/running (\d+)\n/))[1]);
+    const wrapperGone = new Promise((resolve) => cli.child.once('exit', resolve));
+    cli.child.kill('SIGKILL');
+    await wrapperGone;
+    // COMMAND still runs (it shares the CLI's stdin and stdout pipes, so `exited` waits for it).
+    const second = await tryLock(lockFile);
+    expect(second.code, second.stderr).toBe(75);
+    expect(second.stderr).toContain('is held by another process');
+    process.kill(command, 'SIGTERM');
+    await cli.exited; // COMMAND has closed its end of the pipes: it has exited
+    expect((await tryLock(lockFile)).code).toBe(0);
+  });
+
+  it('with --close, the lock dies with the CLI: a second lock gets it while COMMAND still runs', async () => {
+    const lockFile = join(tempDir(), 'x.lock');
+    const cli = startCli(['lock', '--close', lockFile, '--', ...runsUntilKilled]);
+    const command = Number((await cli.output(/running (\d+)\n/))[1]);
+    const wrapperGone = new Promise((resolve) => cli.child.once('exit', resolve));
+    cli.child.kill('SIGKILL');
+    await wrapperGone;
+    expect((await tryLock(lockFile)).code).toBe(0);
+    process.kill(command, 'SIGTERM');
+    await cli.exited;
+  });
+
+  /** COMMAND for the signal tests: counts SIGINTs, prints the count at SIGTERM and exits. */
+  const COUNT_SIGINTS = [
+    'let n = 0;',
+    "process.on('SIGINT', () => console.log('sigint ' + ++n));",
+    "process.on('SIGTERM', () => { console.log('count ' + n); process.exit(0); });",
+    "console.log('ready ' + process.ppid);",
+    'setInterval(() => {}, 1000);',
+  ].join(' ');
+
+  // Standard signals pending together are delivered lowest number first, and the CLI
+  // passes signals on in the order it got them: when COMMAND sees the SIGTERM sent after
+  // the SIGINT, any SIGINT the CLI passed on has already arrived.
+  it('SIGINT sent to the CLI alone (kill PID, no terminal) reaches COMMAND once', async () => {
+    const cli = startCli(['lock', join(tempDir(), 'x.lock'), '--', process.execPath, '-e', COUNT_SIGINTS]);
+    await cli.output(/ready \d+\n/);
+    cli.child.kill('SIGINT');
+    await cli.output(/sigint 1\n/);
+    cli.child.kill('SIGTERM');
+    const run = await cli.exited;
+    expect(run.stdout).toMatch(/count 1\n/);
+    expect(run.code).toBe(0);
+  });
+
+  it.skipIf(process.platform !== 'linux')("a terminal's Ctrl-C (SIGINT to the whole process group) reaches COMMAND once", async () => {
+    const lockFile = join(tempDir(), 'x.lock');
+    const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
+    const command = ['exec', process.execPath, CLI, 'lock', lockFile, '--', process.execPath, '-e', COUNT_SIGINTS].map(quote).join(' ');
+    // util-linux script(1) runs the command on a new pseudo-terminal, in its foreground
+    // process group; ^C written to script's stdin is typed on that terminal.
+    const terminal = startNode(
+      `const t = require('node:child_process').spawn('script', ['-qec', ${JSON.stringify(command)}, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+       t.stdout.pipe(process.stdout); process.stdin.pipe(t.stdin); t.on('exit', (code) => process.exit(code ?? 1));`,
+    );
+    const wrapper = Number(/^ready (\d+)/.exec((await terminal.nextLine()).trim())![1]);
+    expect(wrapper).toBeGreaterThan(1);
+    const lineMatching = async (pattern: RegExp) => {
+      for (;;) {
+        const line = await terminal.nextLine();
+        if (pattern.test(line)) return line;
+      }
+    };
+    terminal.send('\x03');
+    await lineMatching(/sigint 1/); // the terminal echoes ^C too
+    process.kill(wrapper, 'SIGTERM');
+    expect(await lineMatching(/count \d+/)).toMatch(/count 1\r?$/);
+    terminal.process.stdin.end();
+    await terminal.exited;
+  });
+});
+
+const hasFlock = spawnSync('flock', ['--version']).status === 0;
+
+describe.skipIf(!hasFlock)('concurrent-fs lock speaks util-linux flock(1)', () => {
+  /** Runs the same arguments through flock(1) and through `concurrent-fs lock`. */
+  const both = (args: string[]) => {
+    const env = { ...process.env, SHELL: '/bin/sh', CONCURRENT_FS_IMPL: undefined };
+    const run = (file: string, argv: string[]) => {
+      const r = spawnSync(file, argv, { env, encoding: 'utf8' });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    return { flock: run('flock', args), ours: run(process.execPath, [CLI, 'lock', ...args]) };
+  };
+
+  /** Runs `fn` while this process holds `path` (native locks are flock(2) locks, as flock(1)'s). */
+  const holding = <T>(path: string, shared: boolean, fn: () => T): T => {
+    const held = new cfs.FileLock(path, { shared });
+    held.acquireSync();
+    try {
+      return fn();
+    } finally {
+      held.release();
+    }
+  };
+
+  it('-n, -w SECONDS and -E CODE on a held lock: the same status as flock(1)', () => {
+    const path = join(tempDir(), 'x.lock');
+    holding(path, false, () => {
+      for (const args of [
+        ['-n', '-E', '9'],
+        ['-w', '0.05', '-E', '9'],
+        ['-w0.05', '-E9'],
+        ['-nE', '9'],
+        ['-s', '-n', '-E', '9'],
+        ['-x', '-n', '-E', '9'],
+      ]) {
+        const { flock, ours } = both([...args, path, 'true']);
+        expect([ours.code, flock.code], args.join(' ')).toEqual([9, 9]);
+      }
+      // Without -E, flock(1) says 1 and we say 75 (EX_TEMPFAIL), as API.md fixes.
+      const { flock, ours } = both(['-n', path, 'true']);
+      expect([ours.code, flock.code]).toEqual([75, 1]);
+    });
+  });
+
+  it('-s: shared holders coexist; -x waits for them', () => {
+    const path = join(tempDir(), 'x.lock');
+    holding(path, true, () => {
+      for (const [args, status] of [
+        [['-s', '-n'], 0],
+        [['-x', '-n', '-E', '9'], 9],
+        [['-n', '-E', '9'], 9],
+      ] as const) {
+        const { flock, ours } = both([...args, path, 'true']);
+        expect([ours.code, flock.code], args.join(' ')).toEqual([status, status]);
+      }
+    });
+  });
+
+  it('LOCKFILE COMMAND without --: what follows LOCKFILE is the command, options included', () => {
+    const path = join(tempDir(), 'x.lock');
+    const { flock, ours } = both([path, 'echo', 'c', '-x', '-h', '--', '-n']);
+    expect(flock).toMatchObject({ code: 0, stdout: 'c -x -h -- -n\n' });
+    expect(ours).toMatchObject({ code: 0, stdout: flock.stdout });
+  });
+
+  it("-c 'shell command' runs it with $SHELL; -c takes exactly one argument", () => {
+    const path = join(tempDir(), 'x.lock');
+    const script = 'printf "%s|" "$0" one two; exit 3';
+    const { flock, ours } = both([path, '-c', script]);
+    expect(flock).toMatchObject({ code: 3, stdout: '/bin/sh|one|two|' });
+    expect(ours).toMatchObject({ code: 3, stdout: flock.stdout });
+    const extra = both([path, '-c', 'true', 'extra']);
+    expect(extra.flock.code).not.toBe(0);
+    expect(extra.ours.code).toBe(2);
+    for (const run of [extra.flock, extra.ours]) expect(run.stderr).toContain('-c requires exactly one command argument');
   });
 });
 
@@ -305,7 +485,13 @@ describe('concurrent-fs usage', () => {
     [[], 'missing COMMAND', 'Usage: concurrent-fs COMMAND'],
     [['frobnicate'], "unknown command 'frobnicate'", 'Usage: concurrent-fs COMMAND'],
     [['lock', '--bogus', 'x.lock', '--', 'true'], "lock: Unknown option '--bogus'", 'Usage: concurrent-fs lock'],
-    [['lock', 'x.lock', 'true'], "lock: missing '-- COMMAND'", 'Usage: concurrent-fs lock'],
+    [['lock', 'x.lock'], 'lock: missing COMMAND', 'Usage: concurrent-fs lock'],
+    [['lock', 'x.lock', '-c', 'true', 'extra'], 'lock: -c requires exactly one command argument', 'Usage: concurrent-fs lock'],
+    [
+      ['lock', '-E', '256', 'x.lock', 'true'],
+      'lock: -E/--conflict-exit-code must be an integer from 0 to 255',
+      'Usage: concurrent-fs lock',
+    ],
     [['lock', '--', 'true'], 'lock: missing LOCKFILE', 'Usage: concurrent-fs lock'],
     [
       ['lock', '--timeout', 'soon', 'x.lock', '--', 'true'],

@@ -1,12 +1,86 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startNode } from './helpers/child';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
 import { tempDir } from './helpers/tmp';
 import { allSucceed, startTogether, startWorker } from './helpers/worker';
 
+/** fixtures/alias-updater.cjs: says 'ready', waits for 'go', then prints 'ok <successes>'. */
+function startAliasUpdater(impl: string, path: string, count: number, mode: 'optimistic' | 'cas') {
+  const args = JSON.stringify([impl, path, String(count), mode]);
+  // As if run as `node alias-updater.cjs ...args`.
+  return startNode(`process.argv = [process.argv[0], 'alias-updater.cjs', ...${args}]; require('./__test__/fixtures/alias-updater.cjs')`);
+}
+
+/**
+ * One counter file, real/counter.json, and its other names: a relative symlink, a
+ * chain of two, the real name through a symlinked directory, and a link whose target
+ * climbs out of a symlinked directory with `..` (which the kernel resolves physically).
+ */
+function aliasedCounter() {
+  const root = tempDir();
+  mkdirSync(join(root, 'real', 'sub'), { recursive: true });
+  const real = join(root, 'real', 'counter.json');
+  symlinkSync(join('real', 'counter.json'), join(root, 'file-link.json'));
+  symlinkSync('file-link.json', join(root, 'chain.json'));
+  symlinkSync('real', join(root, 'dir-link'));
+  symlinkSync(join('real', 'sub'), join(root, 'sub-link'));
+  symlinkSync(join('..', 'counter.json'), join(root, 'real', 'sub', 'up-link.json'));
+  const aliases = {
+    fileLink: join(root, 'file-link.json'),
+    chain: join(root, 'chain.json'),
+    throughDirLink: join(root, 'dir-link', 'counter.json'),
+    dotDotThroughDirLink: join(root, 'sub-link', 'up-link.json'),
+  };
+  return { root, real, aliases };
+}
+
 describe.each(IMPLEMENTATIONS)('optimistic concurrency (%s)', (impl) => {
   const cfs = load(impl);
+
+  it('every name of one file takes the sidecar lock of the file itself', async () => {
+    const { real, aliases } = aliasedCounter();
+    writeFileSync(real, '{"n":0}');
+    const { version } = await cfs.readVersioned(real);
+    await cfs.withLock(`${real}.lock`, async () => {
+      for (const [name, alias] of Object.entries(aliases)) {
+        const attempts = [
+          cfs.writeIfVersion(alias, '{"n":1}', version, { lockTimeout: 0 }),
+          cfs.compareAndSwap(alias, { n: 0 }, { n: 1 }, { lockTimeout: 0 }),
+          cfs.optimisticUpdate(alias, () => ({ n: 1 }), { lockTimeout: 0, retries: 0 }),
+        ];
+        for (const attempt of attempts) await expect(attempt, name).rejects.toMatchObject({ code: 'ELOCKTIMEOUT', path: `${real}.lock` });
+      }
+    });
+    expect(readFileSync(real, 'utf8')).toBe('{"n":0}');
+  });
+
+  it('a dangling symlink locks the sidecar of the file it names; a link cycle is ELOOP', async () => {
+    const root = tempDir();
+    symlinkSync('missing.json', join(root, 'dangling.json'));
+    await cfs.withLock(join(root, 'missing.json.lock'), async () => {
+      await expect(cfs.compareAndSwap(join(root, 'dangling.json'), undefined, 1, { lockTimeout: 0 })).rejects.toMatchObject({
+        code: 'ELOCKTIMEOUT',
+      });
+    });
+    symlinkSync('b.json', join(root, 'a.json'));
+    symlinkSync('a.json', join(root, 'b.json'));
+    await expect(cfs.writeIfVersion(join(root, 'a.json'), 'x', null)).rejects.toMatchObject({ code: 'ELOOP', path: join(root, 'a.json') });
+  });
+
+  it('8 processes bump one counter through 4 names of it: the counter equals the successful updates', async () => {
+    const { real, aliases } = aliasedCounter();
+    const spellings = [real, real, real, real, aliases.fileLink, aliases.chain, aliases.throughDirLink, aliases.fileLink];
+    const children = spellings.map((path, i) => startAliasUpdater(impl, path, 100, i % 2 === 0 ? 'optimistic' : 'cas'));
+    await Promise.all(children.map((c) => c.nextLine()));
+    for (const c of children) c.send('go');
+    const results = await Promise.all(children.map((c) => c.exited));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const successes = results.reduce((sum, r) => sum + Number(/^ok (\d+)$/m.exec(r.stdout)![1]), 0);
+    expect(successes).toBeGreaterThanOrEqual(400); // the optimistic half never gives up
+    expect(JSON.parse(readFileSync(real, 'utf8'))).toEqual({ n: successes });
+  });
 
   it('readVersioned: null for a missing file; equal bytes give equal versions', async () => {
     const dir = tempDir();

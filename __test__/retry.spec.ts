@@ -32,6 +32,22 @@ describe('backoffDelays', () => {
     expect(new Set(delays).size).toBeGreaterThan(100);
   });
 
+  it('never yields more than 2^31-1 ms, the longest timer Node keeps (longer ones fire after 1 ms)', () => {
+    const longest = 2 ** 31 - 1;
+    expect(take(backoffDelays({ jitter: 'none', initialDelay: 2 ** 31, maxDelay: 2 ** 40 }), 2)).toEqual([longest, longest]);
+    expect(take(backoffDelays({ jitter: 'none', initialDelay: 1e9, maxDelay: Number.POSITIVE_INFINITY, factor: 10 }), 3)).toEqual([
+      1e9,
+      longest,
+      longest,
+    ]);
+    expect(take(backoffDelays({ jitter: 'equal', random: () => 1, initialDelay: 1e300, maxDelay: Number.POSITIVE_INFINITY }), 1)).toEqual([
+      longest,
+    ]);
+    // initialDelay 0 stays 0 even after factor ** k overflows to Infinity (0 * Infinity is NaN).
+    const zeros = take(backoffDelays({ jitter: 'none', initialDelay: 0 }), 1100);
+    expect(zeros.every((d) => d === 0)).toBe(true);
+  });
+
   it('rejects bad options', () => {
     expect(() => backoffDelays({ jitter: 'some' as 'full' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => backoffDelays({ initialDelay: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
@@ -66,6 +82,35 @@ describe('retry', () => {
       ),
     ).rejects.toBe(fatal);
     expect(calls).toBe(1);
+  });
+
+  it('a delay past 2^31-1 ms waits (clamped), instead of overflowing into a 1 ms timer', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const controller = new AbortController();
+    let calls = 0;
+    let failedOnce!: () => void;
+    const firstFailure = new Promise<void>((resolve) => {
+      failedOnce = resolve;
+    });
+    const pending = retry(
+      async () => {
+        calls++;
+        failedOnce();
+        throw new Error('transient');
+      },
+      { initialDelay: 2 ** 32, maxDelay: 2 ** 40, jitter: 'none', retries: 1, signal: controller.signal },
+    );
+    await firstFailure;
+    // Not a sleep for synchronisation: timers fire in order of their due time, so an
+    // overflowed 1 ms retry timer would run before this 50 ms one.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toBe(1);
+    controller.abort('enough');
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
 
   it('an abort during a delay rejects at once, not at the end of the delay', async () => {

@@ -45,7 +45,7 @@ function usageError(message: string, usage: string): number {
 }
 
 async function runCommand(command: Command, argv: readonly string[]): Promise<number> {
-  if (wantsHelp(argv)) {
+  if (command.wantsHelp?.(argv) ?? wantsHelp(argv)) {
     process.stdout.write(command.usage);
     return 0;
   }

@@ -34,10 +34,6 @@ export function parseJson(path: string, bytes: Buffer | null): unknown {
   }
 }
 
-export async function readJson(path: string): Promise<unknown> {
-  return parseJson(path, await readIfExists(path));
-}
-
 /** Two-space indented with a final newline: these files are read by people too. */
 export function serializeJson(value: unknown, name = 'value'): Buffer {
   let text: string | undefined;

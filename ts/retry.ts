@@ -29,6 +29,12 @@ export interface RetryOptions extends BackoffOptions {
 
 const JITTERS: readonly Jitter[] = ['full', 'equal', 'none'];
 
+/**
+ * The longest delay Node's timers keep (about 24.8 days): setTimeout turns anything
+ * longer into 1 ms, so every delay is clamped to it.
+ */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
 function nonNegative(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
@@ -60,7 +66,9 @@ function toBackoff(options: Record<string, unknown>): Backoff {
 
 function* delays({ initialDelay, maxDelay, factor, jitter, random }: Backoff): Generator<number, never> {
   for (let k = 0; ; k++) {
-    const base = Math.min(maxDelay, initialDelay * factor ** k);
+    // 0 * Infinity is NaN once factor ** k overflows: an initial delay of 0 stays 0.
+    const grown = initialDelay === 0 ? 0 : initialDelay * factor ** k;
+    const base = Math.min(maxDelay, MAX_DELAY_MS, Number.isNaN(grown) ? 0 : grown);
     if (jitter === 'none') yield base;
     else if (jitter === 'equal') yield base / 2 + (random() * base) / 2;
     else yield random() * base;
@@ -73,7 +81,7 @@ export function backoffDelays(options?: BackoffOptions): Iterable<number> {
   return { [Symbol.iterator]: () => delays(backoff) };
 }
 
-/** Resolves after `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+/** Resolves after `ms` (at most MAX_DELAY_MS), or rejects with an AbortError as soon as `signal` aborts. */
 export function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
@@ -81,10 +89,11 @@ export function delay(ms: number, signal: AbortSignal | undefined): Promise<void
       clearTimeout(timer);
       reject(abortError(signal!));
     };
-    const timer = setTimeout(() => {
+    const done = () => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    };
+    const timer = setTimeout(done, Math.min(ms, MAX_DELAY_MS));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

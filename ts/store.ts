@@ -1,14 +1,17 @@
 // ConcurrentFileStore: a directory of JSON documents shared by many processes.
 // `update` is the locked read-modify-write; `updateOptimistic` the lock-free one;
 // `createUnique` names new documents with Snowflake IDs from a leased worker ID.
+// A document is the file at its name: a symlink there is refused (ELOOP), never followed,
+// so nothing planted in the directory redirects the store to a file outside it.
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Backend, Durability } from './backend';
 import { invalidArgType, invalidArgValue, isSystemError } from './errors';
-import { readJson, serializeJson } from './json-file';
+import { parseJson, serializeJson } from './json-file';
 import type { LockOptions } from './lock';
+import { readIfExistsNoFollow, refuseSymlink } from './no-follow';
 import { toOptions, toPath, toTimeout, toWriteSettings } from './validate';
-import type { OptimisticUpdateOptions } from './versioned';
+import { NO_FOLLOW, type OptimisticUpdateOptions } from './versioned';
 
 export interface StoreOptions {
   /** Default `'full'`. */
@@ -55,22 +58,62 @@ interface Deps {
 /** Worker-ID leases for createUnique live here: hidden, so `list` never shows them. */
 const LEASE_DIR = '.workers';
 
-function checkName(name: unknown, label: string, allowEmpty = false): string {
+/** The longest file name most filesystems take (NAME_MAX), in bytes. */
+const NAME_MAX_BYTES = 255;
+const LOCK_SUFFIX = '.lock';
+/** The longest name createUnique adds to a prefix: `_`, a 63-bit Snowflake in decimal, `.json`. */
+const UNIQUE_SUFFIX_BYTES = '_'.length + String(2n ** 63n - 1n).length + '.json'.length;
+
+/**
+ * macOS and Windows filesystems fold case by default, so there `x.json.LOCK` names the
+ * same file as `x.json.lock` would. (A case-sensitive volume there only loses names.)
+ */
+const FOLDS_CASE = process.platform === 'darwin' || process.platform === 'win32';
+
+/** Whether `name` ends with `.lock` as the filesystem compares names. */
+export function hasLockSuffix(name: string, foldsCase = FOLDS_CASE): boolean {
+  return (foldsCase ? name.toLowerCase() : name).endsWith(LOCK_SUFFIX);
+}
+
+/** `reserve` bytes are what the store appends to the name on disk (its lock sidecar's suffix). */
+function checkName(name: unknown, label: string, { allowEmpty = false, reserve = LOCK_SUFFIX.length } = {}): string {
   if (typeof name !== 'string') throw invalidArgType(label, 'of type string', name);
   const bad =
-    (!allowEmpty && name === '') || /[/\\\0]/.test(name) || name === '.' || name === '..' || name.startsWith('.') || name.endsWith('.lock');
+    (!allowEmpty && name === '') || /[/\\\0]/.test(name) || name === '.' || name === '..' || name.startsWith('.') || hasLockSuffix(name);
   if (bad)
     throw invalidArgValue(
       label,
       name,
       "must be a single file name: not empty, no '/', '\\' or NUL, not starting with '.', not ending with '.lock'",
     );
+  if (Buffer.byteLength(name) + reserve > NAME_MAX_BYTES)
+    throw invalidArgValue(
+      label,
+      name,
+      `must be at most ${NAME_MAX_BYTES - reserve} bytes in UTF-8, so that the store's files for it fit ${NAME_MAX_BYTES} bytes`,
+    );
   return name;
 }
 
 /** Data files only: never lock sidecars, temp files or the lease directory. */
 function isDataName(name: string): boolean {
-  return !name.startsWith('.') && !name.endsWith('.lock');
+  return !name.startsWith('.') && !hasLockSuffix(name);
+}
+
+/** Unlinks the document; false if there was none. A symlink is refused, not removed. */
+async function unlinkDocument(path: string): Promise<boolean> {
+  await refuseSymlink(path);
+  return unlinkIfExists(path);
+}
+
+async function unlinkIfExists(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (err) {
+    if (isSystemError(err, 'ENOENT')) return false;
+    throw err;
+  }
 }
 
 export function createStoreApi(backend: Backend, deps: Deps) {
@@ -89,7 +132,8 @@ export function createStoreApi(backend: Backend, deps: Deps) {
 
     /** The parsed document, or undefined if it does not exist. */
     async read<T>(name: string): Promise<T | undefined> {
-      return (await readJson(this.#path(name))) as T | undefined;
+      const path = this.#path(name);
+      return parseJson(path, await readIfExistsNoFollow(path)) as T | undefined;
     }
 
     /** Locked read-modify-write. If `fn` throws, nothing is written. */
@@ -100,8 +144,10 @@ export function createStoreApi(backend: Backend, deps: Deps) {
       return deps.withLock(
         `${path}.lock`,
         async () => {
-          const next = await fn((await readJson(path)) as T | undefined);
-          await backend.write(path, serializeJson(next, 'update result'), this.#settings());
+          const next = await fn(parseJson(path, await readIfExistsNoFollow(path)) as T | undefined);
+          const bytes = serializeJson(next, 'update result');
+          await refuseSymlink(path);
+          await backend.write(path, bytes, this.#settings());
           return next;
         },
         { timeout: this.#lockTimeout },
@@ -112,12 +158,13 @@ export function createStoreApi(backend: Backend, deps: Deps) {
     async updateOptimistic<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options?: OptimisticUpdateOptions): Promise<T> {
       const path = this.#path(name);
       await this.#ensureDir();
-      return deps.optimisticUpdate(path, fn, { durability: this.#durability, lockTimeout: this.#lockTimeout, ...toOptions(options) });
+      const opts = { durability: this.#durability, lockTimeout: this.#lockTimeout, ...toOptions(options), [NO_FOLLOW]: true };
+      return deps.optimisticUpdate(path, fn, opts);
     }
 
     /** Writes `${prefix}_${snowflake}.json` without a lock; returns the name. */
     async createUnique(prefix: string, content: unknown): Promise<string> {
-      checkName(prefix, 'prefix', true);
+      checkName(prefix, 'prefix', { allowEmpty: true, reserve: UNIQUE_SUFFIX_BYTES + LOCK_SUFFIX.length });
       const bytes = serializeJson(content, 'content');
       await this.#ensureDir();
       const name = `${prefix}_${await deps.ids.next(join(this.dir, LEASE_DIR))}.json`;
@@ -125,20 +172,22 @@ export function createStoreApi(backend: Backend, deps: Deps) {
       return name;
     }
 
-    /** Deletes the document (under its lock); false if it did not exist. */
+    /**
+     * Deletes the document and its lock sidecar, under that lock; false if it did not
+     * exist. The holder may delete its lock file: a waiter that then gets the lock on the
+     * deleted file sees it is no longer the one at the path and locks the new one.
+     */
     async delete(name: string): Promise<boolean> {
       const path = this.#path(name);
+      const lockPath = `${path}${LOCK_SUFFIX}`;
       return deps
         .withLock(
-          `${path}.lock`,
+          lockPath,
           async () => {
-            try {
-              await unlink(path);
-              return true;
-            } catch (err) {
-              if (isSystemError(err, 'ENOENT')) return false;
-              throw err;
-            }
+            const existed = await unlinkDocument(path);
+            // The fallback's lock file is its marker, removed when the lock is released.
+            if (backend.implementation === 'native') await unlinkIfExists(lockPath);
+            return existed;
           },
           { timeout: this.#lockTimeout },
         )

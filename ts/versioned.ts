@@ -1,12 +1,15 @@
 // Optimistic concurrency: content versions, conditional writes under the sidecar lock
-// `${path}.lock`, compare-and-swap of JSON values, and optimisticUpdate, which runs the
-// caller's transform outside any lock and retries with backoff on conflict.
+// `${file}.lock` of the file the path resolves to (so a symlink and its target share one
+// lock), compare-and-swap of JSON values, and optimisticUpdate, which runs the caller's
+// transform outside any lock and retries with backoff on conflict.
 import { isDeepStrictEqual } from 'node:util';
 import type { AtomicWriteOptions } from './atomic';
 import type { Backend } from './backend';
 import { ConflictError, invalidArgType, throwIfAborted } from './errors';
 import { parseJson, readIfExists, serializeJson } from './json-file';
 import type { LockOptions } from './lock';
+import { readIfExistsNoFollow, refuseSymlink } from './no-follow';
+import { resolveFile } from './resolve';
 import { type BackoffOptions, backoffDelays, delay, retryCount } from './retry';
 import { toBytes, toEncoding, toOptions, toPath, toSignal, toTimeout, toWriteSettings } from './validate';
 
@@ -34,6 +37,33 @@ type WithLock = <T>(path: string, fn: () => T | Promise<T>, options?: LockOption
 
 const DEFAULT_LOCK_TIMEOUT = 30_000;
 
+/**
+ * Internal option, the store's: the path is the file itself, and a symlink there is
+ * refused with ELOOP instead of followed (a document never leads out of its directory).
+ */
+export const NO_FOLLOW: unique symbol = Symbol('concurrent-fs.noFollow');
+
+/** How a call treats a symlink at its path: followed to the file it names, or refused. */
+function follows(options: object | undefined): boolean {
+  return (options as { [NO_FOLLOW]?: boolean } | undefined)?.[NO_FOLLOW] !== true;
+}
+
+/** The file a call works on (and whose sidecar it locks), and how to read it. */
+async function fileOf(target: string, follow: boolean) {
+  if (follow) return { file: await resolveFile(target), read: readIfExists, beforeWrite: async () => {} };
+  return { file: target, read: readIfExistsNoFollow, beforeWrite: refuseSymlink };
+}
+
+/** Errors name the path the caller gave, not the file a symlink led to. */
+function namingCallersPath(err: unknown, file: string, target: string): unknown {
+  if (file === target || !(err instanceof Error)) return err;
+  const named = err as Error & { path?: unknown };
+  if (named.path !== file) return err;
+  named.path = target;
+  named.message = named.message.split(`'${file}'`).join(`'${target}'`);
+  return err;
+}
+
 export function createVersionApi(backend: Backend, withLock: WithLock) {
   const versionOf = (data: Buffer | null) => (data === null ? null : backend.contentVersion(data));
 
@@ -42,18 +72,29 @@ export function createVersionApi(backend: Backend, withLock: WithLock) {
     return { data, version: versionOf(data) };
   }
 
-  /** Runs `check` on the current bytes under the sidecar lock; writes `bytes` if it passes. */
+  /**
+   * Runs `check` on the current bytes under the sidecar lock of the file `target`
+   * resolves to; writes `bytes` to that file if it passes. Reading and writing the
+   * resolved file, not the link, keeps the lock and the data on one file even if the
+   * link is retargeted meanwhile.
+   */
   async function writeIf(target: string, bytes: Uint8Array, options: Record<string, unknown>, check: (current: Buffer | null) => boolean) {
     const settings = toWriteSettings(options);
     const signal = toSignal(options.signal);
     const timeout = toTimeout(options.lockTimeout, 'options.lockTimeout', DEFAULT_LOCK_TIMEOUT);
     throwIfAborted(signal);
+    const { file, read, beforeWrite } = await fileOf(target, follows(options));
     return withLock(
-      `${target}.lock`,
+      `${file}.lock`,
       async () => {
-        if (!check(await readIfExists(target))) return false;
-        await backend.write(target, bytes, settings);
-        return true;
+        try {
+          if (!check(await read(file))) return false;
+          await beforeWrite(file);
+          await backend.write(file, bytes, settings);
+          return true;
+        } catch (err) {
+          throw namingCallersPath(err, file, target);
+        }
       },
       { timeout, signal },
     );
@@ -104,7 +145,8 @@ export function createVersionApi(backend: Backend, withLock: WithLock) {
     toWriteSettings(writeOptions);
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal);
-      const { data, version } = await readVersioned(target);
+      const data = await (follows(opts) ? readIfExists(target) : readIfExistsNoFollow(target));
+      const version = versionOf(data);
       const next = await transform(parseJson(target, data) as T | undefined);
       if (await writeIfVersion(target, serializeJson(next, 'transform result'), version, writeOptions)) return next;
       onConflict?.(attempt);

@@ -9,4 +9,6 @@ export interface Command {
   readonly usage: string;
   /** Runs with the arguments after the command's name; resolves to the exit status. */
   run(argv: readonly string[]): Promise<number>;
+  /** Whether the arguments ask for help, where `-h` is not always ours. Default: before any `--`. */
+  wantsHelp?(argv: readonly string[]): boolean;
 }

@@ -13,15 +13,15 @@ export function signalStatus(signal: NodeJS.Signals): number {
   return 128 + constants.signals[signal];
 }
 
-const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+export const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
- * Calls `handler` on SIGINT, SIGTERM or SIGHUP instead of dying at once. Returns the
- * function that puts the default behaviour back.
+ * Calls `handler` on `signals` (by default SIGINT, SIGTERM and SIGHUP) instead of dying
+ * at once. Returns the function that puts the default behaviour back.
  */
-export function onTermination(handler: (signal: NodeJS.Signals) => void): () => void {
-  for (const signal of TERMINATION_SIGNALS) process.on(signal, handler);
+export function onTermination(handler: (signal: NodeJS.Signals) => void, signals = TERMINATION_SIGNALS): () => void {
+  for (const signal of signals) process.on(signal, handler);
   return () => {
-    for (const signal of TERMINATION_SIGNALS) process.off(signal, handler);
+    for (const signal of signals) process.off(signal, handler);
   };
 }

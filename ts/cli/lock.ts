@@ -1,56 +1,73 @@
 // `concurrent-fs lock`: run a command while holding a lock, like util-linux flock(1).
-// This process holds the lock, not the command: the lock's descriptor is close-on-exec,
-// so neither the command nor anything it leaves running in the background keeps it.
-// The lock is released when the command ends, and dies with this process however it
-// dies.
-import { spawn } from 'node:child_process';
-import { integerArg, onePositional, parseCommandArgs, UsageError } from './args';
+// As there, the command inherits the locked descriptor (as fd 3): a kernel lock belongs
+// to the open file description, so the command holds it for as long as it (or anything
+// it leaves running with fd 3 open) lives, even if this process is killed. With --close
+// only this process holds it, and it dies with this process however it dies. The
+// pure-JS fallback's lock is a marker file, not a descriptor: it always works as --close.
+import { type StdioOptions, spawn } from 'node:child_process';
 import type { Command } from './command';
-import { EXIT_TEMPFAIL, onTermination, signalStatus } from './exit';
+import { onTermination, signalStatus, TERMINATION_SIGNALS } from './exit';
 import { loadImpl } from './impl';
+import { lockWantsHelp, parseLockArgs } from './lock-args';
+import { keyboardSignalsReach } from './terminal';
 
-const USAGE = `Usage: concurrent-fs lock [--shared] [--timeout MS] LOCKFILE -- COMMAND [ARGS...]
+const USAGE = `Usage: concurrent-fs lock [OPTIONS] LOCKFILE -- COMMAND [ARGS...]
+       concurrent-fs lock [OPTIONS] LOCKFILE COMMAND [ARGS...]
+       concurrent-fs lock [OPTIONS] LOCKFILE -c 'SHELL COMMAND'
 
 Runs COMMAND while holding a lock on LOCKFILE (created if missing, never deleted), and
 exits with COMMAND's status. Lock a sidecar such as data.json.lock, not a file that is
-replaced by rename.
+replaced by rename. Options go before LOCKFILE: as in flock(1), what follows it is
+COMMAND's. -c runs its one argument with $SHELL -c (else /bin/sh -c).
+
+As with flock(1), COMMAND inherits the locked descriptor (as fd 3), so the lock lives
+as long as COMMAND (and anything it leaves running with fd 3 open) does, even if this
+process is killed.
 
 Options:
-  --shared       a shared lock, which excludes only exclusive ones (default: exclusive)
-  --timeout MS   give up after MS milliseconds (default: wait as long as it takes;
-                 0: try once)
-  -h, --help     show this help
+  -s, --shared       a shared lock, which excludes only exclusive ones
+  -x, --exclusive    an exclusive lock (the default)
+  --timeout MS       give up after MS milliseconds (default: wait as long as it takes;
+                     0: try once)
+  -w, --wait SECS    give up after SECS seconds (fractions allowed), as flock(1)'s -w
+  -n, --nonblock     give up at once if the lock is held (--timeout 0; wins over -w,
+                     which wins over --timeout)
+  -E, --conflict-exit-code CODE
+                     the exit status when the lock was not had in time (default 75)
+  -o, --close        do not pass the lock on: this process alone holds it, and it ends
+                     when this process does
+  -h, --help         show this help
 
-SIGINT, SIGTERM and SIGHUP sent to this process are passed on to COMMAND.
+The pure-JS fallback (CONCURRENT_FS_IMPL=js) has no descriptor to pass on: there the
+lock always stays with this process, as with --close.
 
-Exit status: COMMAND's, or 128+N if signal N killed it; 75 if the lock was not had in
-time; 126 if COMMAND could not be run, 127 if it was not found; 2 for bad arguments.
+SIGTERM and SIGHUP sent to this process are passed on to COMMAND, and so are SIGINT and
+SIGQUIT, except when a terminal sent them (Ctrl-C, Ctrl-\\): the terminal signals COMMAND
+itself, and once is enough.
+
+Exit status: COMMAND's, or 128+N if signal N killed it; 75 (or -E's CODE) if the lock
+was not had in time; 126 if COMMAND could not be run, 127 if it was not found; 2 for
+bad arguments.
 `;
 
-const OPTIONS = {
-  shared: { type: 'boolean' },
-  timeout: { type: 'string' },
-} as const;
+/** What a terminal's keyboard sends to its whole foreground process group. */
+const KEYBOARD_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [...TERMINATION_SIGNALS, 'SIGQUIT'];
 
-/** About 24.8 days: the longest timer Node keeps. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
-/** The arguments before `--` are ours; the command is everything after it. */
-function splitAtCommand(argv: readonly string[]): { own: readonly string[]; command: string[] } {
-  const end = argv.indexOf('--');
-  if (end < 0) throw new UsageError("missing '-- COMMAND' (the command to run goes after '--')");
-  const command = argv.slice(end + 1);
-  if (command.length === 0) throw new UsageError("missing COMMAND after '--'");
-  return { own: argv.slice(0, end), command };
-}
-
-/** Runs `command` with our stdio, passing termination signals on; resolves to its status. */
-function runCommand([file, ...args]: string[]): Promise<number> {
+/**
+ * Runs `command` with our stdio (and `lockFd` as its fd 3, if given), passing termination
+ * signals on; resolves to its status.
+ */
+function runCommand([file, ...args]: string[], lockFd: number | undefined): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(file!, args, { stdio: 'inherit' });
-    // A terminal's Ctrl-C reaches the command directly too (same process group); this
-    // covers signals sent to us alone, by `kill PID` or a supervisor.
-    const restore = onTermination((signal) => child.kill(signal));
+    const stdio: StdioOptions = lockFd === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', lockFd];
+    const child = spawn(file!, args, { stdio });
+    const restore = onTermination((signal) => {
+      // Ctrl-C in a terminal signals its whole foreground group, the command included:
+      // passing it on too would deliver it twice. Signals sent to us alone are passed on.
+      if (KEYBOARD_SIGNALS.includes(signal) && child.pid !== undefined && keyboardSignalsReach(child.pid)) return;
+      child.kill(signal);
+    }, FORWARDED_SIGNALS);
     child.on('error', (err: NodeJS.ErrnoException) => {
       restore();
       process.stderr.write(`concurrent-fs lock: cannot run '${file}': ${err.message}\n`);
@@ -64,24 +81,29 @@ function runCommand([file, ...args]: string[]): Promise<number> {
 }
 
 async function run(argv: readonly string[]): Promise<number> {
-  const { own, command } = splitAtCommand(argv);
-  const { values, positionals } = parseCommandArgs(own, OPTIONS);
-  const path = onePositional(positionals, 'LOCKFILE');
-  const timeout = integerArg(values.timeout, '--timeout', { min: 0, max: MAX_TIMEOUT_MS }, Number.POSITIVE_INFINITY);
+  const { path, command, shared, timeout, conflictStatus, close } = parseLockArgs(argv);
   const cfs = loadImpl();
-  const lock = new cfs.FileLock(path, { shared: values.shared ?? false });
+  const lock = new cfs.FileLock(path, { shared });
   try {
     await lock.acquire({ timeout });
   } catch (err) {
     if (!(err instanceof cfs.LockTimeoutError)) throw err;
     process.stderr.write(`concurrent-fs lock: '${path}' is held by another process; gave up after ${timeout} ms\n`);
-    return EXIT_TEMPFAIL;
+    return conflictStatus;
   }
   try {
-    return await runCommand(command);
+    // Undefined for the fallback: its lock is a marker file, with no descriptor to pass on.
+    return await runCommand(command, close ? undefined : lock.descriptor());
   } finally {
+    // Closes only our descriptor: a copy the command left open keeps the lock, as in flock(1).
     lock.release();
   }
 }
 
-export const lock: Command = { name: 'lock', summary: 'run a command while holding a file lock (like flock)', usage: USAGE, run };
+export const lock: Command = {
+  name: 'lock',
+  summary: 'run a command while holding a file lock (like flock)',
+  usage: USAGE,
+  run,
+  wantsHelp: lockWantsHelp,
+};

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
@@ -150,6 +150,51 @@ describe.each(IMPLEMENTATIONS)('atomic writes (%s)', (impl) => {
     }
     // SIGKILL can leave temp files (no code runs); they are never the target and are named as documented.
     for (const name of names(dir).filter((n) => n !== 'target.bin')) expect(name).toMatch(TEMP_NAME('target.bin'));
+  });
+
+  it("20 unawaited atomicWrites to one path end with the last call's content, in 30 of 30 rounds", async () => {
+    const dir = tempDir();
+    const path = join(dir, 'f');
+    let wrong = 0;
+    for (let round = 0; round < 30; round++) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => cfs.atomicWrite(path, `round ${round} call ${i}`, { durability: 'none' })));
+      if (readFileSync(path, 'utf8') !== `round ${round} call 19`) wrong++;
+    }
+    expect(wrong).toBe(0);
+    expect(names(dir)).toEqual(['f']);
+  });
+
+  it('openAtomic commits to one path land in the order commit() was called', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'f');
+    const files = await Promise.all(Array.from({ length: 10 }, () => cfs.openAtomic(path)));
+    // The later commits have less to flush: unordered, they would finish first.
+    await Promise.all(files.map((file, i) => file.write(Buffer.alloc((10 - i) * 256 * 1024, `${i}`))));
+    // Committed in reverse opening order: the first file opened is committed last.
+    await Promise.all(files.reverse().map((file) => file.commit()));
+    expect(readFileSync(path).equals(Buffer.alloc(10 * 256 * 1024, '0'))).toBe(true);
+    expect(names(dir)).toEqual(['f']);
+  });
+
+  it('a step after a failed one is EBADF naming the path', async () => {
+    const dir = tempDir();
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    const path = join(sub, 'f');
+    const file = await cfs.openAtomic(path);
+    await file.write('x');
+    rmSync(sub, { recursive: true });
+    await expect(file.commit()).rejects.toMatchObject({ code: 'ENOENT', path });
+    await expect(file.write('more')).rejects.toMatchObject({ code: 'EBADF', errno: -9, syscall: 'write', path });
+    await expect(file.write('more')).rejects.toThrow(`EBADF: bad file descriptor, write '${path}'`);
+  });
+
+  it('errors name the path the caller gave, not where its symlink leads', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'link');
+    symlinkSync(join(dir, 'missing', 'x'), path);
+    await expect(cfs.atomicWrite(path, 'x')).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path });
+    expect(() => cfs.atomicWriteSync(path, 'x')).toThrow(`ENOENT: no such file or directory, open '${path}'`);
   });
 
   describe('bad input: the right error, nothing touched, no temp file', () => {

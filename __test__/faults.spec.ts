@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Fault, type FaultCall, pool, report, runFaulted, SHIM_MISSING, tempGlob } from './helpers/faults';
+import { type Fault, type FaultCall, pool, report, runFaulted, runStraced, SHIM_MISSING, STRACE_MISSING, tempGlob } from './helpers/faults';
 import { IMPLEMENTATIONS } from './helpers/impls';
 import { names, tempDir } from './helpers/tmp';
 import type { Impl } from './helpers/worker';
@@ -146,6 +146,56 @@ describe.skipIf(SHIM_MISSING)('injected faults on every write path', () => {
 if (SHIM_MISSING) {
   it.skip(`injected faults: skipped, ${SHIM_MISSING}`, () => {});
 }
+
+// EINTR says a signal arrived during the call, not that it failed: it must be retried,
+// never reported. strace makes the first call of each kind (per thread) return EINTR;
+// the write must succeed anyway, with the new content and no temp file. (open is not
+// injected: Node's own startup opens files, and a first openat is not ours.)
+const EINTR_ROWS = [
+  { label: 'fsync of the temp file', calls: 'fsync', durability: 'full', noClobber: false },
+  { label: 'fdatasync of the temp file', calls: 'fdatasync', durability: 'data', noClobber: false },
+  { label: 'fchmod of the temp file', calls: 'fchmod', durability: 'none', noClobber: false },
+  { label: 'rename', calls: 'rename,renameat,renameat2', durability: 'none', noClobber: false },
+  { label: 'no-clobber rename (or link)', calls: 'renameat2,link,linkat', durability: 'none', noClobber: true },
+] as const;
+
+const WRITE_AND_REPORT = `
+  const cfs = require(process.env.IMPL === 'js' ? 'concurrent-fs/js' : 'concurrent-fs/native');
+  const { TARGET, API } = process.env;
+  const options = { durability: process.env.DURABILITY, noClobber: process.env.NO_CLOBBER === '1' };
+  Promise.resolve()
+    .then(() => API === 'sync' ? cfs.atomicWriteSync(TARGET, 'new', options) : cfs.atomicWrite(TARGET, 'new', options))
+    .then(() => console.log(JSON.stringify({ ok: true })), (err) => console.log(JSON.stringify({ ok: false, code: err.code, syscall: err.syscall })));
+`;
+
+describe.skipIf(STRACE_MISSING)('EINTR is retried, never reported', () => {
+  it.each(IMPLEMENTATIONS.flatMap((impl) => ['sync', 'async'].flatMap((api) => EINTR_ROWS.map((row) => ({ impl, api, ...row })))))(
+    '$impl $api: EINTR on $label',
+    ({ impl, api, calls, durability, noClobber }) => {
+      const dir = tempDir('cfs-eintr');
+      const target = join(dir, BASE);
+      const log = join(tempDir('cfs-eintr-log'), 'trace');
+      // An existing target gets its mode copied (fchmod); a no-clobber write needs none.
+      if (!noClobber) writeFileSync(target, OLD);
+      const run = runStraced(
+        ['-f', '-qq', '-o', log, '-e', `trace=${calls}`, '-e', `inject=${calls}:error=EINTR:when=1`],
+        WRITE_AND_REPORT,
+        {
+          IMPL: impl,
+          API: api,
+          TARGET: target,
+          DURABILITY: durability,
+          NO_CLOBBER: noClobber ? '1' : '0',
+        },
+      );
+      const trace = readFileSync(log, 'utf8');
+      expect(trace).toContain('(INJECTED)');
+      expect({ code: run.code, report: JSON.parse(run.stdout.trim()) }).toEqual({ code: 0, report: { ok: true } });
+      expect(readFileSync(target, 'utf8')).toBe('new');
+      expect(names(dir)).toEqual([BASE]);
+    },
+  );
+});
 
 function faultTable(): string {
   const lines = [

@@ -1,4 +1,6 @@
-// Atomic writes: argument checks in front of the implementation's write path.
+// Atomic writes: argument checks in front of the implementation's write path, and the
+// per-path queue that makes calls from this process to one path commit in call order.
+import { resolve } from 'node:path';
 import type { AtomicFileHandle, Backend, Durability } from './backend';
 import { abortError, invalidArgType, systemError, throwIfAborted } from './errors';
 import { toBytes, toEncoding, toOptions, toPath, toSignal, toWriteSettings } from './validate';
@@ -35,6 +37,32 @@ function prepare(path: unknown, data: unknown, options: unknown) {
   return { target, bytes, settings, signal };
 }
 
+/**
+ * The last queued commit per path (absolute, as text) in this process, for every
+ * implementation loaded. Two async calls to one path run one after the other, in call
+ * order, so the last call's content is what stays (as write-file-atomic promises);
+ * calls to different paths never wait for each other. An uncontended call runs at once,
+ * and its entry is removed when nothing is queued behind it. Aliases of one file (a
+ * link and its target) are distinct keys: one process writing both at once is not ordered.
+ * Sync calls cannot wait, so they are not queued.
+ */
+const queues = new Map<string, Promise<void>>();
+
+function inCallOrder<T>(path: string, run: () => Promise<T>): Promise<T> {
+  const key = resolve(path);
+  const previous = queues.get(key);
+  const result = previous === undefined ? run() : previous.then(run);
+  const tail = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return result;
+}
+
 export function createAtomicApi(backend: Backend) {
   function atomicWriteSync(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): void {
     const { target, bytes, settings, signal } = prepare(path, data, options);
@@ -45,7 +73,10 @@ export function createAtomicApi(backend: Backend) {
   async function atomicWrite(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): Promise<void> {
     const { target, bytes, settings, signal } = prepare(path, data, options);
     throwIfAborted(signal);
-    await backend.write(target, bytes, settings);
+    await inCallOrder(target, () => {
+      throwIfAborted(signal);
+      return backend.write(target, bytes, settings);
+    });
   }
 
   function createExclusiveSync(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): boolean {
@@ -57,7 +88,10 @@ export function createAtomicApi(backend: Backend) {
   async function createExclusive(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): Promise<boolean> {
     const { target, bytes, settings, signal } = prepare(path, data, options);
     throwIfAborted(signal);
-    return backend.createExclusive(target, bytes, settings);
+    return inCallOrder(target, () => {
+      throwIfAborted(signal);
+      return backend.createExclusive(target, bytes, settings);
+    });
   }
 
   async function openAtomic(path: string | URL, options?: AtomicWriteOptions): Promise<AtomicFile> {
@@ -93,7 +127,7 @@ class StreamedAtomicFile implements AtomicFile {
 
   commit(): Promise<void> {
     return this.#enqueue('rename', async () => {
-      await this.handle.commit();
+      await inCallOrder(this.path, () => this.handle.commit());
       this.#state = 'committed';
     });
   }

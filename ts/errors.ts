@@ -1,6 +1,7 @@
 // Error classes and the Node-style error constructors every implementation shares.
 // They live in one module so `instanceof` works whichever entry point made the error.
 import { constants } from 'node:os';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
 /** An OS failure, shaped like the errors Node's `fs` throws. */
 export interface SystemError extends Error {
@@ -12,29 +13,50 @@ export interface SystemError extends Error {
   committed?: boolean;
 }
 
-const MESSAGES: Record<string, string> = {
-  EACCES: 'permission denied',
-  EBADF: 'bad file descriptor',
-  EBUSY: 'resource busy or locked',
-  EEXIST: 'file already exists',
-  EINVAL: 'invalid argument',
-  EIO: 'i/o error',
-  EISDIR: 'illegal operation on a directory',
-  EMFILE: 'too many open files',
-  ENOENT: 'no such file or directory',
-  ENOSPC: 'no space left on device',
-  ENOTDIR: 'not a directory',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
+/** libuv's errors by name: its (negative) errno and the message Node prints. */
+const LIBUV = new Map<string, { errno: number; message: string }>();
+for (const [errno, [name, message]] of getSystemErrorMap()) if (!LIBUV.has(name)) LIBUV.set(name, { errno, message });
+
+/** Codes this library reports that some supported Node's libuv has no entry for. */
+const MORE_MESSAGES: Record<string, string> = {
+  EDEADLK: 'resource deadlock avoided',
+  EDQUOT: 'disk quota exceeded',
+  ENOLCK: 'no locks available',
+  ESTALE: 'stale file handle',
 };
 
-export function systemError(fields: { code: string; syscall: string; path?: string; message?: string; committed?: boolean }): SystemError {
-  const text =
-    fields.message ??
-    `${fields.code}: ${MESSAGES[fields.code] ?? 'system error'}, ${fields.syscall}${fields.path === undefined ? '' : ` '${fields.path}'`}`;
+/** Node's wording for an error code ("no such file or directory"). */
+export function describeCode(code: string): string | undefined {
+  return LIBUV.get(code)?.message ?? MORE_MESSAGES[code];
+}
+
+const PLATFORM_ERRNOS = constants.errno as Record<string, number>;
+
+/**
+ * The name of a raw (positive) errno, as Node's fs names it: libuv's name first (so
+ * ENOTSUP, not EOPNOTSUPP), then the platform's own list; undefined if neither knows it.
+ * Not for Windows, where the addon's raw errors are Win32 codes.
+ */
+export function errnoName(errno: number): string | undefined {
+  const name = getSystemErrorName(-errno);
+  if (!name.startsWith('Unknown system error')) return name;
+  return Object.keys(PLATFORM_ERRNOS).find((code) => PLATFORM_ERRNOS[code] === errno);
+}
+
+export function systemError(fields: {
+  code: string;
+  syscall: string;
+  path?: string;
+  message?: string;
+  committed?: boolean;
+  /** What went wrong, when the code has no Node wording. */
+  description?: string;
+}): SystemError {
+  const description = describeCode(fields.code) ?? fields.description ?? 'unknown error';
+  const text = fields.message ?? `${fields.code}: ${description}, ${fields.syscall}${fields.path === undefined ? '' : ` '${fields.path}'`}`;
   const err = new Error(text) as SystemError;
   err.code = fields.code;
-  err.errno = -((constants.errno as Record<string, number>)[fields.code] ?? 0);
+  err.errno = LIBUV.get(fields.code)?.errno ?? -(PLATFORM_ERRNOS[fields.code] ?? 0);
   err.syscall = fields.syscall;
   if (fields.path !== undefined) err.path = fields.path;
   if (fields.committed) err.committed = true;

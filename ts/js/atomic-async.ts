@@ -8,29 +8,32 @@ import { flush, openDirectory, syncDirectory } from './durability';
 import { hasCode, naming } from './fs-error';
 import { applyPermissions } from './permissions';
 import { replace } from './replace';
-import { resolveTarget, type Target } from './target';
+import { refuseExisting, resolveTarget, type Target } from './target';
 import { createTemp, removeQuietly, removeQuietlyAsync } from './temp-file';
 
 export async function openAtomic(path: string, settings: WriteSettings): Promise<AtomicFileHandle> {
-  return JsAtomicFile.open(await resolveTarget(path), settings);
+  return JsAtomicFile.open(await targetFor(path, settings), settings);
 }
 
 export async function atomicWrite(path: string, data: Uint8Array, settings: WriteSettings): Promise<void> {
-  await writeTarget(await resolveTarget(path), data, settings);
+  await writeTarget(await targetFor(path, settings), data, settings);
 }
 
-/** True when this call created `path`; false when it already existed. */
+/** True when this call created `path`; false when any entry (even a dangling link) was there. */
 export async function createExclusive(path: string, data: Uint8Array, settings: WriteSettings): Promise<boolean> {
-  const target = await resolveTarget(path);
-  if (target.existing) return false;
   try {
-    await writeTarget(target, data, { ...settings, noClobber: true });
+    await atomicWrite(path, data, { ...settings, noClobber: true });
     return true;
   } catch (err) {
-    // Created by someone else since we looked: link refused to replace it.
+    // There already, or created by someone else since we looked (link refused).
     if (hasCode(err, 'EEXIST') && !err.committed) return false;
     throw err;
   }
+}
+
+/** The target; with noClobber, links are not followed and any entry is EEXIST. */
+async function targetFor(path: string, settings: WriteSettings): Promise<Target> {
+  return refuseExisting(await resolveTarget(path, !settings.noClobber), settings);
 }
 
 async function writeTarget(target: Target, data: Uint8Array, settings: WriteSettings): Promise<void> {

@@ -14,22 +14,22 @@ import { flushSync, openDirectorySync, syncDirectorySync } from './durability';
 import { hasCode, naming } from './fs-error';
 import { applyPermissionsSync } from './permissions';
 import { replaceSync } from './replace';
-import { resolveTargetSync, type Target } from './target';
+import { refuseExisting, resolveTargetSync, type Target } from './target';
 import { createTempSync, removeQuietly } from './temp-file';
 
 export function atomicWriteSync(path: string, data: Uint8Array, settings: WriteSettings): void {
-  writeTargetSync(resolveTargetSync(path), data, settings);
+  // With noClobber, links are not followed and any entry is EEXIST.
+  const target = refuseExisting(resolveTargetSync(path, !settings.noClobber), settings);
+  writeTargetSync(target, data, settings);
 }
 
-/** True when this call created `path`; false when it already existed. */
+/** True when this call created `path`; false when any entry (even a dangling link) was there. */
 export function createExclusiveSync(path: string, data: Uint8Array, settings: WriteSettings): boolean {
-  const target = resolveTargetSync(path);
-  if (target.existing) return false;
   try {
-    writeTargetSync(target, data, { ...settings, noClobber: true });
+    atomicWriteSync(path, data, { ...settings, noClobber: true });
     return true;
   } catch (err) {
-    // Created by someone else since we looked: link refused to replace it.
+    // There already, or created by someone else since we looked (link refused).
     if (hasCode(err, 'EEXIST') && !err.committed) return false;
     throw err;
   }

@@ -1,15 +1,26 @@
 // Node's fs errors, reshaped where the fallback needs it. Node names the path it was
 // given, which for our internal files (temp files, lock markers' temps) is a name the
 // caller never chose; errors must name the caller's path instead.
-import { isSystemError, type SystemError, systemError } from '../errors';
+import { errnoName, isSystemError, type SystemError, systemError } from '../errors';
 
-/** The same error, naming `path`; errors that are not OS errors pass through. */
-export function naming(err: unknown, path: string, committed = false): unknown {
+/**
+ * The same error, naming `path` (and `syscall`, when the caller's view of the failed
+ * step differs from Node's); errors that are not OS errors pass through.
+ */
+export function naming(err: unknown, path: string, committed = false, syscall?: string): unknown {
   if (!isSystemError(err)) return err;
   // Keep the OS's own description ("no such file or directory") from Node's message.
   const description = /^[A-Z0-9]+: (.*?), /.exec(err.message)?.[1];
-  const message = description === undefined ? undefined : `${err.code}: ${description}, ${err.syscall} '${path}'`;
-  return systemError({ code: err.code, syscall: err.syscall, path, message, committed });
+  return systemError({ code: ownName(err), syscall: syscall ?? err.syscall, path, description, committed });
+}
+
+/**
+ * Node names an errno its libuv does not know "Unknown system error -37"; the platform
+ * has a name for it (ENOLCK), which is what the native implementation reports too.
+ */
+function ownName(err: SystemError): string {
+  if (!err.code.startsWith('Unknown system error') || typeof err.errno !== 'number') return err.code;
+  return errnoName(-err.errno) ?? err.code;
 }
 
 export function hasCode(err: unknown, ...codes: string[]): err is SystemError {

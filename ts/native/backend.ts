@@ -1,23 +1,36 @@
 // The native implementation: the Rust addon behind the Backend interface. Its errors
 // arrive as `cfs:{json}` messages and leave as Node-style errors.
 import type { AtomicFileHandle, Backend, Durability, OsLock, WriteSettings } from '../backend';
-import { abortError, systemError } from '../errors';
+import { abortError, errnoName, systemError } from '../errors';
 import { createNativeIds } from './ids';
 import { loadBinding, type NativeBinding } from './load';
 
 const DURABILITY: Record<Durability, number> = { none: 0, data: 1, full: 2 };
 
-/** Turns the addon's encoded errors into Node-style errors; other errors pass through. */
+/**
+ * Turns the addon's encoded errors into Node-style errors; other errors pass through.
+ * On Unix the code is the raw errno's own name (as Node's fs names it), so an errno
+ * the core has no name for is still ENXIO, ENOLCK, EMLINK ...; on Windows the raw
+ * error is a Win32 code and the core's name (libuv's mapping) stands.
+ */
 export function fromNative(err: unknown): unknown {
   if (!(err instanceof Error) || !err.message.startsWith('cfs:{')) return err;
   const detail = JSON.parse(err.message.slice(4)) as {
     code: string;
+    errno?: number;
     syscall: string;
     path: string | null;
     committed: boolean;
-    message: string;
+    description?: string;
   };
-  return systemError({ ...detail, path: detail.path ?? undefined });
+  const named = process.platform !== 'win32' && detail.errno ? errnoName(detail.errno) : undefined;
+  return systemError({
+    code: named ?? detail.code,
+    syscall: detail.syscall,
+    path: detail.path ?? undefined,
+    committed: detail.committed,
+    description: detail.description,
+  });
 }
 
 function call<T>(fn: () => T): T {

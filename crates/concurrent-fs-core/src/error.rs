@@ -11,7 +11,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 #[derive(Debug)]
 pub struct Error {
-  /// POSIX-style error name, as Node spells it: `"ENOENT"`, `"EEXIST"`, ...
+  /// POSIX-style error name, as Node spells it: `"ENOENT"`, `"EEXIST"`, ..., or
+  /// `"UNKNOWN"` for an OS error outside the core's table (never a guess: the binding
+  /// names it from `os_error`, as Node would).
   pub code: &'static str,
   /// The raw OS error number (errno on Unix, the Win32 error on Windows), 0 if none.
   pub os_error: i32,
@@ -26,8 +28,12 @@ pub struct Error {
 impl Error {
   pub fn from_io(err: &io::Error, syscall: &'static str, path: &Path) -> Self {
     let os_error = err.raw_os_error().unwrap_or(0);
+    let code = match err.raw_os_error() {
+      Some(raw) => crate::sys::errno_name(raw).unwrap_or("UNKNOWN"),
+      None => kind_name(err.kind()),
+    };
     Error {
-      code: crate::sys::errno_name(os_error).unwrap_or_else(|| kind_name(err.kind())),
+      code,
       os_error,
       syscall,
       path: Some(path.to_path_buf()),
@@ -44,6 +50,11 @@ impl Error {
       path: Some(path.to_path_buf()),
       committed: false,
     }
+  }
+
+  /// What went wrong, in Node's words where it has some ("no such file or directory").
+  pub fn description(&self) -> String {
+    crate::sys::describe(self.os_error, self.code)
   }
 
   pub fn committed(mut self) -> Self {
@@ -76,12 +87,7 @@ fn kind_name(kind: io::ErrorKind) -> &'static str {
 
 impl fmt::Display for Error {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    write!(
-      f,
-      "{}: {}",
-      self.code,
-      crate::sys::describe(self.os_error, self.code)
-    )?;
+    write!(f, "{}: {}", self.code, self.description())?;
     write!(f, ", {}", self.syscall)?;
     if let Some(path) = &self.path {
       write!(f, " '{}'", path.display())?;
@@ -106,6 +112,19 @@ mod tests {
     assert!(
       text.starts_with("ENOENT: no such file or directory, open '/nope'"),
       "{text}"
+    );
+  }
+
+  #[cfg(unix)]
+  #[test]
+  fn an_errno_outside_the_table_keeps_its_number_and_is_never_eio() {
+    // EHOSTDOWN: no file operation returns it, so the table will never list it.
+    let raw = rustix::io::Errno::HOSTDOWN.raw_os_error();
+    let e = Error::from_io(&io::Error::from_raw_os_error(raw), "open", Path::new("/x"));
+    assert_eq!((e.code, e.os_error), ("UNKNOWN", raw));
+    assert!(
+      e.to_string().starts_with("UNKNOWN: host is down, open"),
+      "{e}"
     );
   }
 

@@ -3,6 +3,7 @@
 
 use crate::error::{no_panic, to_napi};
 use concurrent_fs_core::atomic::{self, AtomicFile, Durability, WriteOptions};
+use concurrent_fs_core::Error as CoreError;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::path::PathBuf;
@@ -106,11 +107,26 @@ pub fn create_exclusive(
   })
 }
 
+/// The state behind a handle: the file while it is open, and the path it was opened
+/// with, so a step after a failure, commit or abort is a Node-style `EBADF` naming it.
+#[derive(Default)]
+pub struct Slot {
+  path: Option<PathBuf>,
+  file: Option<AtomicFile>,
+}
+
+impl Slot {
+  fn closed(&self, syscall: &'static str) -> Error {
+    let path = self.path.clone().unwrap_or_default();
+    to_napi(CoreError::synthetic("EBADF", syscall, &path))
+  }
+}
+
 /// An open atomic file. Calls are serialised by the TypeScript layer; the mutex only
 /// makes the handle safe to move between the JS thread and the threadpool.
 #[napi]
 pub struct NativeAtomicFile {
-  inner: Arc<Mutex<Option<AtomicFile>>>,
+  inner: Arc<Mutex<Slot>>,
 }
 
 pub enum FileStep {
@@ -121,7 +137,7 @@ pub enum FileStep {
 }
 
 pub struct FileTask {
-  file: Arc<Mutex<Option<AtomicFile>>>,
+  file: Arc<Mutex<Slot>>,
   step: Option<FileStep>,
 }
 
@@ -149,16 +165,20 @@ impl FileTask {
       .take()
       .ok_or_else(|| Error::from_reason("task ran twice"))?;
     let result = match step {
-      FileStep::Open(path, options) => AtomicFile::create(&path, &options).map(|f| *slot = Some(f)),
-      FileStep::Write(bytes) => match slot.as_mut() {
-        Some(file) => file.write(&bytes).inspect_err(|_| *slot = None),
-        None => return Err(Error::from_reason("cfs-closed")),
+      FileStep::Open(path, options) => {
+        let file = AtomicFile::create(&path, &options);
+        slot.path = Some(path);
+        file.map(|f| slot.file = Some(f))
+      }
+      FileStep::Write(bytes) => match slot.file.as_mut() {
+        Some(file) => file.write(&bytes).inspect_err(|_| slot.file = None),
+        None => return Err(slot.closed("write")),
       },
-      FileStep::Commit => match slot.take() {
+      FileStep::Commit => match slot.file.take() {
         Some(file) => file.commit(),
-        None => return Err(Error::from_reason("cfs-closed")),
+        None => return Err(slot.closed("rename")),
       },
-      FileStep::Abort => match slot.take() {
+      FileStep::Abort => match slot.file.take() {
         Some(file) => file.abort(),
         None => Ok(()),
       },
@@ -173,7 +193,7 @@ impl NativeAtomicFile {
   #[napi(factory, catch_unwind)]
   pub fn create() -> Self {
     NativeAtomicFile {
-      inner: Arc::new(Mutex::new(None)),
+      inner: Arc::new(Mutex::new(Slot::default())),
     }
   }
 

@@ -1,6 +1,8 @@
 //! Core errors to JavaScript. The structured fields travel as JSON after a `cfs:`
 //! prefix in the message; the TypeScript layer rebuilds a Node-style error from them
 //! (code, errno, syscall, path, committed), which keeps this crate free of JS objects.
+//! `errno` is the raw OS error, so the TypeScript layer names every errno as Node does,
+//! including those the core's table has no name for (`code: "UNKNOWN"`).
 
 use concurrent_fs_core::Error as CoreError;
 use napi::{Error, Result, Status};
@@ -12,11 +14,13 @@ pub fn to_napi(err: CoreError) -> Error {
     None => "null".to_string(),
   };
   let detail = format!(
-    r#"cfs:{{"code":{},"syscall":{},"path":{},"committed":{},"message":{}}}"#,
+    r#"cfs:{{"code":{},"errno":{},"syscall":{},"path":{},"committed":{},"description":{},"message":{}}}"#,
     json_string(err.code),
+    err.os_error,
     json_string(err.syscall),
     path,
     err.committed,
+    json_string(&err.description()),
     json_string(&err.to_string()),
   );
   Error::new(Status::GenericFailure, detail)

@@ -74,20 +74,17 @@ pub fn write(path: &Path, data: &[u8], options: &WriteOptions) -> Result<()> {
   file.commit()
 }
 
-/// Creates `path` with `data` if it does not exist. Returns `false` if it existed.
-/// The file appears with its full content or not at all.
+/// Creates `path` with `data` if nothing is there. Returns `false` if an entry existed
+/// (a dangling symlink included: it is never followed). The file appears with its full
+/// content or not at all.
 pub fn create_exclusive(path: &Path, data: &[u8], options: &WriteOptions) -> Result<bool> {
   let options = WriteOptions {
     no_clobber: true,
     ..options.clone()
   };
-  let mut file = AtomicFile::create(path, &options)?;
-  if file.target_existed() {
-    file.abort()?;
-    return Ok(false);
-  }
-  file.write(data)?;
-  match file.commit() {
+  // EEXIST comes from the look before the temp file, or from the no-replace rename
+  // when someone else created the file in between.
+  match write(path, data, &options) {
     Ok(()) => Ok(true),
     Err(err) if err.code == "EEXIST" && !err.committed => Ok(false),
     Err(err) => Err(err),
@@ -98,6 +95,7 @@ pub fn create_exclusive(path: &Path, data: &[u8], options: &WriteOptions) -> Res
 /// Dropping it without a commit removes the temp file.
 pub struct AtomicFile {
   target: sys::Target,
+  /// The path the caller gave: every error names it, never a link's target.
   path: PathBuf,
   temp_name: OsString,
   file: Option<std::fs::File>,
@@ -105,15 +103,23 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
+  /// Finds the target (following a symlink unless `no_clobber`, which, like
+  /// `O_CREAT | O_EXCL`, counts any entry at `path` as existing), opens its directory
+  /// for the flush if one is needed, and creates the temp file.
   pub fn create(path: &Path, options: &WriteOptions) -> Result<Self> {
-    let target =
-      sys::Target::open(path).map_err(|(err, syscall)| Error::from_io(&err, syscall, path))?;
-    let path = target.path().to_path_buf();
+    let fail = |(err, syscall): (std::io::Error, &'static str)| Error::from_io(&err, syscall, path);
+    let mut target = sys::Target::open(path, !options.no_clobber).map_err(fail)?;
+    if options.no_clobber && target.exists() {
+      return Err(Error::synthetic("EEXIST", "open", path));
+    }
+    if options.durability != Durability::None {
+      target.open_for_sync().map_err(fail)?;
+    }
     let (file, temp_name) =
-      create_temp(&target).map_err(|err| Error::from_io(&err, "open", &path))?;
+      create_temp(&target).map_err(|err| Error::from_io(&err, "open", path))?;
     let mut atomic = AtomicFile {
       target,
-      path,
+      path: path.to_path_buf(),
       temp_name,
       file: Some(file),
       options: options.clone(),
@@ -124,13 +130,9 @@ impl AtomicFile {
     Ok(atomic)
   }
 
-  /// The path this file will replace (after following a symlink at the given path).
+  /// The path the caller gave (the file replaced is where its symlinks lead).
   pub fn path(&self) -> &Path {
     &self.path
-  }
-
-  pub fn target_existed(&self) -> bool {
-    self.target.existing().is_some()
   }
 
   pub fn write(&mut self, data: &[u8]) -> Result<()> {

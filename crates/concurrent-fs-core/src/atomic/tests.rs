@@ -165,3 +165,102 @@ fn concurrent_writers_in_threads_always_leave_a_whole_file() {
   });
   assert_eq!(dir.names(), vec!["f"]);
 }
+
+#[cfg(unix)]
+mod links_and_names {
+  use super::*;
+  use std::os::unix::fs::symlink;
+
+  /// `dir.join(name)` followed by `suffix`, as text (`Path::join` would drop a `/.`).
+  fn raw(dir: &ScratchDir, name: &str, suffix: &str) -> PathBuf {
+    let mut text = dir.join(name).into_os_string();
+    text.push(suffix);
+    PathBuf::from(text)
+  }
+
+  #[test]
+  fn a_cycle_of_two_links_is_eloop_not_a_crash() {
+    let dir = ScratchDir::new("cycle");
+    symlink("b", dir.join("a")).unwrap();
+    symlink("a", dir.join("b")).unwrap();
+    let err = write(&dir.join("a"), b"x", &WriteOptions::default()).unwrap_err();
+    assert_eq!(
+      (err.code, err.path.as_deref()),
+      ("ELOOP", Some(dir.join("a").as_path()))
+    );
+    assert_eq!(dir.names(), vec!["a", "b"]);
+  }
+
+  #[test]
+  fn forty_links_are_followed_and_the_forty_first_is_eloop() {
+    let dir = ScratchDir::new("chain");
+    fs::write(dir.join("real"), "old").unwrap();
+    for i in 1..=41 {
+      let to = if i == 1 {
+        "real".to_string()
+      } else {
+        format!("l{}", i - 1)
+      };
+      symlink(to, dir.join(&format!("l{i}"))).unwrap();
+    }
+    write(&dir.join("l40"), b"new", &opts(Durability::None)).unwrap();
+    assert_eq!(fs::read(dir.join("real")).unwrap(), b"new");
+    let err = write(&dir.join("l41"), b"x", &opts(Durability::None)).unwrap_err();
+    assert_eq!(err.code, "ELOOP");
+  }
+
+  #[test]
+  fn dot_dot_in_a_link_is_resolved_physically() {
+    // dir/link -> sub/../x, where sub -> ../elsewhere/deep: the kernel's `sub/..` is
+    // `elsewhere`, so the write lands in elsewhere/x, where fs::write would.
+    let dir = ScratchDir::new("dotdot");
+    fs::create_dir_all(dir.join("elsewhere/deep")).unwrap();
+    fs::create_dir(dir.join("dir")).unwrap();
+    symlink("../elsewhere/deep", dir.join("dir/sub")).unwrap();
+    symlink("sub/../x", dir.join("dir/link")).unwrap();
+    write(&dir.join("dir/link"), b"new", &WriteOptions::default()).unwrap();
+    assert_eq!(fs::read(dir.join("elsewhere/x")).unwrap(), b"new");
+    assert!(!dir.join("dir/x").exists());
+  }
+
+  #[test]
+  fn exclusive_creation_never_follows_a_dangling_link() {
+    let dir = ScratchDir::new("dangling");
+    symlink("target", dir.join("link")).unwrap();
+    let no_clobber = WriteOptions {
+      no_clobber: true,
+      ..WriteOptions::default()
+    };
+    assert!(!create_exclusive(&dir.join("link"), b"x", &WriteOptions::default()).unwrap());
+    let err = write(&dir.join("link"), b"x", &no_clobber).unwrap_err();
+    assert_eq!(err.code, "EEXIST");
+    assert_eq!(dir.names(), vec!["link"]);
+  }
+
+  #[test]
+  fn a_trailing_slash_or_dot_fails_as_open_does_and_touches_nothing() {
+    let dir = ScratchDir::new("trailing");
+    fs::write(dir.join("f"), "old").unwrap();
+    for (name, suffix, code) in [
+      ("f", "/", "EISDIR"),
+      ("f", "/.", "ENOTDIR"),
+      ("g", "/", "EISDIR"),
+      ("g", "/.", "ENOENT"),
+      ("missing/g", "/", "ENOENT"),
+    ] {
+      let err = write(&raw(&dir, name, suffix), b"x", &WriteOptions::default()).unwrap_err();
+      assert_eq!(err.code, code, "{name}{suffix}");
+      assert_eq!(err.path, Some(raw(&dir, name, suffix)));
+    }
+    assert_eq!(fs::read(dir.join("f")).unwrap(), b"old");
+    assert_eq!(dir.names(), vec!["f"]);
+  }
+
+  #[test]
+  fn errors_name_the_callers_path_not_the_links_target() {
+    let dir = ScratchDir::new("naming");
+    symlink("nowhere/x", dir.join("link")).unwrap();
+    let err = write(&dir.join("link"), b"x", &WriteOptions::default()).unwrap_err();
+    assert_eq!((err.code, err.path), ("ENOENT", Some(dir.join("link"))));
+  }
+}

@@ -42,14 +42,17 @@ pub struct Existing {
 }
 
 pub struct Target {
-  path: PathBuf,
   dir: PathBuf,
   name: OsString,
+  /// Something is at the name (of any kind).
+  exists: bool,
   existing: Option<Existing>,
 }
 
 impl Target {
-  pub fn open(path: &Path) -> StepResult<Target> {
+  /// With `follow`, the OS follows a symlink at `path` (with its own limit: past it,
+  /// ERROR_CANT_RESOLVE_FILENAME, named ELOOP); without, any entry at `path` exists.
+  pub fn open(path: &Path, follow: bool) -> StepResult<Target> {
     let Some(name) = path.file_name() else {
       return Err((
         io::Error::from_raw_os_error(ERROR_ACCESS_DENIED as i32),
@@ -64,7 +67,9 @@ impl Target {
     if !dir_meta.is_dir() {
       return Err((io::Error::from(io::ErrorKind::NotADirectory), "open"));
     }
+    let exists = std::fs::symlink_metadata(path).is_ok();
     let existing = match std::fs::metadata(path) {
+      Ok(_) if !follow => None,
       Ok(meta) if meta.is_dir() => {
         return Err((io::Error::from(io::ErrorKind::IsADirectory), "open"))
       }
@@ -72,18 +77,24 @@ impl Target {
         readonly: meta.permissions().readonly(),
       }),
       Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+      Err(_) if !follow => None,
       Err(err) => return Err((err, "stat")),
     };
     Ok(Target {
-      path: path.to_path_buf(),
       dir,
       name: name.to_os_string(),
+      exists,
       existing,
     })
   }
 
-  pub fn path(&self) -> &Path {
-    &self.path
+  /// Windows cannot flush a directory (see `sync_dir`): nothing to open.
+  pub fn open_for_sync(&mut self) -> StepResult<()> {
+    Ok(())
+  }
+
+  pub fn exists(&self) -> bool {
+    self.exists
   }
 
   pub fn name(&self) -> &OsStr {

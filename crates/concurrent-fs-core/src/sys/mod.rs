@@ -16,6 +16,7 @@ const MESSAGES: &[(&str, &str)] = &[
   ("EAGAIN", "resource temporarily unavailable"),
   ("EBADF", "bad file descriptor"),
   ("EBUSY", "resource busy or locked"),
+  ("EDEADLK", "resource deadlock avoided"),
   ("EDQUOT", "disk quota exceeded"),
   ("EEXIST", "file already exists"),
   ("EFBIG", "file too large"),
@@ -25,22 +26,33 @@ const MESSAGES: &[(&str, &str)] = &[
   ("EISDIR", "illegal operation on a directory"),
   ("ELOOP", "too many symbolic links encountered"),
   ("EMFILE", "too many open files"),
+  ("EMLINK", "too many links"),
   ("ENAMETOOLONG", "name too long"),
   ("ENFILE", "file table overflow"),
+  ("ENODEV", "no such device"),
   ("ENOENT", "no such file or directory"),
+  ("ENOLCK", "no locks available"),
   ("ENOMEM", "not enough memory"),
   ("ENOSPC", "no space left on device"),
   ("ENOSYS", "function not implemented"),
   ("ENOTDIR", "not a directory"),
   ("ENOTEMPTY", "directory not empty"),
   ("ENOTSUP", "operation not supported on socket"),
+  ("ENOTTY", "inappropriate ioctl for device"),
+  ("ENXIO", "no such device or address"),
   ("EOPNOTSUPP", "operation not supported on socket"),
   ("EPERM", "operation not permitted"),
   ("EROFS", "read-only file system"),
+  ("ESPIPE", "invalid seek"),
   ("ESTALE", "stale file handle"),
   ("ETXTBSY", "text file is busy"),
   ("EXDEV", "cross-device link not permitted"),
 ];
+
+/// Runs a system call again while it fails with `EINTR`: a signal arrived, nothing
+/// failed, so the caller never sees it.
+#[cfg(unix)]
+pub use unix::retry_interrupted;
 
 /// The POSIX name of a raw OS error, if it is one we know.
 pub fn errno_name(os_error: i32) -> Option<&'static str> {
@@ -52,10 +64,20 @@ pub fn errno_value(name: &str) -> Option<i32> {
   imp::errno_value(name)
 }
 
-/// Node's wording for an error, falling back to the OS's own text.
+/// Node's wording for an error, falling back to the OS's own text in the same style
+/// ("no locks available", not "No locks available (os error 37)").
 pub fn describe(os_error: i32, code: &str) -> String {
-  match MESSAGES.iter().find(|(name, _)| *name == code) {
-    Some((_, message)) => (*message).to_string(),
-    None => std::io::Error::from_raw_os_error(os_error).to_string(),
+  if let Some((_, message)) = MESSAGES.iter().find(|(name, _)| *name == code) {
+    return (*message).to_string();
+  }
+  if os_error == 0 {
+    return "unknown error".to_string();
+  }
+  let text = std::io::Error::from_raw_os_error(os_error).to_string();
+  let text = text.split(" (os error").next().unwrap_or_default();
+  let mut chars = text.chars();
+  match chars.next() {
+    Some(first) => first.to_lowercase().chain(chars).collect(),
+    None => "unknown error".to_string(),
   }
 }

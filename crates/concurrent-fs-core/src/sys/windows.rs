@@ -24,6 +24,7 @@ const WIN32: &[(u32, &str)] = &[
   (ERROR_LOCK_FAILED, "EAGAIN"),
   (ERROR_IO_DEVICE, "EIO"),
   (ERROR_CRC, "EIO"),
+  (ERROR_CANT_RESOLVE_FILENAME, "ELOOP"),
 ];
 
 pub fn errno_name(os_error: i32) -> Option<&'static str> {

@@ -190,7 +190,10 @@ fn last_component(text: &[u8]) -> Last<'_> {
     // The directory part without its trailing slashes ("/" stays "/"), as it would be
     // spelled on its own.
     Some(i) => {
-      let dir_end = trimmed[..i].iter().rposition(|&b| b != b'/').map_or(1, |j| j + 1);
+      let dir_end = trimmed[..i]
+        .iter()
+        .rposition(|&b| b != b'/')
+        .map_or(1, |j| j + 1);
       (&trimmed[..dir_end], &trimmed[i + 1..])
     }
     None => (&trimmed[..0], trimmed),

@@ -67,6 +67,16 @@ describe.runIf(LINUX)('native and fallback processes on one lock file', () => {
     n.release();
   });
 
+  it('a lock file name too long for a plain marker name: both sides use the same hashed marker', () => {
+    const dir = tempDir();
+    const path = join(dir, `${'c'.repeat(245)}.lock`);
+    const j = new js.FileLock(path);
+    expect(j.tryAcquire()).toBe(true);
+    expect(new native.FileLock(path).tryAcquire()).toBe(false);
+    j.release();
+    expect(new native.FileLock(path).tryAcquire()).toBe(true);
+  });
+
   it('a native waiter is woken when a fallback holder releases', async () => {
     const path = join(tempDir(), 'a.lock');
     const j = new js.FileLock(path);

@@ -43,27 +43,35 @@ describe.each(IMPLEMENTATIONS)('optimistic concurrency (%s)', (impl) => {
     const { real, aliases } = aliasedCounter();
     writeFileSync(real, '{"n":0}');
     const { version } = await cfs.readVersioned(real);
-    await cfs.withLock(`${real}.lock`, async () => {
+    // Held by an object of its own, not through withLock: inside a withLock callback the
+    // sidecar lock would re-enter (nested use in one async context), not wait.
+    const holder = new cfs.FileLock(`${real}.lock`).acquireSync();
+    try {
       for (const [name, alias] of Object.entries(aliases)) {
         const attempts = [
-          cfs.writeIfVersion(alias, '{"n":1}', version, { lockTimeout: 0 }),
-          cfs.compareAndSwap(alias, { n: 0 }, { n: 1 }, { lockTimeout: 0 }),
-          cfs.optimisticUpdate(alias, () => ({ n: 1 }), { lockTimeout: 0, retries: 0 }),
+          () => cfs.writeIfVersion(alias, '{"n":1}', version, { lockTimeout: 0 }),
+          () => cfs.compareAndSwap(alias, { n: 0 }, { n: 1 }, { lockTimeout: 0 }),
+          () => cfs.optimisticUpdate(alias, () => ({ n: 1 }), { lockTimeout: 0, retries: 0 }),
         ];
-        for (const attempt of attempts) await expect(attempt, name).rejects.toMatchObject({ code: 'ELOCKTIMEOUT', path: `${real}.lock` });
+        for (const attempt of attempts) await expect(attempt(), name).rejects.toMatchObject({ code: 'ELOCKTIMEOUT', path: `${real}.lock` });
       }
-    });
+    } finally {
+      holder.release();
+    }
     expect(readFileSync(real, 'utf8')).toBe('{"n":0}');
   });
 
   it('a dangling symlink locks the sidecar of the file it names; a link cycle is ELOOP', async () => {
     const root = tempDir();
     symlinkSync('missing.json', join(root, 'dangling.json'));
-    await cfs.withLock(join(root, 'missing.json.lock'), async () => {
+    const holder = new cfs.FileLock(join(root, 'missing.json.lock')).acquireSync();
+    try {
       await expect(cfs.compareAndSwap(join(root, 'dangling.json'), undefined, 1, { lockTimeout: 0 })).rejects.toMatchObject({
         code: 'ELOCKTIMEOUT',
       });
-    });
+    } finally {
+      holder.release();
+    }
     symlinkSync('b.json', join(root, 'a.json'));
     symlinkSync('a.json', join(root, 'b.json'));
     await expect(cfs.writeIfVersion(join(root, 'a.json'), 'x', null)).rejects.toMatchObject({ code: 'ELOOP', path: join(root, 'a.json') });

@@ -185,8 +185,9 @@ export function createStoreApi(backend: Backend, deps: Deps) {
           lockPath,
           async () => {
             const existed = await unlinkDocument(path);
-            // The fallback's lock file is its marker, removed when the lock is released.
-            if (backend.implementation === 'native') await unlinkIfExists(lockPath);
+            // Both implementations keep the lock file (the fallback's claim is a marker
+            // beside it, removed at release), so the holder removes it here.
+            await unlinkIfExists(lockPath);
             return existed;
           },
           { timeout: this.#lockTimeout },

@@ -57,9 +57,27 @@ export function inodeAt(path: string): bigint | undefined {
   }
 }
 
-/** Where this lock file's fallback holder puts its marker (the native core looks there too). */
+/**
+ * Where this lock file's fallback holder puts its marker (the native core computes the
+ * same name: lock/foreign.rs). `.<name>.js-holder`, unless that (with the `.break` and
+ * temp files made beside it) would not fit in a 255-byte name: then a fixed-length name
+ * from a hash of the lock file's name.
+ */
 export function markerPathFor(real: string): string {
-  return join(dirname(real), `.${basename(real)}.js-holder`);
+  const name = basename(real);
+  const plain = `.${name}.js-holder`;
+  if (Buffer.byteLength(plain) <= MAX_MARKER_NAME_BYTES) return join(dirname(real), plain);
+  return join(dirname(real), `.cfs-${fnv1a64(Buffer.from(name))}.js-holder`);
+}
+
+/** 255 minus what breakers append (`.` before, `.break` after). */
+const MAX_MARKER_NAME_BYTES = 248;
+
+/** FNV-1a, 64 bits, as 16 hex digits: tiny, and the same in Rust and JavaScript. */
+function fnv1a64(bytes: Uint8Array): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of bytes) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  return hash.toString(16).padStart(16, '0');
 }
 
 /**

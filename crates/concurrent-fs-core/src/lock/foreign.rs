@@ -30,12 +30,29 @@ use std::sync::OnceLock;
 /// Markers are tiny; reading more than this is reading something that is not one.
 const MAX_MARKER_BYTES: usize = 4096;
 
-/// Where a fallback holder of the lock file `resolved` (symlinks followed) puts its marker.
+/// Where a fallback holder of the lock file `resolved` (symlinks followed) puts its
+/// marker: `.<name>.js-holder`, or, when that (with the `.break` file a breaker makes
+/// beside it) would not fit in a 255-byte name, `.cfs-<FNV-1a 64 of the name>.js-holder`.
+/// The fallback computes the same (`ts/js/lock-file.ts`).
 pub fn marker_path(resolved: &Path) -> PathBuf {
-  let mut name = OsString::from(".");
-  name.push(resolved.file_name().unwrap_or_default());
-  name.push(".js-holder");
-  resolved.with_file_name(name)
+  let name = resolved.file_name().unwrap_or_default();
+  let mut plain = OsString::from(".");
+  plain.push(name);
+  plain.push(".js-holder");
+  if plain.len() <= MAX_MARKER_NAME_BYTES {
+    return resolved.with_file_name(plain);
+  }
+  let hash = fnv1a64(name.as_encoded_bytes());
+  resolved.with_file_name(format!(".cfs-{hash:016x}.js-holder"))
+}
+
+/// 255 minus what breakers append (`.` before, `.break` after).
+const MAX_MARKER_NAME_BYTES: usize = 248;
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+  bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+    (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+  })
 }
 
 /// True when a live fallback process holds a lock that conflicts with `kind`.
@@ -184,6 +201,15 @@ mod tests {
       marker_path(Path::new("/d/a.lock")),
       Path::new("/d/.a.lock.js-holder")
     );
+    // Too long for the plain form: a hash of the name (the fallback computes the same).
+    let long = format!("/d/{}.lock", "c".repeat(240));
+    let hash = fnv1a64(&long.as_bytes()[3..]);
+    assert_eq!(
+      marker_path(Path::new(&long)),
+      Path::new("/d").join(format!(".cfs-{hash:016x}.js-holder"))
+    );
+    // FNV-1a 64's published value for "a".
+    assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
   }
 
   #[test]

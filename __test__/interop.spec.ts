@@ -52,9 +52,9 @@ describeWith(FLOCK_MISSING, 'util-linux flock(1)', () => {
     it(`${impl}: a shared flock(1) holder admits our shared lock and excludes our exclusive one`, async () => {
       const path = lockFile();
       const holder = await flockHolder(path, { shared: true });
+      expect(new cfs.FileLock(path).tryAcquire()).toBe(false);
       const reader = new cfs.FileLock(path, { shared: true });
       expect(reader.tryAcquire()).toBe(true);
-      expect(new cfs.FileLock(path).tryAcquire()).toBe(false);
       reader.release();
       await release(holder);
       const writer = new cfs.FileLock(path);
@@ -67,6 +67,7 @@ describeWith(FLOCK_MISSING, 'util-linux flock(1)', () => {
       // -o: flock(1)'s own descriptor alone holds the lock; its command (sh) lives on.
       const holder = await flockHolder(path, { close: true });
       const waiter = new cfs.FileLock(path);
+      expect(waiter.tryAcquire()).toBe(false);
       const got = waiter.acquire({ timeout: 20_000 });
       holder.process.kill('SIGKILL');
       await got;
@@ -175,6 +176,7 @@ describeWith('missing' in python ? python.missing : undefined, 'py-filelock File
       const path = lockFile();
       const holder = await pyHolder(path);
       const waiter = new cfs.FileLock(path);
+      expect(waiter.tryAcquire()).toBe(false);
       const got = waiter.acquire({ timeout: 20_000 });
       holder.process.kill('SIGKILL');
       await got;

@@ -3,6 +3,7 @@ import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
 import { createIdApi } from './ids';
 import { createLockApi } from './lock';
+import { createLockStatusApi } from './lock-status';
 import { backoffDelays, retry } from './retry';
 import { createStoreApi, leasedSnowflakes } from './store';
 import { createVersionApi } from './versioned';
@@ -20,6 +21,7 @@ export function createApi(backend: Backend) {
     implementation: backend.implementation,
     ...createAtomicApi(backend),
     ...locks,
+    ...createLockStatusApi(backend),
     ...versions,
     retry,
     backoffDelays,

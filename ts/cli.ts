@@ -11,9 +11,10 @@ import { demoWorker } from './cli/demo-worker';
 import { EXIT_FAILURE, EXIT_USAGE } from './cli/exit';
 import { id } from './cli/id';
 import { lock } from './cli/lock';
+import { status } from './cli/status';
 import { write } from './cli/write';
 
-const COMMANDS: readonly Command[] = [lock, write, id, demo];
+const COMMANDS: readonly Command[] = [lock, status, write, id, demo];
 /** Internal commands: runnable, but not shown in the overview. */
 const HIDDEN: readonly Command[] = [demoWorker];
 

@@ -16,6 +16,8 @@ export const FileLock = api.FileLock;
 export type FileLock = FileLockBase;
 export const withLock = api.withLock;
 export const lockMany = api.lockMany;
+export const lockStatus = api.lockStatus;
+export type { LockHolder, LockStatus } from './lock-status';
 export const readVersioned = api.readVersioned;
 export const writeIfVersion = api.writeIfVersion;
 export const compareAndSwap = api.compareAndSwap;

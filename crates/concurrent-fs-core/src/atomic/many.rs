@@ -102,7 +102,9 @@ impl Batch {
       file.rename()?;
       self.written.push(base + i);
       if let Some(dir) = dirs[i] {
-        self.dirs[dir].renamed.get_or_insert_with(|| file.path.clone());
+        self.dirs[dir]
+          .renamed
+          .get_or_insert_with(|| file.path.clone());
       }
     }
     Ok(())

@@ -18,7 +18,11 @@ fn writes_every_file_at_every_durability() {
     let contents: Vec<Vec<u8>> = (0..40)
       .map(|i| format!("{durability:?} {i}").into_bytes())
       .collect();
-    let entries: Vec<_> = paths.iter().zip(&contents).map(|(p, c)| entry(p, c)).collect();
+    let entries: Vec<_> = paths
+      .iter()
+      .zip(&contents)
+      .map(|(p, c)| entry(p, c))
+      .collect();
     write_many(&entries, durability).unwrap();
     for (path, content) in paths.iter().zip(&contents) {
       assert_eq!(&fs::read(path).unwrap(), content);

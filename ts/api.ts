@@ -2,6 +2,7 @@
 import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
 import { createIdApi } from './ids';
+import { createJsonApi } from './json';
 import { createLockApi } from './lock';
 import { createLockStatusApi } from './lock-status';
 import { backoffDelays, retry } from './retry';
@@ -12,6 +13,7 @@ export function createApi(backend: Backend) {
   const locks = createLockApi(backend);
   const versions = createVersionApi(backend, locks.withLock);
   const ids = createIdApi(backend);
+  const atomic = createAtomicApi(backend);
   const store = createStoreApi(backend, {
     withLock: locks.withLock,
     optimisticUpdate: versions.optimisticUpdate,
@@ -19,7 +21,8 @@ export function createApi(backend: Backend) {
   });
   return {
     implementation: backend.implementation,
-    ...createAtomicApi(backend),
+    ...atomic,
+    ...createJsonApi(atomic.atomicWrite, locks.withLock),
     ...locks,
     ...createLockStatusApi(backend),
     ...versions,

@@ -1,9 +1,10 @@
 // Atomic writes: argument checks in front of the implementation's write path, and the
 // per-path queue that makes calls from this process to one path commit in call order.
 import { resolve } from 'node:path';
-import type { AtomicFileHandle, Backend, Durability } from './backend';
-import { abortError, invalidArgType, systemError, throwIfAborted } from './errors';
-import { toBytes, toEncoding, toOptions, toPath, toSignal, toWriteSettings } from './validate';
+import type { AtomicFileHandle, Backend, Durability, WriteManyEntry } from './backend';
+import { abortError, invalidArgType, type SystemError, systemError, throwIfAborted } from './errors';
+import { makeParents, makeParentsSync } from './parents';
+import { toBoolean, toBytes, toDurability, toEncoding, toMode, toOptions, toPath, toSignal, toWriteSettings } from './validate';
 
 export interface AtomicWriteOptions {
   /** How hard to flush before returning. Default `'full'`. */
@@ -14,7 +15,35 @@ export interface AtomicWriteOptions {
   encoding?: BufferEncoding;
   /** Fail with `EEXIST` if the file exists. Default `false`. */
   noClobber?: boolean;
+  /**
+   * Create missing parent directories first (as `fs.mkdir` with `recursive`); unless
+   * `durability` is `'none'`, each created directory's parent is flushed. Default `false`.
+   */
+  mkdirs?: boolean;
   signal?: AbortSignal;
+}
+
+/** One file of `atomicWriteMany`. */
+export interface AtomicWriteManyEntry {
+  path: string | URL;
+  data: AtomicWriteData;
+  /** Exact permission bits (not masked by the umask). Default: keep the old file's. */
+  mode?: number;
+}
+
+export interface AtomicWriteManyOptions {
+  /** How hard to flush before resolving, for every file. Default `'full'`. */
+  durability?: Durability;
+  /** Encoding of string data. Default `'utf8'`. */
+  encoding?: BufferEncoding;
+  /** Create missing parent directories first (see `AtomicWriteOptions.mkdirs`). Default `false`. */
+  mkdirs?: boolean;
+  signal?: AbortSignal;
+}
+
+/** How `atomicWriteMany` fails: the first error, and the paths (as given) put in place before it. */
+export interface AtomicWriteManyError extends SystemError {
+  written: string[];
 }
 
 /** A file being written in pieces; the target changes only on `commit()`. */
@@ -34,7 +63,25 @@ function prepare(path: unknown, data: unknown, options: unknown) {
   const target = toPath(path);
   const bytes = toBytes(data, toEncoding(opts.encoding));
   const settings = toWriteSettings(opts);
-  return { target, bytes, settings, signal };
+  const mkdirs = toBoolean(opts.mkdirs, 'options.mkdirs', false);
+  return { target, bytes, settings, signal, mkdirs };
+}
+
+/** Every entry checked (errors name `entries[i].path` ...) before any file is touched. */
+function prepareMany(entries: unknown, options: unknown) {
+  const opts = toOptions(options);
+  const signal = toSignal(opts.signal);
+  const durability = toDurability(opts.durability);
+  const encoding = toEncoding(opts.encoding);
+  const mkdirs = toBoolean(opts.mkdirs, 'options.mkdirs', false);
+  if (!Array.isArray(entries)) throw invalidArgType('entries', 'an instance of Array', entries);
+  const checked = entries.map((entry: unknown, i): WriteManyEntry => {
+    const name = `entries[${i}]`;
+    if (typeof entry !== 'object' || entry === null) throw invalidArgType(name, 'of type object', entry);
+    const { path, data, mode } = entry as Record<string, unknown>;
+    return { path: toPath(path, `${name}.path`), data: toBytes(data, encoding, `${name}.data`), mode: toMode(mode, `${name}.mode`) };
+  });
+  return { entries: checked, durability, signal, mkdirs };
 }
 
 /**
@@ -48,61 +95,86 @@ function prepare(path: unknown, data: unknown, options: unknown) {
  */
 const queues = new Map<string, Promise<void>>();
 
-function inCallOrder<T>(path: string, run: () => Promise<T>): Promise<T> {
-  const key = resolve(path);
-  const previous = queues.get(key);
-  const result = previous === undefined ? run() : previous.then(run);
+/** `run` after every queued commit to any of `paths`; later calls to them wait for it. */
+function inCallOrder<T>(paths: string[], run: () => Promise<T>): Promise<T> {
+  const keys = [...new Set(paths.map((path) => resolve(path)))];
+  const previous = keys.map((key) => queues.get(key)).filter((tail) => tail !== undefined);
+  const result = previous.length === 0 ? run() : Promise.all(previous).then(run);
   const tail = result.then(
     () => undefined,
     () => undefined,
   );
-  queues.set(key, tail);
+  for (const key of keys) queues.set(key, tail);
   void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key);
+    for (const key of keys) if (queues.get(key) === tail) queues.delete(key);
   });
   return result;
 }
 
 export function createAtomicApi(backend: Backend) {
   function atomicWriteSync(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): void {
-    const { target, bytes, settings, signal } = prepare(path, data, options);
+    const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
     throwIfAborted(signal);
+    if (mkdirs) makeParentsSync(target, settings.durability);
     backend.writeSync(target, bytes, settings);
   }
 
   async function atomicWrite(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): Promise<void> {
-    const { target, bytes, settings, signal } = prepare(path, data, options);
+    const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
     throwIfAborted(signal);
-    await inCallOrder(target, () => {
+    if (mkdirs) await makeParents(target, settings.durability);
+    await inCallOrder([target], () => {
       throwIfAborted(signal);
       return backend.write(target, bytes, settings);
     });
   }
 
   function createExclusiveSync(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): boolean {
-    const { target, bytes, settings, signal } = prepare(path, data, options);
+    const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
     throwIfAborted(signal);
+    if (mkdirs) makeParentsSync(target, settings.durability);
     return backend.createExclusiveSync(target, bytes, settings);
   }
 
   async function createExclusive(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): Promise<boolean> {
-    const { target, bytes, settings, signal } = prepare(path, data, options);
+    const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
     throwIfAborted(signal);
-    return inCallOrder(target, () => {
+    if (mkdirs) await makeParents(target, settings.durability);
+    return inCallOrder([target], () => {
       throwIfAborted(signal);
       return backend.createExclusive(target, bytes, settings);
     });
   }
 
   async function openAtomic(path: string | URL, options?: AtomicWriteOptions): Promise<AtomicFile> {
-    const { target, settings, signal } = prepare(path, '', options);
+    const { target, settings, signal, mkdirs } = prepare(path, '', options);
     const encoding = toEncoding(toOptions(options).encoding);
     throwIfAborted(signal);
+    if (mkdirs) await makeParents(target, settings.durability);
     const handle = await backend.openAtomic(target, settings);
     return new StreamedAtomicFile(target, handle, encoding, signal);
   }
 
-  return { atomicWrite, atomicWriteSync, createExclusive, createExclusiveSync, openAtomic };
+  /**
+   * Writes many files, each atomically, sharing the flushes: all temps are flushed
+   * together, then renamed in entry order (a later entry for one path wins), then each
+   * directory is flushed once. Not all-or-nothing: on failure it rejects with the first
+   * error, every file holds its old or new content, and `err.written` lists the paths
+   * renamed into place (with `err.committed` when only a directory flush failed).
+   */
+  async function atomicWriteMany(entries: AtomicWriteManyEntry[], options?: AtomicWriteManyOptions): Promise<void> {
+    const batch = prepareMany(entries, options);
+    throwIfAborted(batch.signal);
+    if (batch.entries.length === 0) return;
+    if (batch.mkdirs) for (const entry of batch.entries) await makeParents(entry.path, batch.durability);
+    const paths = batch.entries.map((entry) => entry.path);
+    await inCallOrder(paths, () => {
+      throwIfAborted(batch.signal);
+      return backend.writeMany(batch.entries, batch.durability);
+    });
+  }
+
+  return { atomicWrite, atomicWriteSync, atomicWriteMany, createExclusive, createExclusiveSync, openAtomic };
 }
 
 /** Serialises calls (a stream's writes must land in order) and handles the signal. */
@@ -127,7 +199,7 @@ class StreamedAtomicFile implements AtomicFile {
 
   commit(): Promise<void> {
     return this.#enqueue('rename', async () => {
-      await inCallOrder(this.path, () => this.handle.commit());
+      await inCallOrder([this.path], () => this.handle.commit());
       this.#state = 'committed';
     });
   }

@@ -13,6 +13,14 @@ export interface WriteSettings {
   noClobber: boolean;
 }
 
+/** One file of `writeMany`, validated. */
+export interface WriteManyEntry {
+  path: string;
+  data: Uint8Array;
+  /** Exact permission bits, or undefined to keep the old file's (or the umask default). */
+  mode: number | undefined;
+}
+
 /** A file being written atomically; it replaces its target only on `commit`. */
 export interface AtomicFileHandle {
   write(chunk: Uint8Array): Promise<void>;
@@ -44,6 +52,11 @@ export interface Backend {
   createExclusiveSync(path: string, data: Uint8Array, settings: WriteSettings): boolean;
   createExclusive(path: string, data: Uint8Array, settings: WriteSettings): Promise<boolean>;
   openAtomic(path: string, settings: WriteSettings): Promise<AtomicFileHandle>;
+  /**
+   * Replaces each entry's file atomically, sharing the flushes; renames in entry order.
+   * Rejects with the first error, carrying `written`: the paths (as given) renamed into place.
+   */
+  writeMany(entries: WriteManyEntry[], durability: Durability): Promise<void>;
   openLock(path: string, shared: boolean): OsLock;
   /** A content hash as hex: equal bytes give equal versions. */
   contentVersion(data: Uint8Array): string;

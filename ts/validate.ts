@@ -55,19 +55,33 @@ export function toTimeout(value: unknown, name: string, fallback: number): numbe
   return value;
 }
 
+export function toDurability(value: unknown, name = 'options.durability'): Durability {
+  const durability = value ?? 'full';
+  if (!DURABILITIES.includes(durability as Durability)) throw invalidArgValue(name, durability, "must be one of 'none', 'data', 'full'");
+  return durability as Durability;
+}
+
+/** Exact permission bits, or undefined to keep the old file's. */
+export function toMode(value: unknown, name = 'options.mode'): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < 0 || value > 0o7777) throw outOfRange(name, '>= 0 && <= 4095 (0o7777)', value);
+  return value;
+}
+
+/** JSON indentation, as `JSON.stringify` takes it: a count of spaces (0-10) or a string. */
+export function toSpaces(value: unknown, name = 'options.spaces'): number | string {
+  if (value === undefined) return 2;
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number or string', value);
+  if (!Number.isInteger(value) || value < 0 || value > 10) throw outOfRange(name, 'an integer >= 0 && <= 10', value);
+  return value;
+}
+
 export function toWriteSettings(options: Record<string, unknown>): WriteSettings {
-  const durability = options.durability ?? 'full';
-  if (!DURABILITIES.includes(durability as Durability)) {
-    throw invalidArgValue('options.durability', durability, "must be one of 'none', 'data', 'full'");
-  }
-  const mode = options.mode;
-  if (mode !== undefined) {
-    if (typeof mode !== 'number') throw invalidArgType('options.mode', 'of type number', mode);
-    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw outOfRange('options.mode', '>= 0 && <= 4095 (0o7777)', mode);
-  }
   return {
-    durability: durability as Durability,
-    mode: mode as number | undefined,
+    durability: toDurability(options.durability),
+    mode: toMode(options.mode),
     noClobber: toBoolean(options.noClobber, 'options.noClobber', false),
   };
 }

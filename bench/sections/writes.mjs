@@ -151,7 +151,52 @@ function writers(cfs, root) {
       fs.fsyncSync(rawFd);
     },
   });
+  list.push(...batchWriters(cfs, root));
   return { list, close: () => fs.closeSync(rawFd) };
+}
+
+export const BATCH = { files: 100, bytes: 1024 };
+
+/**
+ * Many small files at 'full' (issue 15): one atomicWriteMany of 100 x 1 KiB, against
+ * the same files one by one with atomicWriteSync and Promise.all of write-file-atomic
+ * (a flush per file, none of the directory). Rates are files per second (`ops`).
+ */
+export function batchWriters(cfs, root) {
+  const size = `${BATCH.files} x 1 KiB`;
+  const data = Buffer.alloc(BATCH.bytes, 'x');
+  const batch = (name) => {
+    const dir = join(root, name.replace(/\W+/g, '-'));
+    fs.mkdirSync(dir);
+    const paths = Array.from({ length: BATCH.files }, (_, i) => join(dir, `f${i}.dat`));
+    for (const path of paths) fs.writeFileSync(path, data);
+    return paths;
+  };
+  const row = (name, impl, api, mode, fn) => ({ name, size, impl, api, mode, durability: 'full', ops: BATCH.files, fn });
+  const list = [];
+  for (const [impl, lib] of [
+    ['native', cfs.native],
+    ['js', cfs.js],
+  ]) {
+    const many = batch(`${impl} many`);
+    const entries = many.map((path) => ({ path, data }));
+    list.push(
+      row(`${impl} atomicWriteMany full`, impl, 'atomicWriteMany', 'async', () => lib.atomicWriteMany(entries, { durability: 'full' })),
+    );
+    const loop = batch(`${impl} loop`);
+    list.push(
+      row(`${impl} atomicWriteSync loop full`, impl, 'atomicWriteSync', 'sync', () => {
+        for (const path of loop) lib.atomicWriteSync(path, data, { durability: 'full' });
+      }),
+    );
+  }
+  const peer = batch('write-file-atomic');
+  list.push(
+    row('write-file-atomic Promise.all default (fsync)', 'peer', 'write-file-atomic', 'async', () =>
+      Promise.all(peer.map((path) => writeFileAtomic(path, data))),
+    ),
+  );
+  return list;
 }
 
 export async function runWrites(cfs, config) {
@@ -160,7 +205,7 @@ export async function runWrites(cfs, config) {
     const { list, close } = writers(cfs, root);
     config.log('Atomic writes');
     try {
-      const tasks = list.map((w) => ({ name: `${w.size} ${w.name}`, fn: w.fn, beforeAll: settle }));
+      const tasks = list.map((w) => ({ name: `${w.size} ${w.name}`, fn: w.fn, ops: w.ops, beforeAll: settle }));
       const rates = await measure(tasks, { ...config, ...config.writeTiming });
       return list.map((w) => {
         const r = rates.get(`${w.size} ${w.name}`);

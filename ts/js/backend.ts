@@ -2,6 +2,7 @@
 // docs/fallback.md.
 import type { Backend } from '../backend';
 import { atomicWrite, createExclusive, openAtomic } from './atomic-async';
+import { atomicWriteMany } from './atomic-many';
 import { atomicWriteSync, createExclusiveSync } from './atomic-sync';
 import { jsIds } from './ids';
 import { JsLock } from './lock';
@@ -15,6 +16,7 @@ export const jsBackend: Backend = {
   createExclusiveSync,
   createExclusive,
   openAtomic,
+  writeMany: atomicWriteMany,
   openLock: (path, shared) => new JsLock(path, shared),
   contentVersion,
 };

@@ -1,6 +1,6 @@
 // The native implementation: the Rust addon behind the Backend interface. Its errors
 // arrive as `cfs:{json}` messages and leave as Node-style errors.
-import type { AtomicFileHandle, Backend, Durability, OsLock, WriteSettings } from '../backend';
+import type { AtomicFileHandle, Backend, Durability, OsLock, WriteManyEntry, WriteSettings } from '../backend';
 import { abortError, errnoName, systemError } from '../errors';
 import { createNativeIds } from './ids';
 import { loadBinding, type NativeBinding } from './load';
@@ -67,9 +67,36 @@ function createNativeBackend(binding: NativeBinding): Backend {
         abort: () => callAsync(() => file.abort()),
       };
     },
+    writeMany: (entries, durability) => writeMany(binding, entries, durability),
     openLock: (path, shared) => nativeLock(binding, path, shared),
     contentVersion: (data) => binding.contentVersion(data),
   };
+}
+
+/**
+ * One call for the whole batch: the contents travel concatenated (one copy), cut by
+ * their lengths. A failure's detail lists the entries renamed (`written`, as indexes),
+ * which become the paths the caller gave.
+ */
+async function writeMany(binding: NativeBinding, entries: WriteManyEntry[], durability: Durability): Promise<void> {
+  const data = Buffer.concat(entries.map((e) => e.data));
+  const lengths = entries.map((e) => e.data.length);
+  const modes = entries.map((e) => e.mode ?? null);
+  try {
+    await binding.atomicWriteMany(
+      entries.map((e) => e.path),
+      data,
+      lengths,
+      modes,
+      DURABILITY[durability],
+    );
+  } catch (err) {
+    const written =
+      err instanceof Error && err.message.startsWith('cfs:{')
+        ? (JSON.parse(err.message.slice(4)) as { written?: number[] }).written
+        : undefined;
+    throw Object.assign(fromNative(err) as Error, { written: (written ?? []).map((i) => entries[i]!.path) });
+  }
 }
 
 /** Outcomes of `NativeLock.wait`. */

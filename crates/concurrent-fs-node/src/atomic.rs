@@ -1,22 +1,27 @@
-//! Atomic writes: `atomicWrite[Sync]`, `createExclusive[Sync]`, `openAtomic`.
+//! Atomic writes: `atomicWrite[Sync]`, `createExclusive[Sync]`, `openAtomic`, `atomicWriteMany`.
 //! Async variants run on the libuv threadpool: fsync is real I/O, like `fs.promises`.
 
 use crate::error::{no_panic, to_napi};
-use concurrent_fs_core::atomic::{self, AtomicFile, Durability, WriteOptions};
+use concurrent_fs_core::atomic::{
+  self, AtomicFile, Durability, ManyEntry, ManyError, WriteOptions,
+};
 use concurrent_fs_core::Error as CoreError;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-fn options(durability: u32, mode: Option<u32>, no_clobber: bool) -> WriteOptions {
-  let durability = match durability {
+fn durability_of(durability: u32) -> Durability {
+  match durability {
     0 => Durability::None,
     1 => Durability::Data,
     _ => Durability::Full,
-  };
+  }
+}
+
+fn options(durability: u32, mode: Option<u32>, no_clobber: bool) -> WriteOptions {
   WriteOptions {
-    durability,
+    durability: durability_of(durability),
     mode,
     no_clobber,
   }
@@ -105,6 +110,81 @@ pub fn create_exclusive(
     options,
     exclusive: true,
   })
+}
+
+pub struct ManyTask {
+  paths: Vec<PathBuf>,
+  /// Every entry's content, one after the other; `lengths` cuts it up.
+  data: Vec<u8>,
+  lengths: Vec<u32>,
+  modes: Vec<Option<u32>>,
+  durability: Durability,
+}
+
+impl Task for ManyTask {
+  type Output = ();
+  type JsValue = ();
+
+  fn compute(&mut self) -> Result<()> {
+    no_panic(|| {
+      let mut entries = Vec::with_capacity(self.paths.len());
+      let mut offset = 0usize;
+      for (i, path) in self.paths.iter().enumerate() {
+        let len = self.lengths[i] as usize;
+        entries.push(ManyEntry {
+          path,
+          data: &self.data[offset..offset + len],
+          mode: self.modes[i],
+        });
+        offset += len;
+      }
+      atomic::write_many(&entries, self.durability).map_err(many_error)
+    })
+  }
+
+  fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+    Ok(())
+  }
+}
+
+/// The core's error, with the indexes of the entries renamed into place added to its
+/// JSON detail as `written`.
+fn many_error(err: ManyError) -> Error {
+  let mut napi_err = to_napi(err.error);
+  let written: Vec<String> = err.written.iter().map(|i| i.to_string()).collect();
+  if napi_err.reason.ends_with('}') {
+    napi_err.reason.pop();
+    napi_err
+      .reason
+      .push_str(&format!(r#","written":[{}]}}"#, written.join(",")));
+  }
+  napi_err
+}
+
+/// Writes many files atomically, sharing their flushes. `data` is every entry's bytes
+/// concatenated, cut by `lengths`; `modes[i]` is null to keep the old file's bits.
+/// Arguments are validated by the caller.
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
+pub fn atomic_write_many(
+  paths: Vec<String>,
+  data: &[u8],
+  lengths: Vec<u32>,
+  modes: Vec<Option<u32>>,
+  durability: u32,
+) -> Result<AsyncTask<ManyTask>> {
+  let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
+  if lengths.len() != paths.len() || modes.len() != paths.len() || total != data.len() as u64 {
+    return Err(Error::from_reason(
+      "atomicWriteMany: entries and lengths do not match",
+    ));
+  }
+  Ok(AsyncTask::new(ManyTask {
+    paths: paths.into_iter().map(PathBuf::from).collect(),
+    data: data.to_vec(),
+    lengths,
+    modes,
+    durability: durability_of(durability),
+  }))
 }
 
 /// The state behind a handle: the file while it is open, and the path it was opened

@@ -20,6 +20,7 @@
 //!
 //! Every failure before the rename removes the temp file.
 
+mod many;
 mod temp_name;
 
 #[cfg(unix)]
@@ -31,6 +32,7 @@ mod windows;
 #[cfg(windows)]
 use windows as sys;
 
+pub use many::{write_many, ManyEntry, ManyError};
 pub use temp_name::is_temp_name_for;
 
 use crate::error::{Error, Result};
@@ -146,26 +148,36 @@ impl AtomicFile {
   }
 
   pub fn commit(mut self) -> Result<()> {
+    self.flush(self.options.durability)?;
+    self.rename()?;
+    if self.options.durability != Durability::None {
+      sync_dir(&self.target, &self.path)?;
+    }
+    Ok(())
+  }
+
+  /// Flushes the temp file (step 3). A failure removes the temp: it is never renamed.
+  fn flush(&mut self, durability: Durability) -> Result<()> {
+    let Some(file) = self.file.as_ref() else {
+      return Err(Error::synthetic("EBADF", "fsync", &self.path));
+    };
+    match sys::flush(file, durability) {
+      Ok(()) => Ok(()),
+      Err((err, syscall)) => Err(self.fail(&err, syscall)),
+    }
+  }
+
+  /// Closes the temp file and renames it over the target (step 4).
+  fn rename(&mut self) -> Result<()> {
     let Some(file) = self.file.take() else {
       return Err(Error::synthetic("EBADF", "rename", &self.path));
     };
-    if let Err((err, syscall)) = sys::flush(&file, self.options.durability) {
-      return Err(self.fail(&err, syscall));
-    }
     drop(file);
     let renamed = sys::rename(&self.target, &self.temp_name, self.options.no_clobber);
     if let Err((err, syscall)) = renamed {
       return Err(self.fail(&err, syscall));
     }
     self.temp_name.clear();
-    if self.options.durability != Durability::None {
-      if let Err(err) = sys::sync_dir(&self.target) {
-        let err = Error::from_io(&err, "fsync", &self.path);
-        if !err.is_unsupported() {
-          return Err(err.committed());
-        }
-      }
-    }
     Ok(())
   }
 
@@ -203,6 +215,22 @@ impl Drop for AtomicFile {
   fn drop(&mut self) {
     self.file = None;
     let _ = self.remove_temp();
+  }
+}
+
+/// Flushes the directory holding `target` (step 5), opened by `open_for_sync`. The rename
+/// is done, so a failure is `committed`; a filesystem without directory fsync is fine.
+fn sync_dir(target: &sys::Target, path: &Path) -> Result<()> {
+  match sys::sync_dir(target) {
+    Ok(()) => Ok(()),
+    Err(err) => {
+      let err = Error::from_io(&err, "fsync", path);
+      if err.is_unsupported() {
+        Ok(())
+      } else {
+        Err(err.committed())
+      }
+    }
   }
 }
 

@@ -55,6 +55,8 @@ enum Entry {
   Other,
 }
 
+pub type DirKey = (u64, u64);
+
 pub struct Target {
   /// Where the name lives; with `O_PATH` it cannot be flushed, see `open_for_sync`.
   dir: OwnedFd,
@@ -117,6 +119,14 @@ impl Target {
 
   pub fn name(&self) -> &OsStr {
     &self.name
+  }
+
+  /// The directory's identity (device, inode): two targets with one key share a directory
+  /// flush, however their paths were spelled.
+  pub fn dir_key(&self) -> io::Result<DirKey> {
+    let stat = retry(|| rfs::fstat(&self.dir))?;
+    #[allow(clippy::useless_conversion)]
+    Ok((u64::from(stat.st_dev), u64::from(stat.st_ino)))
   }
 
   /// True when there is an entry at the name (of any kind).
@@ -325,6 +335,25 @@ pub fn remove(target: &Target, temp: &OsStr) -> io::Result<()> {
   Ok(retry(|| {
     rfs::unlinkat(&target.dir, temp, AtFlags::empty())
   })?)
+}
+
+/// A directory opened for flushing, apart from any one write (a batch flushes each
+/// directory once, after all its renames).
+pub struct SyncDir(OwnedFd);
+
+impl SyncDir {
+  pub fn open(target: &Target) -> StepResult<SyncDir> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = step(
+      retry(|| rfs::openat(&target.dir, ".", flags, Mode::empty())),
+      "open",
+    )?;
+    Ok(SyncDir(fd))
+  }
+
+  pub fn sync(&self) -> io::Result<()> {
+    Ok(retry(|| rfs::fsync(&self.0))?)
+  }
 }
 
 /// Flushes the directory opened by `Target::open_for_sync`.

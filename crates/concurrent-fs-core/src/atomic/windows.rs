@@ -41,6 +41,8 @@ pub struct Existing {
   readonly: bool,
 }
 
+pub type DirKey = PathBuf;
+
 pub struct Target {
   dir: PathBuf,
   name: OsString,
@@ -99,6 +101,12 @@ impl Target {
 
   pub fn name(&self) -> &OsStr {
     &self.name
+  }
+
+  /// Which directory the target is in, to flush each directory once; directories are
+  /// never flushed on Windows (see `sync_dir`), so the path's text is key enough.
+  pub fn dir_key(&self) -> io::Result<DirKey> {
+    Ok(self.dir.clone())
   }
 
   pub fn existing(&self) -> Option<&Existing> {
@@ -238,6 +246,19 @@ fn jittered(delay: Duration) -> Duration {
 
 pub fn remove(target: &Target, temp: &OsStr) -> io::Result<()> {
   std::fs::remove_file(target.dir.join(temp))
+}
+
+/// A directory to flush once for a batch: nothing to hold on Windows (see `sync_dir`).
+pub struct SyncDir;
+
+impl SyncDir {
+  pub fn open(_target: &Target) -> StepResult<SyncDir> {
+    Ok(SyncDir)
+  }
+
+  pub fn sync(&self) -> io::Result<()> {
+    Ok(())
+  }
 }
 
 pub fn sync_dir(_target: &Target) -> io::Result<()> {

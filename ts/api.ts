@@ -5,6 +5,7 @@ import { createIdApi } from './ids';
 import { createLockApi } from './lock';
 import { backoffDelays, retry } from './retry';
 import { createStoreApi, leasedSnowflakes } from './store';
+import { createTaskApi } from './tasks/queue';
 import { createVersionApi } from './versioned';
 
 export function createApi(backend: Backend) {
@@ -25,6 +26,7 @@ export function createApi(backend: Backend) {
     backoffDelays,
     ...ids,
     ...store,
+    ...createTaskApi(backend, { FileLock: locks.FileLock, uuidv7: ids.uuidv7 }),
   };
 }
 

@@ -32,4 +32,16 @@ export const machineWorkerId = api.machineWorkerId;
 export const leaseWorkerId = api.leaseWorkerId;
 export const ConcurrentFileStore = api.ConcurrentFileStore;
 export type ConcurrentFileStore = InstanceType<typeof api.ConcurrentFileStore>;
+export const TaskQueue = api.TaskQueue;
+export type TaskQueue = InstanceType<typeof api.TaskQueue>;
 export * from './public-types';
+export type {
+  AddTaskOptions,
+  ClaimedTask,
+  ClaimOptions,
+  FailOptions,
+  TaskError,
+  TaskInfo,
+  TaskQueueOptions,
+  TaskState,
+} from './tasks/queue';

@@ -212,7 +212,7 @@ describe.each(IMPLEMENTATIONS)('TaskQueue (%s)', (impl) => {
     const q = new (api().TaskQueue)(tempDir('tasks'));
     const a = await q.add('a');
     const b = await q.add('b', { dependsOn: [a] });
-    const c = await q.add('c', { dependsOn: [b] });
+    await q.add('c', { dependsOn: [b] });
     const ta = await q.claim();
     expect(ta?.id).toBe(a);
     expect(await q.claim()).toBeUndefined();

@@ -3,6 +3,7 @@ import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
 import { createIdApi } from './ids';
 import { createLockApi } from './lock';
+import { createPortApi } from './ports';
 import { backoffDelays, retry } from './retry';
 import { createStoreApi, leasedSnowflakes } from './store';
 import { createTaskApi } from './tasks/queue';
@@ -27,6 +28,7 @@ export function createApi(backend: Backend) {
     ...ids,
     ...store,
     ...createTaskApi(backend, { FileLock: locks.FileLock, uuidv7: ids.uuidv7 }),
+    ...createPortApi({ FileLock: locks.FileLock }),
   };
 }
 

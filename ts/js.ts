@@ -34,6 +34,8 @@ export const ConcurrentFileStore = api.ConcurrentFileStore;
 export type ConcurrentFileStore = InstanceType<typeof api.ConcurrentFileStore>;
 export const TaskQueue = api.TaskQueue;
 export type TaskQueue = InstanceType<typeof api.TaskQueue>;
+export const leasePort = api.leasePort;
+export type { LeasePortOptions, PortLease } from './ports';
 export * from './public-types';
 export type {
   AddTaskOptions,

@@ -17,6 +17,7 @@ export function createApi(backend: Backend) {
     withLock: locks.withLock,
     optimisticUpdate: versions.optimisticUpdate,
     ids: leasedSnowflakes(ids),
+    writeIfVersion: versions.writeIfVersion,
   });
   return {
     implementation: backend.implementation,

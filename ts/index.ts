@@ -37,6 +37,7 @@ export type TaskQueue = InstanceType<typeof api.TaskQueue>;
 export const leasePort = api.leasePort;
 export type { LeasePortOptions, PortLease } from './ports';
 export * from './public-types';
+export type { UpdateMergeOptions } from './store';
 export type {
   AddTaskOptions,
   ClaimedTask,

@@ -103,6 +103,10 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 /** Polling while waiting for a ready task: a dead claimer frees its task without any file event. */
 const FIRST_POLL_MS = 1;
 const MAX_POLL_MS = 50;
+/** Claimers start at a random one of the first SPREAD ready tasks. */
+const SPREAD = 16;
+/** The longest a claim goes without looking for dead claimers' tasks. */
+const RECOVER_EVERY_MS = 20;
 /** Task IDs are file names: UUIDv7s from `add`, or anything this safe a caller names. */
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -160,6 +164,12 @@ export function createTaskApi(backend: Backend, deps: Deps) {
     readonly dir: string;
     readonly #layout: Layout;
     #ready: Promise<unknown> | undefined;
+    /** This instance's view of `ready/` (see #claimOnce). */
+    #candidates = new Set<string>();
+    /** Whether the last look met tasks other claimers were taking: then start at a random one. */
+    #contended = false;
+    /** When dead claimers' tasks were last looked for (performance.now()). */
+    #recovered = Number.NEGATIVE_INFINITY;
 
     constructor(dir: string | URL, options?: TaskQueueOptions) {
       this.dir = resolve(toPath(dir, 'dir'));
@@ -222,36 +232,62 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       return [...found.values()].filter((t) => state === undefined || t.state === state).sort((a, b) => (a.id < b.id ? -1 : 1));
     }
 
+    /**
+     * One look for a task. Claimers work from a cached listing of `ready/` (re-read when
+     * it has nothing claimable left), oldest first; once it meets tasks other claimers
+     * are taking, it starts at a random one of the first SPREAD entries, so that N
+     * claimers do not all race for the oldest task (order is then oldest-first roughly). Dead claimers' tasks are given back on every re-read and at least every
+     * RECOVER_EVERY_MS, and go to the front of this claimer's listing.
+     */
     async #claimOnce(worker: string | undefined): Promise<ClaimedTask | undefined> {
+      if (performance.now() - this.#recovered >= RECOVER_EVERY_MS) await this.#recoverOrphans();
+      const task = await this.#takeCandidate(worker);
+      if (task) return task;
       await this.#recoverOrphans();
-      for (const id of await this.#layout.ids('ready')) {
-        const task = await this.#tryTake(id, worker);
-        if (task) return task;
+      this.#candidates = new Set([...this.#candidates, ...(await this.#layout.ids('ready'))]);
+      return this.#takeCandidate(worker);
+    }
+
+    async #takeCandidate(worker: string | undefined): Promise<ClaimedTask | undefined> {
+      const ids = [...this.#candidates];
+      const start = this.#contended ? Math.floor(Math.random() * Math.min(ids.length, SPREAD)) : 0;
+      let contended = false;
+      try {
+        for (const id of [...ids.slice(start), ...ids.slice(0, start)]) {
+          const outcome = await this.#tryTake(id, worker);
+          if (outcome === 'busy') contended = true;
+          else if (outcome !== 'blocked') this.#candidates.delete(id);
+          if (typeof outcome === 'object') return outcome;
+        }
+        return undefined;
+      } finally {
+        this.#contended = contended;
       }
-      return undefined;
     }
 
     /** Claims `id` if it is still ready, its dependencies are done and its keys are free. */
-    async #tryTake(id: string, worker: string | undefined): Promise<ClaimedTask | undefined> {
+    async #tryTake(id: string, worker: string | undefined): Promise<ClaimedTask | 'gone' | 'busy' | 'blocked'> {
+      // A look first: taking the lease of a task another claimer took would recreate its lease file.
+      if (!(await exists(this.#layout.record('ready', id)))) return 'gone';
       const lease = new deps.FileLock(this.#layout.lease(id));
-      if (!lease.tryAcquire()) return undefined;
+      if (!lease.tryAcquire()) return 'busy';
       const hold = new Hold(lease, []);
       try {
         const record = await this.#layout.read('ready', id);
         if (!record) {
           await this.#dropLeaseFile(id); // finished meanwhile: our lock made a fresh lease file
           hold.release();
-          return undefined;
+          return 'gone';
         }
         const gate = await this.#dependencies(record);
         if (gate !== 'done') {
           if (gate !== 'waiting') await this.#end(id, 'ready', 'failed', record, { message: `dependency ${gate} failed` });
           hold.release();
-          return undefined;
+          return gate === 'waiting' ? 'blocked' : 'gone';
         }
         if (!this.#takeKeys(record.exclusive, hold.keys)) {
           hold.release();
-          return undefined;
+          return 'blocked';
         }
         await this.#layout.move(id, 'ready', 'claimed');
         const claimed: TaskRecord = { ...record, attempts: record.attempts + 1, ...(worker === undefined ? {} : { worker }) };
@@ -285,27 +321,31 @@ export function createTaskApi(backend: Backend, deps: Deps) {
 
     /** Gives back the tasks of dead claimers: a `claimed/` record whose lease is free. */
     async #recoverOrphans(): Promise<void> {
+      this.#recovered = performance.now();
       for (const id of await this.#layout.ids('claimed')) {
         const lease = new deps.FileLock(this.#layout.lease(id));
         if (!lease.tryAcquire()) continue; // its claimer lives
         try {
           const record = await this.#layout.read('claimed', id);
           if (!record) await this.#dropLeaseFile(id);
-          else await this.#giveBack(record, { message: 'its claimer ended without completing it (the process died or released it)' });
+          else if (await this.#giveBack(record, { message: 'its claimer ended without completing it (the process died or released it)' })) {
+            this.#candidates = new Set([id, ...this.#candidates]);
+          }
         } finally {
           lease.release();
         }
       }
     }
 
-    /** Under the task's lease: back to `ready`, or to `failed` when it is out of attempts. */
-    async #giveBack(record: TaskRecord, error: TaskError | undefined): Promise<void> {
+    /** Under the task's lease: back to `ready` (true), or to `failed` when it is out of attempts. */
+    async #giveBack(record: TaskRecord, error: TaskError | undefined): Promise<boolean> {
       if (record.attempts >= record.maxAttempts) {
         await this.#end(record.id, 'claimed', 'failed', record, error);
-        return;
+        return false;
       }
       if (error) await this.#layout.write('claimed', { ...record, error });
       await this.#layout.move(record.id, 'claimed', 'ready');
+      return true;
     }
 
     /**
@@ -342,8 +382,8 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       return queue.#end(id, 'claimed', to, record, error);
     }
     /** @internal */
-    static giveBack(queue: TaskQueue, record: TaskRecord, error: TaskError | undefined): Promise<void> {
-      return queue.#giveBack(record, error);
+    static async giveBack(queue: TaskQueue, record: TaskRecord, error: TaskError | undefined): Promise<void> {
+      if (await queue.#giveBack(record, error)) queue.#candidates.add(record.id);
     }
   }
 

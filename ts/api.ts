@@ -1,6 +1,7 @@
 // The whole public API, built over one implementation.
 import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
+import { createEventApi } from './events/log';
 import { createIdApi } from './ids';
 import { createLockApi } from './lock';
 import { createPortApi } from './ports';
@@ -30,6 +31,7 @@ export function createApi(backend: Backend) {
     ...store,
     ...createTaskApi(backend, { FileLock: locks.FileLock, uuidv7: ids.uuidv7 }),
     ...createPortApi({ FileLock: locks.FileLock }),
+    ...createEventApi({ withLock: locks.withLock }),
   };
 }
 

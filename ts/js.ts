@@ -38,6 +38,9 @@ export const leasePort = api.leasePort;
 export type { LeasePortOptions, PortLease } from './ports';
 export * from './public-types';
 export type { UpdateMergeOptions } from './store';
+export const EventLog = api.EventLog;
+export type EventLog = InstanceType<typeof api.EventLog>;
+export type { EventLogOptions, LogEvent } from './events/log';
 export type {
   AddTaskOptions,
   ClaimedTask,

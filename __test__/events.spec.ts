@@ -147,4 +147,39 @@ describe.each(IMPLEMENTATIONS)('EventLog (%s)', (impl) => {
     ).rejects.toMatchObject({ name: 'AbortError' });
     expect(fromTwo).toEqual(['a', 'b']);
   });
+
+  it('a consumer resumes after its last ack, also in another process', async () => {
+    const path = join(tempDir('events'), 'events.log');
+    const log = new EventLog(path, { durability: 'none' });
+    for (const data of ['a', 'b', 'c']) await log.append(data);
+    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const { EventLog } = require('./dist/${impl}.js');
+           (async () => { const c = new EventLog(${JSON.stringify(path)}).consumer('alice');
+             for await (const e of c) { console.log(e.data); await c.ack(e.seq); if (e.seq === 2) break; } })();`,
+        ],
+        { cwd: ROOT },
+      );
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+      });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(run).toEqual({ code: 0, out: 'a\nb\n' });
+    const alice = log.consumer('alice');
+    expect(await alice.position()).toBe(2);
+    for await (const e of alice) {
+      expect([e.seq, e.data]).toEqual([3, 'c']);
+      break;
+    }
+    const bob = log.consumer('bob');
+    for await (const e of bob) {
+      expect(e.seq).toBe(1); // a new name starts at the beginning
+      break;
+    }
+  });
 });

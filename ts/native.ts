@@ -40,7 +40,7 @@ export * from './public-types';
 export type { UpdateMergeOptions } from './store';
 export const EventLog = api.EventLog;
 export type EventLog = InstanceType<typeof api.EventLog>;
-export type { EventLogOptions, LogEvent } from './events/log';
+export type { EventLogOptions, LogConsumer, LogEvent } from './events/log';
 export type {
   AddTaskOptions,
   ClaimedTask,

@@ -24,8 +24,30 @@ export interface EventLogOptions {
   durability?: Durability;
 }
 
+/** The part of the store a consumer keeps its cursor in (structural, to avoid a cycle). */
+interface CursorStore {
+  read<T>(name: string): Promise<T | undefined>;
+  update<T>(name: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T>;
+}
+
 interface Deps {
   withLock: <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<T>;
+  openStore: (dir: string) => CursorStore;
+}
+
+/**
+ * A durable cursor: iterating yields the events after the last acknowledged one (and
+ * waits for more, like `tail`); `ack(seq)` records progress in the store beside the log,
+ * `${path}.consumers/<name>.json`, so a restarted consumer resumes there. Events after the
+ * last ack are delivered again after a crash (at-least-once). One cursor per name: two
+ * processes iterating one name each see every event.
+ */
+export interface LogConsumer extends AsyncIterable<LogEvent> {
+  readonly name: string;
+  /** Records that every event up to `seq` is handled (never moves the cursor back). */
+  ack(seq: number): Promise<void>;
+  /** The last acknowledged seq (0: none). */
+  position(): Promise<number>;
 }
 
 const CHUNK_BYTES = 64 * 1024;
@@ -92,6 +114,27 @@ export function createEventApi(deps: Deps) {
     constructor(path: string | URL, options?: EventLogOptions) {
       this.path = resolve(toPath(path));
       this.#durability = toWriteSettings({ durability: toOptions(options).durability ?? 'data' }).durability;
+    }
+
+    /** A durable cursor named `name` (a store document name; see LogConsumer). */
+    consumer(name: string, options?: { signal?: AbortSignal }): LogConsumer {
+      if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+      const store = deps.openStore(`${this.path}.consumers`);
+      const doc = `${name}.json`;
+      const signal = toSignal(toOptions(options).signal);
+      const position = async () => (await store.read<{ seq: number }>(doc))?.seq ?? 0;
+      const tail = (from: number) => this.tail({ from, signal });
+      return {
+        name,
+        position,
+        async ack(seq: number) {
+          if (!Number.isInteger(seq) || seq < 1) throw outOfRange('seq', 'an integer >= 1', seq);
+          await store.update<{ seq: number }>(doc, (cur) => ({ seq: Math.max(cur?.seq ?? 0, seq) }));
+        },
+        async *[Symbol.asyncIterator]() {
+          yield* tail((await position()) + 1);
+        },
+      };
     }
 
     /** Appends one event; resolves with its seq once it is flushed as `durability` asks. */

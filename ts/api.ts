@@ -1,12 +1,15 @@
 // The whole public API, built over one implementation.
 import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
+import { createEventApi } from './events/log';
 import { createIdApi } from './ids';
 import { createJsonApi } from './json';
 import { createLockApi } from './lock';
 import { createLockStatusApi } from './lock-status';
+import { createPortApi } from './ports';
 import { backoffDelays, retry } from './retry';
 import { createStoreApi, leasedSnowflakes } from './store';
+import { createTaskApi } from './tasks/queue';
 import { createVersionApi } from './versioned';
 
 export function createApi(backend: Backend) {
@@ -18,6 +21,7 @@ export function createApi(backend: Backend) {
     withLock: locks.withLock,
     optimisticUpdate: versions.optimisticUpdate,
     ids: leasedSnowflakes(ids),
+    writeIfVersion: versions.writeIfVersion,
   });
   return {
     implementation: backend.implementation,
@@ -30,6 +34,9 @@ export function createApi(backend: Backend) {
     backoffDelays,
     ...ids,
     ...store,
+    ...createTaskApi(backend, { FileLock: locks.FileLock, uuidv7: ids.uuidv7 }),
+    ...createPortApi({ FileLock: locks.FileLock }),
+    ...createEventApi({ withLock: locks.withLock, openStore: (dir) => new store.ConcurrentFileStore(dir, { durability: 'data' }) }),
   };
 }
 

@@ -38,4 +38,22 @@ export const machineWorkerId = api.machineWorkerId;
 export const leaseWorkerId = api.leaseWorkerId;
 export const ConcurrentFileStore = api.ConcurrentFileStore;
 export type ConcurrentFileStore = InstanceType<typeof api.ConcurrentFileStore>;
+export const TaskQueue = api.TaskQueue;
+export type TaskQueue = InstanceType<typeof api.TaskQueue>;
+export const leasePort = api.leasePort;
+export type { LeasePortOptions, PortLease } from './ports';
 export * from './public-types';
+export type { UpdateMergeOptions } from './store';
+export const EventLog = api.EventLog;
+export type EventLog = InstanceType<typeof api.EventLog>;
+export type { EventLogOptions, LogConsumer, LogEvent } from './events/log';
+export type {
+  AddTaskOptions,
+  ClaimedTask,
+  ClaimOptions,
+  FailOptions,
+  TaskError,
+  TaskInfo,
+  TaskQueueOptions,
+  TaskState,
+} from './tasks/queue';

@@ -6,12 +6,12 @@
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Backend, Durability } from './backend';
-import { invalidArgType, invalidArgValue, isSystemError } from './errors';
+import { invalidArgType, invalidArgValue, isSystemError, throwIfAborted } from './errors';
 import { parseJson, serializeJson } from './json-file';
 import type { LockOptions } from './lock';
 import { readIfExistsNoFollow, refuseSymlink } from './no-follow';
-import { toOptions, toPath, toTimeout, toWriteSettings } from './validate';
-import { NO_FOLLOW, type OptimisticUpdateOptions } from './versioned';
+import { toOptions, toPath, toSignal, toTimeout, toWriteSettings } from './validate';
+import { type ConditionalWriteOptions, NO_FOLLOW, type OptimisticUpdateOptions } from './versioned';
 
 export interface StoreOptions {
   /** Default `'full'`. */
@@ -53,6 +53,18 @@ interface Deps {
     options?: OptimisticUpdateOptions,
   ) => Promise<T>;
   ids: UniqueIds;
+  writeIfVersion: (path: string, data: Uint8Array, expected: string | null, options?: ConditionalWriteOptions) => Promise<boolean>;
+}
+
+export interface UpdateMergeOptions<T> {
+  /**
+   * Called when another writer committed between this call's read and its commit, with
+   * the value `fn` saw (`base`), this call's value (`mine`) and the value committed
+   * meanwhile (`theirs`); its result is committed instead (and merged again if yet
+   * another writer got there first).
+   */
+  merge: (base: T | undefined, mine: T, theirs: T | undefined) => T | Promise<T>;
+  signal?: AbortSignal;
 }
 
 /** Worker-ID leases for createUnique live here: hidden, so `list` never shows them. */
@@ -160,6 +172,37 @@ export function createStoreApi(backend: Backend, deps: Deps) {
       await this.#ensureDir();
       const opts = { durability: this.#durability, lockTimeout: this.#lockTimeout, ...toOptions(options), [NO_FOLLOW]: true };
       return deps.optimisticUpdate(path, fn, opts);
+    }
+
+    /**
+     * "Last write wins, with merge on conflict": reads without a lock, applies `fn`, and
+     * commits if nobody wrote meanwhile (compare-and-swap on the content version). If
+     * someone did, `merge(base, mine, theirs)` decides, and that is committed the same way,
+     * as often as others keep committing first (each lost round means another writer's
+     * commit landed, so the writers as a whole always progress). No update is lost as
+     * long as `merge` keeps what both sides added.
+     */
+    async updateMerge<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options: UpdateMergeOptions<T>): Promise<T> {
+      const path = this.#path(name);
+      if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
+      const opts = toOptions(options);
+      const merge = opts.merge as UpdateMergeOptions<T>['merge'];
+      if (typeof merge !== 'function') throw invalidArgType('options.merge', 'of type function', merge);
+      const signal = toSignal(opts.signal);
+      throwIfAborted(signal);
+      await this.#ensureDir();
+      const write = { durability: this.#durability, lockTimeout: this.#lockTimeout, signal, [NO_FOLLOW]: true };
+      let data = await readIfExistsNoFollow(path);
+      let base = parseJson(path, data) as T | undefined;
+      let mine = await fn(base);
+      for (;;) {
+        const version = data === null ? null : backend.contentVersion(data);
+        if (await deps.writeIfVersion(path, serializeJson(mine, 'update result'), version, write)) return mine;
+        data = await readIfExistsNoFollow(path);
+        const theirs = parseJson(path, data) as T | undefined;
+        mine = await merge(base, mine, theirs);
+        base = theirs;
+      }
     }
 
     /** Writes `${prefix}_${snowflake}.json` without a lock; returns the name. */

@@ -1,0 +1,107 @@
+// A task's record and where it lives: one JSON file, `<dir>/<state>/<id>.json`. The
+// directory a record sits in *is* the task's state; records move between states by
+// rename, and are rewritten (atomically) only by the holder of the task's lease.
+import { open, readdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backend, Durability } from '../backend';
+import { isSystemError } from '../errors';
+import { parseJson, readIfExists, serializeJson } from '../json-file';
+
+export type TaskState = 'ready' | 'claimed' | 'done' | 'failed';
+
+/** In the order a task moves through them; `list` prefers the later of two sightings. */
+export const STATES: readonly TaskState[] = ['ready', 'claimed', 'done', 'failed'];
+
+/** What a failed task keeps of the error it failed with. */
+export interface TaskError {
+  name?: string;
+  message: string;
+  code?: string;
+}
+
+export interface TaskRecord {
+  id: string;
+  data: unknown;
+  exclusive: string[];
+  dependsOn: string[];
+  maxAttempts: number;
+  /** Claims handed out so far (a claimer that died counts). */
+  attempts: number;
+  createdAt: number;
+  /** The `worker` named by the latest claim. */
+  worker?: string;
+  result?: unknown;
+  /** Why it failed (in `failed/`), or why its last attempt failed (back in `ready/`). */
+  error?: TaskError;
+}
+
+/** The files of one queue directory. */
+export class Layout {
+  constructor(
+    readonly dir: string,
+    private readonly backend: Backend,
+    private readonly durability: Durability,
+  ) {}
+
+  record(state: TaskState, id: string): string {
+    return join(this.dir, state, `${id}.json`);
+  }
+
+  /** The task's lease: held by its live claimer (or by whoever moves it), never otherwise. */
+  lease(id: string): string {
+    return join(this.dir, 'leases', `${id}.lock`);
+  }
+
+  /** One lock per exclusive key, held by the claimer of a task naming the key. */
+  key(hash: string): string {
+    return join(this.dir, 'keys', `${hash}.lock`);
+  }
+
+  dirs(): string[] {
+    return [...STATES, 'leases', 'keys'].map((name) => join(this.dir, name));
+  }
+
+  /** Task IDs in `state`, oldest first (UUIDv7s sort by time). Temp files start with '.'. */
+  async ids(state: TaskState): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, state));
+    } catch (err) {
+      if (isSystemError(err, 'ENOENT')) return [];
+      throw err;
+    }
+    return names
+      .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
+      .map((name) => name.slice(0, -'.json'.length))
+      .sort();
+  }
+
+  /** The record, or undefined when it is not in `state` (any more). */
+  async read(state: TaskState, id: string): Promise<TaskRecord | undefined> {
+    const path = this.record(state, id);
+    const bytes = await readIfExists(path);
+    return parseJson(path, bytes) as TaskRecord | undefined;
+  }
+
+  async write(state: TaskState, record: TaskRecord, noClobber = false): Promise<void> {
+    const bytes = serializeJson(record, 'task');
+    await this.backend.write(this.record(state, record.id), bytes, { durability: this.durability, mode: undefined, noClobber });
+  }
+
+  /** Moves the record; with durability, the destination directory's entry is flushed too. */
+  async move(id: string, from: TaskState, to: TaskState): Promise<void> {
+    await rename(this.record(from, id), this.record(to, id));
+    if (this.durability !== 'none') await syncDir(join(this.dir, to));
+  }
+}
+
+/** fsync of a directory makes a rename into it survive power loss (a no-op on Windows). */
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

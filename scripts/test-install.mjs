@@ -7,9 +7,10 @@
 //       here, storage in the temp dir), then `npm install concurrent-fs` from it: as (a).
 // Also: what the tarballs contain, and that the types resolve for `require` and `import`.
 //
-// Needs the built package (`npm run build`, which `npm ci` runs) and the npm cache that
-// `npm ci` filled: (a) and (b) install offline, so no name is ever looked up on the real
-// registry. Nothing is published anywhere but the local registry.
+// Needs the built package (`npm run build`, which `npm ci` runs). (a) and (b) install
+// offline, from the npm cache, after caching the runtime dependencies by name and pinned
+// version (the only names looked up on the real registry). Nothing is published anywhere
+// but the local registry.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,6 +69,18 @@ function assertNative(result) {
   assert.ok(result.ids === 'ok' || result.ids === 'absent', `IDs: ${result.ids}`);
 }
 
+/**
+ * (a) and (b) install offline, so the runtime dependencies must be in the npm cache with
+ * their registry metadata. `npm ci` caches tarballs by integrity, not the metadata that
+ * resolving a tarball's dependencies needs, so a machine that never ran `npm install`
+ * lacks it: fetch exactly those packages, at the versions the package pins, first.
+ */
+function cacheRuntimeDependencies() {
+  for (const [name, version] of Object.entries(pkg.dependencies ?? {})) {
+    run('npm', ['cache', 'add', `${name}@${version}`], { cwd: TMP, env: process.env });
+  }
+}
+
 let main; // the main package's tarball
 let platformTarball; // this machine's platform package's tarball
 let platform; // e.g. linux-x64-gnu
@@ -82,6 +95,7 @@ before(() => {
   assert.ok(packed.platforms[platform], `no binary for ${platform} was packed: run \`npm run build\` first`);
   main = join(out, packed.main);
   platformTarball = join(out, packed.platforms[platform]);
+  cacheRuntimeDependencies();
   console.log(
     `# packed: ${packed.main} ${readFileSync(main).length} B, ${packed.platforms[platform]} ${readFileSync(platformTarball).length} B`,
   );

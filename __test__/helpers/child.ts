@@ -18,6 +18,11 @@ export interface Child {
 /** Starts `node [nodeArgs] -e script` (CommonJS, cwd = package root). */
 export function startNode(script: string, env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): Child {
   const child = spawn(process.execPath, [...nodeArgs, '-e', script], { cwd: ROOT, env: { ...process.env, ...env } });
+  return talkTo(child, 'child');
+}
+
+/** Reads a started child's stdout line by line and writes lines to its stdin. */
+export function talkTo(child: ChildProcessWithoutNullStreams, label: string): Child {
   const lines: string[] = [];
   const waiting: { resolve: (line: string) => void; reject: (err: Error) => void }[] = [];
   let stdout = '';
@@ -41,12 +46,14 @@ export function startNode(script: string, env: Record<string, string | undefined
   child.stderr.on('data', (chunk: string) => {
     stderr += chunk;
   });
+  child.stdin.on('error', () => undefined); // a child that exits without reading stdin
 
   const exited = new Promise<Finished>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       ended = true;
-      for (const waiter of waiting.splice(0)) waiter.reject(new Error(`child exited (${code ?? signal}) before a line; stderr: ${stderr}`));
+      for (const waiter of waiting.splice(0))
+        waiter.reject(new Error(`${label} exited (${code ?? signal}) before a line; stderr: ${stderr}`));
       resolve({ code, signal, stdout, stderr });
     });
   });
@@ -58,7 +65,7 @@ export function startNode(script: string, env: Record<string, string | undefined
     nextLine: () => {
       const line = lines.shift();
       if (line !== undefined) return Promise.resolve(line);
-      if (ended) return Promise.reject(new Error(`child already exited; stderr: ${stderr}`));
+      if (ended) return Promise.reject(new Error(`${label} already exited; stderr: ${stderr}`));
       return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
     },
   };

@@ -6,9 +6,8 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe } from 'vitest';
-import type { Child } from './child';
-import type { Finished } from './spawn';
-import { FIXTURES, ROOT } from './spawn';
+import { type Child, talkTo } from './child';
+import { FIXTURES, type Finished, ROOT } from './spawn';
 
 const running = new Set<ChildProcessWithoutNullStreams>();
 
@@ -22,48 +21,8 @@ afterEach(() => {
 export function startProcess(command: string, args: readonly string[]): Child {
   const child = spawn(command, args, { cwd: ROOT });
   running.add(child);
-  const lines: string[] = [];
-  const waiting: { resolve: (line: string) => void; reject: (err: Error) => void }[] = [];
-  let stdout = '';
-  let stderr = '';
-  let pending = '';
-  let ended = false;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    pending += chunk;
-    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
-      const line = pending.slice(0, end);
-      pending = pending.slice(end + 1);
-      const waiter = waiting.shift();
-      if (waiter) waiter.resolve(line);
-      else lines.push(line);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  child.stdin.on('error', () => undefined); // a child that exits without reading stdin
-  const exited = new Promise<Finished>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      ended = true;
-      running.delete(child);
-      for (const waiter of waiting.splice(0))
-        waiter.reject(new Error(`${command} exited (${code ?? signal}) before a line; stderr: ${stderr}`));
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return {
-    process: child,
-    exited,
-    send: (line) => child.stdin.write(`${line}\n`),
-    nextLine: () => {
-      const line = lines.shift();
-      if (line !== undefined) return Promise.resolve(line);
-      if (ended) return Promise.reject(new Error(`${command} already exited; stderr: ${stderr}`));
-      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
-    },
-  };
+  child.on('close', () => running.delete(child));
+  return talkTo(child, command);
 }
 
 /** Runs `command args...` to its end. */

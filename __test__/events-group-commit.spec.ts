@@ -12,7 +12,7 @@ import { tempDir } from './helpers/tmp';
 
 const APPENDS = 100;
 
-/** 100 concurrent appends; each, once acknowledged, prints `ack SEQ` and reads its record back. */
+/** 100 concurrent appends; each, once acknowledged, prints `ack SEQ` and reads its record back (or reports its error code). */
 function appendScript(impl: string, path: string): string {
   const entry = join(ROOT, 'dist', impl === 'js' ? 'js.js' : 'native.js');
   return `
@@ -20,7 +20,12 @@ function appendScript(impl: string, path: string): string {
     const { EventLog } = require(${JSON.stringify(entry)});
     const log = new EventLog(${JSON.stringify(path)}, { durability: 'data' });
     const one = async (i) => {
-      const { seq } = await log.append({ i });
+      let seq;
+      try {
+        ({ seq } = await log.append({ i }));
+      } catch (err) {
+        return { i, error: err.code };
+      }
       writeSync(1, 'ack ' + seq + '\\n');
       for await (const e of log.read({ from: seq })) return { seq, i, found: e.seq === seq && e.data.i === i };
       return { seq, i, found: false };
@@ -35,7 +40,8 @@ function unhex(text: string): Buffer {
 }
 
 interface Trace {
-  flushes: { start: number; end: number }[];
+  /** Line indexes where each flush started and ended, and whether it succeeded. */
+  flushes: { start: number; end: number; ok: boolean }[];
   /** seq -> line index where the write of its record finished. */
   written: Map<number, number>;
   /** seq -> line index where its `ack` was printed. */
@@ -58,14 +64,14 @@ function parseTrace(lines: string[]): Trace {
     if (resumed) {
       const was = pending.get(pid!);
       pending.delete(pid!);
-      if (was?.kind === 'flush') trace.flushes.push({ start: was.start, end: at });
+      if (was?.kind === 'flush') trace.flushes.push({ start: was.start, end: at, ok: / = 0$/.test(call) });
       else if (was?.kind === 'write' && was.seq > 0) trace.written.set(was.seq, at);
       return;
     }
     const unfinished = call.endsWith('<unfinished ...>');
     if (/^f(data)?sync\(/.test(call)) {
       if (unfinished) pending.set(pid!, { kind: 'flush', start: at });
-      else trace.flushes.push({ start: at, end: at });
+      else trace.flushes.push({ start: at, end: at, ok: / = 0$/.test(call) });
       return;
     }
     const write = /^write\(\d+, "((?:\\x[0-9a-f]{2})*)"/.exec(call);
@@ -82,6 +88,19 @@ function parseTrace(lines: string[]): Trace {
   return trace;
 }
 
+type Result = { seq: number; i: number; found: boolean } | { i: number; error: string };
+
+function results(stdout: string): Result[] {
+  return JSON.parse(/^result (.*)$/m.exec(stdout)![1]!) as Result[];
+}
+
+/** Acks that were not preceded by a successful flush that started after their record's write ended. */
+function ackedUnflushed(trace: Trace): number[] {
+  return [...trace.acked]
+    .filter(([seq, ackAt]) => !trace.flushes.some((f) => f.ok && f.start > trace.written.get(seq)! && f.end < ackAt))
+    .map(([seq]) => seq);
+}
+
 describe.skipIf(STRACE_MISSING)('EventLog group commit (durability data)', () => {
   for (const impl of IMPLEMENTATIONS) {
     it(`${impl}: 100 concurrent appends in one process share flushes; none is acknowledged before its record is flushed`, () => {
@@ -93,7 +112,9 @@ describe.skipIf(STRACE_MISSING)('EventLog group commit (durability data)', () =>
         appendScript(impl, path),
       );
       expect(run.code, run.trace.join('\n')).toBe(0);
-      const acks = JSON.parse(/^result (.*)$/m.exec(run.stdout)![1]!) as { seq: number; i: number; found: boolean }[];
+      const all = results(run.stdout);
+      expect(all.filter((r) => 'error' in r)).toEqual([]);
+      const acks = all as Extract<Result, { found: boolean }>[];
       // Every acknowledged append is there when its promise resolves, at its own seq.
       expect(acks.filter((a) => !a.found)).toEqual([]);
       expect(new Set(acks.map((a) => a.seq))).toEqual(new Set(Array.from({ length: APPENDS }, (_, k) => k + 1)));
@@ -104,10 +125,34 @@ describe.skipIf(STRACE_MISSING)('EventLog group commit (durability data)', () =>
       // Far fewer flushes than appends: they were shared.
       expect(trace.flushes.length).toBeLessThanOrEqual(APPENDS / 5);
       // No ack before a flush that started after its record was written had ended.
-      const unflushed = [...trace.acked].filter(
-        ([seq, ackAt]) => !trace.flushes.some((f) => f.start > trace.written.get(seq)! && f.end < ackAt),
+      expect(ackedUnflushed(trace)).toEqual([]);
+    });
+
+    it(`${impl}: a failed shared flush (EIO injected) rejects every append it covered; none is acknowledged unflushed`, () => {
+      const dir = tempDir();
+      const path = join(dir, 'events.log');
+      const traceFile = join(dir, 'trace');
+      const inject = ['-e', 'inject=fdatasync:error=EIO:when=1'];
+      const run = runStraced(
+        ['-f', '--seccomp-bpf', '-qq', '-o', traceFile, '-s', '24', '-xx', '-e', 'trace=write,fdatasync,fsync', ...inject],
+        appendScript(impl, path),
       );
-      expect(unflushed.map(([seq]) => seq)).toEqual([]);
+      expect(run.code, run.trace.join('\n')).toBe(0);
+      const all = results(run.stdout);
+      const failed = all.filter((r) => 'error' in r);
+      expect(failed.length).toBeGreaterThan(0);
+      expect(new Set(failed.map((r) => (r as { error: string }).error))).toEqual(new Set(['EIO']));
+      const trace = parseTrace(readFileSync(traceFile, 'utf8').trimEnd().split('\n'));
+      expect(trace.flushes.some((f) => !f.ok)).toBe(true);
+      // Whatever was acknowledged had a successful flush after its write; the rest failed.
+      expect(ackedUnflushed(trace)).toEqual([]);
+      // And no flush that failed had covered it: a retried fdatasync after EIO may report
+      // success for data the kernel already dropped.
+      const failedFirst = [...trace.acked].filter(([seq, ackAt]) =>
+        trace.flushes.some((f) => !f.ok && f.start > trace.written.get(seq)! && f.end < ackAt),
+      );
+      expect(failedFirst.map(([seq]) => seq)).toEqual([]);
+      expect(trace.acked.size + failed.length).toBe(APPENDS);
     });
   }
 });

@@ -8,13 +8,16 @@ import { UsageError, wantsHelp } from './cli/args';
 import type { Command } from './cli/command';
 import { demo } from './cli/demo';
 import { demoWorker } from './cli/demo-worker';
+import { events } from './cli/events';
 import { EXIT_FAILURE, EXIT_USAGE } from './cli/exit';
 import { id } from './cli/id';
 import { lock } from './cli/lock';
+import { port } from './cli/port';
 import { status } from './cli/status';
+import { task } from './cli/task';
 import { write } from './cli/write';
 
-const COMMANDS: readonly Command[] = [lock, status, write, id, demo];
+const COMMANDS: readonly Command[] = [lock, status, write, id, demo, task, events, port];
 /** Internal commands: runnable, but not shown in the overview. */
 const HIDDEN: readonly Command[] = [demoWorker];
 

@@ -6,7 +6,9 @@
 // that offset. So `seq` is contiguous (1, 2, 3 ...), torn bytes never sit between good
 // records, and a reader, which checks every checksum and stops at the first record that
 // is not whole, never sees a torn or interleaved record. `tail` waits at the end for the
-// file to change (fs.watch: inotify on Linux) and polls slowly as a backstop.
+// file to change (fs.watch: inotify on Linux) and polls slowly as a backstop. The flush
+// an append waits for is made after the lock is let go, and shared by the appends of this
+// object that wrote meanwhile (group commit, ./flush-group.ts).
 import { watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -15,6 +17,7 @@ import { invalidArgType, isSystemError, outOfRange, throwIfAborted } from '../er
 import { serializeJson } from '../json-file';
 import type { LockOptions } from '../lock';
 import { toOptions, toPath, toSignal, toWriteSettings } from '../validate';
+import { FlushGroup } from './flush-group';
 import { decodeFrame, encodeFrame, type LogEvent } from './frame';
 
 export type { LogEvent } from './frame';
@@ -110,6 +113,11 @@ export function createEventApi(deps: Deps) {
     readonly #durability: Durability;
     /** Where this process last saw the end of the log (under the lock), and on which file. */
     #known: (Position & { ino: number }) | undefined;
+    /** The appends of this object that share flushes (group commit). */
+    #group: FlushGroup | undefined;
+    /** Appends of this object that have not written yet, and who waits for that to change. */
+    #writing = 0;
+    #wake: { promise: Promise<void>; resolve: () => void } | undefined;
 
     constructor(path: string | URL, options?: EventLogOptions) {
       this.path = resolve(toPath(path));
@@ -137,36 +145,91 @@ export function createEventApi(deps: Deps) {
       };
     }
 
-    /** Appends one event; resolves with its seq once it is flushed as `durability` asks. */
+    /**
+     * Appends one event; resolves with its seq once it is flushed as `durability` asks.
+     * The write is made under the lock; the flush after it, outside, shared with the
+     * other appends of this object that wrote meanwhile (group commit, ./flush-group.ts).
+     */
     async append(event: unknown): Promise<{ seq: number }> {
       const payload = serializeJson({ time: Date.now(), data: event }, 'event');
-      return deps.withLock(`${this.path}.lock`, async () => {
-        const handle = await open(this.path, 'a+');
-        try {
-          const end = await this.#findEnd(handle);
-          const seq = end.seq + 1;
-          const frame = encodeFrame(seq, payload);
-          // 'a+' appends on every write, so the file must end exactly at `end` first.
-          if (end.torn) await handle.truncate(end.end);
-          await handle.write(frame, 0, frame.length);
-          if (this.#durability === 'data') await handle.datasync();
-          else if (this.#durability === 'full') await handle.sync();
-          this.#known = { end: end.end + frame.length, seq, ino: this.#known?.ino ?? 0 };
-          return { seq };
-        } finally {
-          await handle.close();
-        }
-      });
+      const writing = this.#startWriting();
+      const { seq, handle, group, n } = await deps
+        .withLock(`${this.path}.lock`, async () => {
+          const handle = await open(this.path, 'a+');
+          try {
+            const end = await this.#findEnd(handle);
+            const seq = end.seq + 1;
+            const frame = encodeFrame(seq, payload);
+            // 'a+' appends on every write, so the file must end exactly at `end` first.
+            if (end.torn) await handle.truncate(end.end);
+            await handle.write(frame, 0, frame.length);
+            this.#known = { ...this.#known!, end: end.end + frame.length, seq };
+            const group = this.#groupFor(end.file);
+            const n = group.wrote(this.#durability === 'full' ? () => handle.sync() : () => handle.datasync());
+            return { seq, handle, group, n };
+          } catch (err) {
+            await handle.close();
+            throw err;
+          } finally {
+            writing.done();
+          }
+        })
+        .catch((err: unknown) => {
+          writing.done(); // the lock was not had: this append will not write
+          throw err;
+        });
+      try {
+        // Our descriptor stays open until our write is flushed: any flush may use it.
+        if (this.#durability !== 'none') await group.flushed(n, () => this.#othersWriting());
+      } finally {
+        await handle.close();
+      }
+      return { seq };
+    }
+
+    /** Counts an append on its way to write; `done()` (once is enough) when it wrote or gave up. */
+    #startWriting(): { done: () => void } {
+      this.#writing += 1;
+      let ended = false;
+      return {
+        done: () => {
+          if (ended) return;
+          ended = true;
+          this.#writing -= 1;
+          const wake = this.#wake;
+          this.#wake = undefined;
+          wake?.resolve();
+        },
+      };
+    }
+
+    /** Undefined when no append of this object is on its way to write, else a promise of the next that is no longer. */
+    #othersWriting(): Promise<void> | undefined {
+      if (this.#writing === 0) return undefined;
+      if (!this.#wake) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => {
+          resolve = r;
+        });
+        this.#wake = { promise, resolve };
+      }
+      return this.#wake.promise;
+    }
+
+    /** The flush group of the file under the lock (a new one if the log file was replaced). */
+    #groupFor(file: string): FlushGroup {
+      if (this.#group?.file !== file) this.#group = new FlushGroup(file);
+      return this.#group;
     }
 
     /** Under the lock: the end of the last whole record, read on from where we last were. */
-    async #findEnd(handle: FileHandle): Promise<Position & { torn: boolean }> {
-      const { ino, size } = await handle.stat();
+    async #findEnd(handle: FileHandle): Promise<Position & { torn: boolean; file: string }> {
+      const { dev, ino, size } = await handle.stat();
       const known = this.#known?.ino === ino && this.#known.end <= size ? this.#known : { end: 0, seq: 0 };
       const found = await scan(handle, known);
       const torn = found.torn || found.end < size;
       this.#known = { end: found.end, seq: found.seq, ino };
-      return { ...found, torn };
+      return { ...found, torn, file: `${dev}:${ino}` };
     }
 
     /** The events from seq `from` (default 1) to the current end, in order. */

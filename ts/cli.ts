@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, wantsHelp } from './cli/args';
 import type { Command } from './cli/command';
+import { completion } from './cli/completion';
 import { demo } from './cli/demo';
 import { demoWorker } from './cli/demo-worker';
 import { EXIT_FAILURE, EXIT_USAGE } from './cli/exit';
@@ -14,7 +15,7 @@ import { lock } from './cli/lock';
 import { status } from './cli/status';
 import { write } from './cli/write';
 
-const COMMANDS: readonly Command[] = [lock, status, write, id, demo];
+const COMMANDS: readonly Command[] = [lock, status, write, id, demo, completion(() => COMMANDS)];
 /** Internal commands: runnable, but not shown in the overview. */
 const HIDDEN: readonly Command[] = [demoWorker];
 

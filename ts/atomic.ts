@@ -6,6 +6,7 @@ import { abortError, invalidArgType, type SystemError, systemError, throwIfAbort
 import { makeParents, makeParentsSync } from './parents';
 import { toBoolean, toBytes, toDurability, toEncoding, toMode, toOptions, toPath, toSignal, toWriteSettings } from './validate';
 
+/** Options of `atomicWrite`, `atomicWriteSync`, `createExclusive(Sync)` and `openAtomic`. */
 export interface AtomicWriteOptions {
   /** How hard to flush before returning. Default `'full'`. */
   durability?: Durability;
@@ -20,17 +21,21 @@ export interface AtomicWriteOptions {
    * `durability` is `'none'`, each created directory's parent is flushed. Default `false`.
    */
   mkdirs?: boolean;
+  /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
 }
 
 /** One file of `atomicWriteMany`. */
 export interface AtomicWriteManyEntry {
+  /** The file to replace. */
   path: string | URL;
+  /** Its new content (strings in `options.encoding`). */
   data: AtomicWriteData;
   /** Exact permission bits (not masked by the umask). Default: keep the old file's. */
   mode?: number;
 }
 
+/** Options of `atomicWriteMany`, applied to every file. */
 export interface AtomicWriteManyOptions {
   /** How hard to flush before resolving, for every file. Default `'full'`. */
   durability?: Durability;
@@ -38,6 +43,7 @@ export interface AtomicWriteManyOptions {
   encoding?: BufferEncoding;
   /** Create missing parent directories first (see `AtomicWriteOptions.mkdirs`). Default `false`. */
   mkdirs?: boolean;
+  /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
 }
 

@@ -3,6 +3,13 @@
 // so both implementations share one API surface and one set of checks.
 import type { IdBackend } from './id-backend';
 
+/**
+ * How hard a write is flushed before it returns:
+ * `'none'`: no flush (survives a process crash, not a power loss);
+ * `'data'`: the file's data is flushed (`fdatasync`), then its directory;
+ * `'full'` (the default): `fsync` (`F_FULLFSYNC` on macOS, `FlushFileBuffers` on Windows),
+ * then its directory.
+ */
 export type Durability = 'none' | 'data' | 'full';
 
 /** Validated write options, as the backends receive them. */

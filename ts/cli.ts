@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, wantsHelp } from './cli/args';
 import type { Command } from './cli/command';
+import { completion } from './cli/completion';
 import { demo } from './cli/demo';
 import { demoWorker } from './cli/demo-worker';
 import { events } from './cli/events';
@@ -17,7 +18,7 @@ import { status } from './cli/status';
 import { task } from './cli/task';
 import { write } from './cli/write';
 
-const COMMANDS: readonly Command[] = [lock, status, write, id, demo, task, events, port];
+const COMMANDS: readonly Command[] = [lock, status, write, id, demo, task, events, port, completion(() => COMMANDS)];
 /** Internal commands: runnable, but not shown in the overview. */
 const HIDDEN: readonly Command[] = [demoWorker];
 

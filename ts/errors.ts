@@ -69,6 +69,9 @@ export function isSystemError(err: unknown, code?: string): err is SystemError {
   );
 }
 
+/**
+ * A lock (or a worker-ID or port lease) was not had within `timeout` ms. `code` `'ELOCKTIMEOUT'`, `path` the lock file (the lease directory for leases).
+ */
 export class LockTimeoutError extends Error {
   override readonly name = 'LockTimeoutError';
   readonly code = 'ELOCKTIMEOUT';
@@ -80,6 +83,7 @@ export class LockTimeoutError extends Error {
   }
 }
 
+/** `optimisticUpdate` lost the race on `path` on every attempt. `code` `'ECONFLICT'`; `attempts` made. */
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';
   readonly code = 'ECONFLICT';

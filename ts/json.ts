@@ -11,16 +11,19 @@ import { makeParents } from './parents';
 import { resolveFile } from './resolve';
 import { toBoolean, toDurability, toOptions, toPath, toSignal, toSpaces, toTimeout } from './validate';
 
+/** Options of `writeJson`: those of `atomicWrite` (but `encoding`, always UTF-8) and `spaces`. */
 export interface WriteJsonOptions extends Omit<AtomicWriteOptions, 'encoding'> {
   /** Indentation, as `JSON.stringify` takes it. Default 2. */
   spaces?: number | string;
 }
 
+/** Options of `updateJson`. */
 export interface UpdateJsonOptions {
   /** Default `'full'`. */
   durability?: Durability;
   /** Longest wait for the lock, in ms. Default `Infinity`. */
   timeout?: number;
+  /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
   /** Indentation of the written JSON. Default 2. */
   spaces?: number | string;

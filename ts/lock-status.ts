@@ -19,6 +19,7 @@ import { readSnapshot } from './js/marker-file';
 import { isOwnerGone } from './js/owner';
 import { toPath } from './validate';
 
+/** One process holding a lock, as `lockStatus` reports it. */
 export interface LockHolder {
   /** The process that took the lock (as the kernel or the fallback's marker names it). */
   pid: number;
@@ -26,6 +27,7 @@ export interface LockHolder {
   host?: string;
 }
 
+/** What `lockStatus(path)` saw: whether the lock file is held, how, and by whom. */
 export interface LockStatus {
   /** Someone holds the lock now. */
   locked: boolean;

@@ -7,6 +7,7 @@ import { heldInContext, runHolding } from './lock-context';
 import { compareIdentities, currentIdentity, type LockIdentity, lockFileIdentity } from './lock-identity';
 import { toBoolean, toOptions, toPath, toSignal, toTimeout } from './validate';
 
+/** Options of `new FileLock(path, options)`. */
 export interface FileLockOptions {
   /** Shared (reader) lock: excludes only exclusive locks. Default `false`. */
   shared?: boolean;
@@ -14,12 +15,17 @@ export interface FileLockOptions {
   timeout?: number;
 }
 
+/** Options of `FileLock.acquire`. */
 export interface AcquireOptions {
+  /** Longest wait in ms; `0` tries once. Default: the `FileLock`'s `timeout` (`Infinity`). */
   timeout?: number;
+  /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
 }
 
+/** Options of `withLock` and `lockMany`: `acquire`'s and `shared`. */
 export interface LockOptions extends AcquireOptions {
+  /** Shared (reader) locks. Default `false`. */
   shared?: boolean;
 }
 
@@ -31,6 +37,7 @@ export interface LockSet {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** `release()` of a `FileLock` that is not held. `code` `'ENOTACQUIRED'`, `path` the lock file. */
 export class LockNotHeldError extends Error {
   override readonly name = 'LockNotHeldError';
   readonly code = 'ENOTACQUIRED';

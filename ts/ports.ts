@@ -13,6 +13,7 @@ import type { FileLockBase, FileLockConstructor } from './lock';
 import { delay } from './retry';
 import { toOptions, toPath, toSignal, toTimeout } from './validate';
 
+/** Options of `leasePort`; only `dir` is required. */
 export interface LeasePortOptions {
   /** Directory of the leases, shared by every process that must get distinct ports. */
   dir: string | URL;
@@ -20,9 +21,11 @@ export interface LeasePortOptions {
   range?: [number, number];
   /** How long to wait (ms) when every port is taken. Default 0: fail at once. */
   timeout?: number;
+  /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
 }
 
+/** A port held by this process (`port`) until `release()` or exit; `using` frees it at scope end. */
 export interface PortLease {
   readonly port: number;
   /** Frees the port for the next leaseholder. Calling it again does nothing. */

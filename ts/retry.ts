@@ -4,8 +4,10 @@
 import { abortError, invalidArgType, invalidArgValue, outOfRange, throwIfAborted } from './errors';
 import { toOptions, toSignal } from './validate';
 
+/** How a backoff delay is randomised: `'full'` uniform in [0, d], `'equal'` in [d/2, d], `'none'` exactly d. */
 export type Jitter = 'full' | 'equal' | 'none';
 
+/** Options of `backoffDelays`, and of the delays of `retry` and `optimisticUpdate`. */
 export interface BackoffOptions {
   /** First delay in ms. Default 10. */
   initialDelay?: number;
@@ -19,11 +21,13 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/** Options of `retry`: the backoff and when to stop. */
 export interface RetryOptions extends BackoffOptions {
   /** Retries after the first call. Default 10. */
   retries?: number;
   /** Return false to stop retrying on this error. Default: retry every error. */
   shouldRetry?: (err: unknown) => boolean;
+  /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
 }
 

@@ -6,16 +6,24 @@ import { toOptions } from './validate';
 
 /** A custom layout, ordered time | worker | sequence (most significant first). */
 export interface CustomSnowflakeLayout {
+  /** Width of the time field. */
   timeBits: number;
+  /** Width of the worker field. */
   workerBits: number;
+  /** Width of the per-time-unit sequence. */
   sequenceBits: number;
   /** Length of one time step in ms. Default 1. */
   timeUnitMs?: number;
 }
 
+/**
+ * A Snowflake bit layout: `'twitter'` (41-bit ms, 10-bit worker, 12-bit sequence), `'sonyflake'` (39-bit 10 ms units, 8-bit sequence, 16-bit machine), or custom.
+ */
 export type SnowflakeLayoutOption = 'twitter' | 'sonyflake' | CustomSnowflakeLayout;
 
+/** Options of `new Snowflake(options)`: `workerId` is required. */
 export interface SnowflakeOptions {
+  /** This generator's worker ID, distinct among live generators (see `leaseWorkerId`). Required. */
   workerId: number;
   /** When the time field is zero. Default 2024-01-01T00:00:00Z. */
   epoch?: number | Date;
@@ -25,11 +33,17 @@ export interface SnowflakeOptions {
   clockBackwards?: 'wait' | 'throw';
 }
 
+/**
+ * How to read an ID in `Snowflake.parse`: the epoch and layout it was minted with (defaults as `SnowflakeOptions`).
+ */
 export interface SnowflakeParseOptions {
+  /** Default 2024-01-01T00:00:00Z. */
   epoch?: number | Date;
+  /** Default `'twitter'`. */
   layout?: SnowflakeLayoutOption;
 }
 
+/** The fields of a Snowflake ID, from `parse`. */
 export interface SnowflakeParts {
   /** Unix ms of the ID's time unit (its start). */
   timestamp: number;

@@ -13,6 +13,7 @@ import { readIfExistsNoFollow, refuseSymlink } from './no-follow';
 import { toOptions, toPath, toSignal, toTimeout, toWriteSettings } from './validate';
 import { type ConditionalWriteOptions, NO_FOLLOW, type OptimisticUpdateOptions } from './versioned';
 
+/** Options of `new ConcurrentFileStore(dir, options)`. */
 export interface StoreOptions {
   /** Default `'full'`. */
   durability?: Durability;
@@ -56,6 +57,7 @@ interface Deps {
   writeIfVersion: (path: string, data: Uint8Array, expected: string | null, options?: ConditionalWriteOptions) => Promise<boolean>;
 }
 
+/** Options of `ConcurrentFileStore.updateMerge`: `merge` is required. */
 export interface UpdateMergeOptions<T> {
   /**
    * Called when another writer committed between this call's read and its commit, with
@@ -64,6 +66,7 @@ export interface UpdateMergeOptions<T> {
    * another writer got there first).
    */
   merge: (base: T | undefined, mine: T, theirs: T | undefined) => T | Promise<T>;
+  /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
 }
 

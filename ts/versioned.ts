@@ -13,6 +13,7 @@ import { resolveFile } from './resolve';
 import { type BackoffOptions, backoffDelays, delay, retryCount } from './retry';
 import { toBytes, toEncoding, toOptions, toPath, toSignal, toTimeout, toWriteSettings } from './validate';
 
+/** A file's content and its version, from `readVersioned`. */
 export interface Versioned {
   /** The file's bytes, or null when it does not exist. */
   data: Buffer | null;
@@ -20,14 +21,17 @@ export interface Versioned {
   version: string | null;
 }
 
+/** Options of `writeIfVersion` and `compareAndSwap`: `atomicWrite`'s and `lockTimeout`. */
 export interface ConditionalWriteOptions extends AtomicWriteOptions {
   /** Longest wait for the sidecar lock, in ms. Default 30000. */
   lockTimeout?: number;
 }
 
+/** Options of `optimisticUpdate` and `ConcurrentFileStore.updateOptimistic`. */
 export interface OptimisticUpdateOptions extends Omit<ConditionalWriteOptions, 'noClobber' | 'encoding'> {
   /** Retries after the first attempt. Default 10. */
   retries?: number;
+  /** Delays between attempts (see `BackoffOptions`; default 10 ms doubling to 1000 ms, full jitter). */
   backoff?: BackoffOptions;
   /** Called after each lost race, with the attempt number (from 1). */
   onConflict?: (attempt: number) => void;

@@ -20,6 +20,7 @@ import type { HeldMark } from './id-backend';
 import { createLockApi, type FileLockBase } from './lock';
 import { toOptions, toPath, toTimeout } from './validate';
 
+/** Options of `leaseWorkerId(dir, options)`. */
 export interface LeaseWorkerIdOptions {
   /** IDs come from [0, 2^bits). 1 to 16; default 10 (the twitter layout's worker field). */
   bits?: number;
@@ -27,6 +28,7 @@ export interface LeaseWorkerIdOptions {
   timeout?: number;
 }
 
+/** A worker ID held by this process (`id`) until `release()` or exit. */
 export interface WorkerLease {
   readonly id: number;
   /** Frees the ID for the next process. Calling it again does nothing. */

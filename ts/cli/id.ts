@@ -7,7 +7,7 @@ import type { Cfs } from './impl';
 import { loadImpl } from './impl';
 import { Output } from './output';
 
-const USAGE = `Usage: concurrent-fs id [--count N] [--format snowflake|uuidv7] [--worker N | --lease DIR]
+const USAGE = `Usage: concurrent-fs id [--count N] [--format snowflake|uuidv7] [--worker N | --lease DIR] [--json]
 
 Prints N IDs (default 1), one a line, each greater than the one before.
 
@@ -19,6 +19,8 @@ Options:
                     and process, which may collide with another process's)
   --lease DIR       lease a worker ID no live process sharing DIR holds, for as long as
                     this command runs
+  --json            one JSON object a line: {"id":"...","format":"snowflake"|"uuidv7"}
+                    (the id a string, as a snowflake exceeds JSON's safe integers)
   -h, --help        show this help
 
 Exit status: 0 printed; 75 if every worker ID in DIR is taken; 2 for bad arguments.
@@ -30,6 +32,7 @@ const OPTIONS = {
   format: { type: 'string' },
   worker: { type: 'string' },
   lease: { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
 
 const FORMATS = ['snowflake', 'uuidv7'] as const;
@@ -40,15 +43,21 @@ const BATCH = 8192;
 const MAX_WORKER = 1023;
 
 type Mint = (count: number) => string;
+/** One output line for one ID. */
+type Line = (id: string | bigint) => string;
 
-function uuidMinter(cfs: Cfs): Mint {
-  return (count) => `${cfs.uuidv7Batch(count).join('\n')}\n`;
+function lineFormat(format: (typeof FORMATS)[number], json: boolean): Line {
+  return json ? (id) => `${JSON.stringify({ id: `${id}`, format })}\n` : (id) => `${id}\n`;
 }
 
-function snowflakeMinter(snowflake: InstanceType<Cfs['Snowflake']>): Mint {
+function uuidMinter(cfs: Cfs, line: Line): Mint {
+  return (count) => cfs.uuidv7Batch(count).map(line).join('');
+}
+
+function snowflakeMinter(snowflake: InstanceType<Cfs['Snowflake']>, line: Line): Mint {
   return (count) => {
     let text = '';
-    for (const id of snowflake.nextBatch(count)) text += `${id}\n`;
+    for (const id of snowflake.nextBatch(count)) text += line(id);
     return text;
   };
 }
@@ -70,20 +79,21 @@ async function run(argv: readonly string[]): Promise<number> {
     throw new UsageError('--worker and --lease apply to --format snowflake only');
   }
   const worker = integerArg(values.worker, '--worker', { min: 0, max: MAX_WORKER }, undefined);
+  const line = lineFormat(format, values.json === true);
   const cfs = loadImpl();
   if (format === 'uuidv7') {
-    await printIds(count, uuidMinter(cfs));
+    await printIds(count, uuidMinter(cfs, line));
     return 0;
   }
   if (values.lease === undefined) {
     const workerId = worker ?? cfs.machineWorkerId();
-    await printIds(count, snowflakeMinter(new cfs.Snowflake({ workerId })));
+    await printIds(count, snowflakeMinter(new cfs.Snowflake({ workerId }), line));
     return 0;
   }
-  return printLeased(cfs, values.lease, count);
+  return printLeased(cfs, values.lease, count, line);
 }
 
-async function printLeased(cfs: Cfs, dir: string, count: number): Promise<number> {
+async function printLeased(cfs: Cfs, dir: string, count: number, line: Line): Promise<number> {
   let lease: Awaited<ReturnType<Cfs['leaseWorkerId']>>;
   try {
     lease = await cfs.leaseWorkerId(dir);
@@ -93,7 +103,7 @@ async function printLeased(cfs: Cfs, dir: string, count: number): Promise<number
     return EXIT_TEMPFAIL;
   }
   try {
-    await printIds(count, snowflakeMinter(new cfs.Snowflake({ workerId: lease.id })));
+    await printIds(count, snowflakeMinter(new cfs.Snowflake({ workerId: lease.id }), line));
     return 0;
   } finally {
     lease.release();

@@ -11,6 +11,9 @@ export const HEADER_BYTES = 20;
 /** A length field above this is garbage (a torn header), never a record to wait for. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
+/**
+ * One event of an `EventLog`: its `seq` (1, 2, 3 ... without gaps), the append time (Unix ms) and the appended JSON `data`.
+ */
 export interface LogEvent {
   seq: number;
   time: number;

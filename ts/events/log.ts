@@ -22,6 +22,7 @@ import { decodeFrame, encodeFrame, type LogEvent } from './frame';
 
 export type { LogEvent } from './frame';
 
+/** Options of `new EventLog(path, options)`. */
 export interface EventLogOptions {
   /** How hard each append is flushed before it resolves. Default `'data'`. */
   durability?: Durability;

@@ -5,7 +5,7 @@
 // shared (informational: the fallback treats shared as exclusive).
 import { randomBytes } from 'node:crypto';
 import type { Snapshot } from './marker-file';
-import { isOwnerGone, type Owner, self } from './owner';
+import { isOwnerGone, type Owner, selfOwner } from './owner';
 
 export interface Marker extends Owner {
   token: string;
@@ -20,7 +20,7 @@ export interface Marker extends Owner {
 export const UNREADABLE_STALE_AFTER_MS = 2000;
 
 export function newMarker(shared: boolean): string {
-  const marker: Marker = { ...self, token: randomBytes(8).toString('hex'), shared };
+  const marker: Marker = { ...selfOwner(), token: randomBytes(8).toString('hex'), shared };
   return `${JSON.stringify(marker)}\n`;
 }
 

@@ -65,11 +65,21 @@ function identifySelf(): Owner {
   };
 }
 
-/** This process, as its lock files name it. Worker threads compute the same identity. */
-export const self: Owner = identifySelf();
+let identity: Owner | undefined;
+
+/**
+ * This process, as its lock files name it. Worker threads compute the same identity.
+ * Computed on first use, not at import: `os.hostname()` at import would make Deno ask
+ * every importer for `--allow-sys`.
+ */
+export function selfOwner(): Owner {
+  identity ??= identifySelf();
+  return identity;
+}
 
 /** True only when `owner` is provably no longer running. */
 export function isOwnerGone(owner: Owner): boolean {
+  const self = selfOwner();
   if (owner.host !== self.host || owner.pidNs !== self.pidNs) return false;
   if (owner.boot !== undefined && self.boot !== undefined && owner.boot !== self.boot) return true;
   if (owner.pid === self.pid) return !sameStart(owner.start, self.start);

@@ -19,9 +19,9 @@ const { platformArchTriples } = require('@napi-rs/triples') as {
 };
 
 const PACKAGE_ROOT = join(__dirname, '..', '..');
-const PACKAGE_NAME = 'concurrent-fs';
+export const PACKAGE_NAME = 'concurrent-fs';
 const BINARY_NAME = 'concurrent-fs';
-const VERSION = (require(join(PACKAGE_ROOT, 'package.json')) as { version: string }).version;
+export const VERSION = (require(join(PACKAGE_ROOT, 'package.json')) as { version: string }).version;
 
 function readText(path: string): string | undefined {
   try {

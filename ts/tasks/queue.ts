@@ -33,6 +33,7 @@ import { Layout, STATES, type TaskError, type TaskRecord, type TaskState } from 
 
 export type { TaskError, TaskState } from './record';
 
+/** Options of `new TaskQueue(dir, options)`. */
 export interface TaskQueueOptions {
   /**
    * How hard each state change is flushed. `'none'` (the default) survives any process
@@ -41,6 +42,7 @@ export interface TaskQueueOptions {
   durability?: Durability;
 }
 
+/** Options of `TaskQueue.add(data, options)`. */
 export interface AddTaskOptions {
   /** Keys (compared as exact strings) no two claimed tasks may share, e.g. `'src/auth/**'`. */
   exclusive?: string[];
@@ -50,14 +52,17 @@ export interface AddTaskOptions {
   maxAttempts?: number;
 }
 
+/** Options of `TaskQueue.claim(options)`. */
 export interface ClaimOptions {
   /** Recorded in the task as who claimed it. */
   worker?: string;
   /** How long to wait (ms) for a task to become ready. Default 0: look once. */
   wait?: number;
+  /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
 }
 
+/** Options of `ClaimedTask.fail(error, options)`. */
 export interface FailOptions {
   /** Put the task back to `ready` if it has attempts left. Default false: `failed` now. */
   retry?: boolean;

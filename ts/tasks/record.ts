@@ -7,6 +7,7 @@ import type { Backend, Durability } from '../backend';
 import { isSystemError } from '../errors';
 import { parseJson, readIfExists, serializeJson } from '../json-file';
 
+/** Where a task is: `ready` to claim, `claimed` by a live claimer, `done` or `failed` for good. */
 export type TaskState = 'ready' | 'claimed' | 'done' | 'failed';
 
 /** In the order a task moves through them; `list` prefers the later of two sightings. */

@@ -1,0 +1,46 @@
+// Every export of the shipped types carries documentation, so editors show it on hover.
+// Read from dist/index.d.ts (what users get), not from the sources: a doc comment on an
+// inner function does not reach the `.d.ts` of `export const x = api.x`.
+import { join } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const DTS = join(__dirname, '..', 'dist', 'index.d.ts');
+
+/** Exports that are data or error classes: a description is enough, no example needed. */
+const NO_EXAMPLE = /Error$|^implementation$/;
+
+function exportsOf(file: string) {
+  const program = ts.createProgram([file], { strict: true, noEmit: true, skipLibCheck: true });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file);
+  if (!source) throw new Error(`${file} not found: run npm run build first`);
+  const module = checker.getSymbolAtLocation(source);
+  if (!module) throw new Error(`${file} is not a module`);
+  return checker.getExportsOfModule(module).map((exported) => {
+    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    return {
+      name: exported.name,
+      isValue: (symbol.flags & ts.SymbolFlags.Value) !== 0,
+      doc: ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim(),
+      tags: symbol.getJsDocTags(checker).map((tag) => tag.name),
+    };
+  });
+}
+
+describe('doc comments in dist/index.d.ts', () => {
+  const exported = exportsOf(DTS);
+
+  it('finds the exports', () => {
+    expect(exported.map((e) => e.name)).toEqual(expect.arrayContaining(['atomicWrite', 'withLock', 'FileLock', 'ConcurrentFileStore']));
+  });
+
+  it('every export has a doc comment', () => {
+    expect(exported.filter((e) => e.doc === '').map((e) => e.name)).toEqual([]);
+  });
+
+  it('every exported function and class has an @example', () => {
+    const missing = exported.filter((e) => e.isValue && !NO_EXAMPLE.test(e.name) && !e.tags.includes('example'));
+    expect(missing.map((e) => e.name)).toEqual([]);
+  });
+});

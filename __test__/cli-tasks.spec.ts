@@ -1,5 +1,7 @@
 // `concurrent-fs task`, `events` and `port`, run as real processes against dist/cli.js,
 // on both implementations (CONCURRENT_FS_IMPL picks the CLI's).
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, startCli } from './helpers/cli';
@@ -64,20 +66,37 @@ for (const impl of IMPLEMENTATIONS) {
       expect(await listTasks(dir)).toMatchObject([{ id, state: 'done', result: { ok: true } }]);
     });
 
-    it('a SIGKILLed claim --hold wrapper gives its task back at once, with attempts counted', async () => {
+    it('a SIGKILLed claim --hold wrapper: COMMAND keeps the task while it lives (native), then it goes back', async () => {
       const dir = tempDir();
       const id = await addTask(dir, '{"n":1}');
-      const holder = startCli(['task', 'claim', '--hold', '--dir', dir, '--', ...UNTIL_STDIN_ENDS], { env });
+      // COMMAND runs until the test closes its end of a FIFO (not the wrapper's stdin,
+      // which Node closes when the wrapper dies).
+      const fifo = join(dir, 'until');
+      execFileSync('mkfifo', [fifo]);
+      const writer = openSync(fifo, constants.O_RDWR);
+      const untilClosed = nodeCmd(
+        "const s = require('fs').createReadStream(process.env.FIFO); s.on('open', () => console.log('started')); s.on('end', () => process.exit(0)); s.resume()",
+      );
+      const holder = startCli(['task', 'claim', '--hold', '--dir', dir, '--', ...untilClosed], { env: { ...env, FIFO: fifo } });
       await holder.output(/started\n/);
       // While the wrapper lives, the task is claimed and nobody else gets it.
       expect(await listTasks(dir)).toMatchObject([{ id, state: 'claimed', attempts: 1 }]);
       expect((await cli(['task', 'claim', '--hold', '--dir', dir, '--', 'true'])).code).toBe(75);
+      // The wrapper's own exit ('close' waits for COMMAND, which shares its stdout).
+      const died = new Promise((resolve) => holder.child.once('exit', resolve));
       holder.child.kill('SIGKILL');
-      expect((await holder.exited).signal).toBe('SIGKILL');
-      // COMMAND still runs (its stdin is still open), yet the claim died with the wrapper.
-      expect(await listTasks(dir)).toMatchObject([{ id, state: 'ready', attempts: 1 }]);
-      holder.child.stdin.end();
-      const again = await cli(['task', 'claim', '--hold', '--json', '--dir', dir, '--', 'true']);
+      await died;
+      if (impl === 'native') {
+        // COMMAND inherited the claim's lock: still one live worker on the task, and it is COMMAND.
+        expect(await listTasks(dir)).toMatchObject([{ id, state: 'claimed', attempts: 1 }]);
+        expect((await cli(['task', 'claim', '--hold', '--dir', dir, '--', 'true'])).code).toBe(75);
+      } else {
+        // The fallback's claim is a marker file, held by the wrapper alone.
+        expect(await listTasks(dir)).toMatchObject([{ id, state: 'ready', attempts: 1 }]);
+      }
+      closeSync(writer);
+      // Once COMMAND has ended too, the next claim gets the task (waiting for that moment).
+      const again = await cli(['task', 'claim', '--hold', '--json', '--wait', '30000', '--dir', dir, '--', 'true']);
       expect(again.code).toBe(0);
       expect(JSON.parse(again.stdout)).toEqual({ id, data: { n: 1 }, attempts: 2 });
       expect(await listTasks(dir)).toMatchObject([{ id, state: 'done', attempts: 2 }]);

@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { invalidArgType, LockTimeoutError, outOfRange, throwIfAborted } from './errors';
+import { registerDescriptors } from './held-descriptors';
 import type { FileLockBase, FileLockConstructor } from './lock';
 import { delay } from './retry';
 import { toOptions, toPath, toSignal, toTimeout } from './validate';
@@ -68,6 +69,7 @@ class Lease implements PortLease {
     lock: FileLockBase,
   ) {
     this.#lock = lock;
+    registerDescriptors(this, () => [this.#lock?.descriptor()]);
   }
   release(): void {
     const lock = this.#lock;

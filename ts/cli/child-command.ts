@@ -20,10 +20,20 @@ export function requireCommand(command: readonly string[]): void {
   if (command.length === 0) throw new UsageError("missing COMMAND (after '--')");
 }
 
-/** Runs `command` with `env` added; resolves to its status (128+N if signal N killed it, 126/127 if it could not start). */
-export function runChild(who: string, [file, ...args]: readonly string[], env: Record<string, string>): Promise<number> {
+/**
+ * Runs `command` with `env` added; resolves to its status (128+N if signal N killed it,
+ * 126/127 if it could not start). `inherit`: descriptors COMMAND gets as fd 3, 4, ...
+ * (held locks, so that COMMAND holds them as long as it lives, as with flock(1)).
+ */
+export function runChild(
+  who: string,
+  [file, ...args]: readonly string[],
+  env: Record<string, string>,
+  inherit: readonly number[] = [],
+): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(file!, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+    const stdio = ['inherit', 'inherit', 'inherit', ...inherit] as const;
+    const child = spawn(file!, args, { stdio: [...stdio], env: { ...process.env, ...env } });
     const restore = onTermination((signal) => {
       if (KEYBOARD_SIGNALS.includes(signal) && child.pid !== undefined && keyboardSignalsReach(child.pid)) return;
       child.kill(signal);

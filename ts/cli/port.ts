@@ -1,6 +1,9 @@
 // `concurrent-fs port lease`: run a dev server on a port no other leaseholder sharing the
-// directory has, exported as PORT. The lease is this process's kernel lock: it ends when
-// COMMAND ends, or at once if this process dies, however it dies.
+// directory has, exported as PORT. The lease is a kernel lock that COMMAND inherits
+// (native, as with flock(1)): it ends when both this process and COMMAND have ended,
+// however they end, so a server that outlives a killed wrapper keeps its port.
+
+import { heldDescriptors } from '../held-descriptors';
 import { integerArg, UsageError } from './args';
 import { commandAfterDashes, requireCommand, runChild } from './child-command';
 import type { Command } from './command';
@@ -63,7 +66,7 @@ async function lease(argv: readonly string[]): Promise<number> {
   }
   try {
     if (values.json) process.stdout.write(`${JSON.stringify({ port: held.port })}\n`);
-    return await runChild('port lease', command, { PORT: String(held.port) });
+    return await runChild('port lease', command, { PORT: String(held.port) }, heldDescriptors(held));
   } finally {
     held.release();
   }

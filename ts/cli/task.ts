@@ -1,11 +1,15 @@
 // `concurrent-fs task`: the TaskQueue from the shell. A claim is a kernel-lock lease held
 // by the process that claimed, so a claim lives only as long as a process does: `claim
 // --hold -- COMMAND` holds it while COMMAND runs and ends it by COMMAND's status (or by
-// what COMMAND said with `task done` / `task fail`). If this wrapper dies, however it
-// dies, the task goes back to the queue at once.
+// what COMMAND said with `task done` / `task fail`). As with flock(1), COMMAND inherits the
+// claim's locked descriptors (native): if this wrapper dies, COMMAND still holds the task,
+// and it goes back to the queue as soon as COMMAND ends too, so there is never a second
+// live worker on it. (The fallback's claims are marker files: there the wrapper alone
+// holds the task, and it goes back when the wrapper dies.)
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { heldDescriptors } from '../held-descriptors';
 import { choiceArg, integerArg, UsageError } from './args';
 import { commandAfterDashes, requireCommand, runChild } from './child-command';
 import type { Command } from './command';
@@ -112,12 +116,17 @@ async function claim(argv: readonly string[]): Promise<number> {
   const scratch = await mkdtemp(join(tmpdir(), 'cfs-task-'));
   try {
     const outcomePath = join(scratch, 'outcome.json');
-    const status = await runChild('task claim', command, {
-      CFS_TASK_ID: task.id,
-      CFS_TASK_DATA: JSON.stringify(task.data),
-      CFS_TASK_ATTEMPTS: String(task.attempts),
-      [OUTCOME_ENV]: outcomePath,
-    });
+    const status = await runChild(
+      'task claim',
+      command,
+      {
+        CFS_TASK_ID: task.id,
+        CFS_TASK_DATA: JSON.stringify(task.data),
+        CFS_TASK_ATTEMPTS: String(task.attempts),
+        [OUTCOME_ENV]: outcomePath,
+      },
+      heldDescriptors(task),
+    );
     const said = await readOutcome(outcomePath);
     if (said?.outcome === 'done') await task.complete(said.result);
     else if (said?.outcome === 'fail') await task.fail(new Error(said.message), { retry: said.retry });

@@ -25,6 +25,7 @@ import { access, mkdir, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Backend, Durability } from '../backend';
 import { invalidArgType, invalidArgValue, isSystemError, outOfRange, throwIfAborted } from '../errors';
+import { registerDescriptors } from '../held-descriptors';
 import { serializeJson } from '../json-file';
 import type { FileLockBase, FileLockConstructor } from '../lock';
 import { delay } from '../retry';
@@ -408,6 +409,7 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       this.data = record.data;
       this.attempts = record.attempts;
       this.worker = record.worker;
+      registerDescriptors(this, () => [hold.lease.descriptor(), ...hold.keys.map((key) => key.descriptor())]);
     }
 
     complete(result?: unknown): Promise<void> {

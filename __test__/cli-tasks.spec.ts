@@ -18,8 +18,6 @@ interface ListedTask {
 
 /** A node one-liner as a COMMAND. */
 const nodeCmd = (script: string) => [process.execPath, '-e', script];
-/** Prints `started`, then runs until its stdin (the wrapper's, inherited) ends. */
-const UNTIL_STDIN_ENDS = nodeCmd("console.log('started'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0))");
 
 for (const impl of IMPLEMENTATIONS) {
   const env = { CONCURRENT_FS_IMPL: impl === 'js' ? 'js' : undefined };

@@ -27,10 +27,11 @@ function runAppenders(impl: string, path: string): Promise<Appended> {
       { length: APPENDERS },
       (_, w) =>
         new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, [join(FIXTURES, 'event-appender.cjs'), impl, path, String(w), String(APPENDS)], {
+          const victimAt = w < VICTIMS ? 3 + Math.floor(Math.random() * (APPENDS - 6)) : -1;
+          const role = victimAt >= 0 ? ['victim'] : [];
+          const child = spawn(process.execPath, [join(FIXTURES, 'event-appender.cjs'), impl, path, String(w), String(APPENDS), ...role], {
             cwd: ROOT,
           });
-          const victimAt = w < VICTIMS ? 3 + Math.floor(Math.random() * (APPENDS - 6)) : -1;
           let stderr = '';
           child.stderr.on('data', (d) => {
             stderr += d;

@@ -133,7 +133,11 @@ mod tests {
     let clock = ShiftedClock {
       offset_micros: -5_000_000,
     };
-    let gap = process_micros() - clock.now_micros();
+    // The shifted clock first: read after it, the process clock can only be further on, so
+    // the gap is 5 s plus the time between the two reads (read the other way round, any
+    // microsecond between them made it fall under 5 s).
+    let shifted = clock.now_micros();
+    let gap = process_micros() - shifted;
     assert!((5_000_000..5_500_000).contains(&gap), "{gap}");
   }
 }

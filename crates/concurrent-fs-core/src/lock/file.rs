@@ -45,6 +45,8 @@ impl Drop for HeldLock {
 #[derive(Debug)]
 pub(super) struct LockFile {
   file: File,
+  /// The open file's identity, read once: a descriptor's never changes.
+  id: identity::FileId,
   /// As the caller gave it: errors name it, and the identity check looks it up.
   path: PathBuf,
   /// Where a pure-JS fallback holder would put its marker.
@@ -68,17 +70,17 @@ pub(super) enum Attempt {
 /// Only regular files are lock files: a FIFO is opened without blocking and refused.
 pub(super) fn open(path: &Path) -> Result<LockFile> {
   let (file, resolved) = open_resolved(path).map_err(|err| Error::from_io(&err, "open", path))?;
-  let is_file = file
-    .metadata()
-    .map_err(|err| Error::from_io(&err, "fstat", path))?
-    .is_file();
-  if !is_file {
+  let fstat = |err: io::Error| Error::from_io(&err, "fstat", path);
+  let metadata = file.metadata().map_err(fstat)?;
+  if !metadata.is_file() {
     return Err(Error::synthetic("EINVAL", "open", path));
   }
+  let id = identity::of_open(&file, &metadata).map_err(fstat)?;
   #[cfg(not(target_os = "linux"))]
   let _ = resolved;
   Ok(LockFile {
     file,
+    id,
     path: path.to_path_buf(),
     #[cfg(target_os = "linux")]
     marker: super::foreign::marker_path(&resolved),
@@ -144,9 +146,9 @@ pub(super) fn try_on(lock: &LockFile, kind: LockKind) -> Result<Attempt> {
 }
 
 fn confirm(lock: &LockFile, kind: LockKind) -> Result<Attempt> {
-  let at_path = identity::is_at_path(&lock.file, &lock.path)
-    .map_err(|err| Error::from_io(&err, "stat", &lock.path))?;
-  if !at_path {
+  let now =
+    identity::at_path(&lock.path).map_err(|err| Error::from_io(&err, "stat", &lock.path))?;
+  if now != Some(lock.id) {
     return Ok(Attempt::Moved);
   }
   #[cfg(target_os = "linux")]

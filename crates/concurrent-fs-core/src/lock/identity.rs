@@ -10,34 +10,49 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-/// `Ok(false)` when `path` is missing or names another file than `file`.
+/// What identifies a file: device and inode (Unix), volume and file index (Windows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId(u64, u64);
+
+/// The identity of an open file, given its metadata (read anyway when opening it). It
+/// never changes for a descriptor, so a lock file's is read once, when it is opened.
 #[cfg(unix)]
-pub fn is_at_path(file: &File, path: &Path) -> io::Result<bool> {
-  use rustix::fs::{fstat, stat};
-  let ours = fstat(file)?;
-  match stat(path) {
-    Ok(now) => Ok(now.st_dev == ours.st_dev && now.st_ino == ours.st_ino),
-    Err(rustix::io::Errno::NOENT) => Ok(false),
+pub fn of_open(_file: &File, metadata: &std::fs::Metadata) -> io::Result<FileId> {
+  use std::os::unix::fs::MetadataExt;
+  Ok(FileId(metadata.dev(), metadata.ino()))
+}
+
+/// The identity of the file at `path` now (symlinks followed), `None` when nothing is there.
+#[cfg(unix)]
+pub fn at_path(path: &Path) -> io::Result<Option<FileId>> {
+  match rustix::fs::stat(path) {
+    #[allow(clippy::useless_conversion)]
+    Ok(stat) => Ok(Some(FileId(u64::from(stat.st_dev), u64::from(stat.st_ino)))),
+    Err(rustix::io::Errno::NOENT) => Ok(None),
     Err(errno) => Err(errno.into()),
   }
 }
 
-/// Windows identifies a file by volume serial number and file index, read from a handle:
-/// ours, and a fresh one on the path opened with no access rights (it cannot conflict with
-/// any sharing mode).
+/// Windows reads the identity from a handle: for a path, a fresh one opened with no access
+/// rights (it cannot conflict with any sharing mode).
 #[cfg(windows)]
-pub fn is_at_path(file: &File, path: &Path) -> io::Result<bool> {
+pub fn at_path(path: &Path) -> io::Result<Option<FileId>> {
   use std::os::windows::fs::OpenOptionsExt;
-  let now = match std::fs::OpenOptions::new().access_mode(0).open(path) {
-    Ok(now) => now,
-    Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
-    Err(err) => return Err(err),
-  };
-  Ok(file_id(file)? == file_id(&now)?)
+  match std::fs::OpenOptions::new().access_mode(0).open(path) {
+    Ok(now) => file_id(&now).map(Some),
+    Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+    Err(err) => Err(err),
+  }
+}
+
+/// Windows' metadata has no file index on stable Rust: it is read from the handle.
+#[cfg(windows)]
+pub fn of_open(file: &File, _metadata: &std::fs::Metadata) -> io::Result<FileId> {
+  file_id(file)
 }
 
 #[cfg(windows)]
-fn file_id(file: &File) -> io::Result<(u32, u32, u32)> {
+fn file_id(file: &File) -> io::Result<FileId> {
   use std::os::windows::io::AsRawHandle;
   use windows_sys::Win32::Storage::FileSystem::{
     GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION,
@@ -48,9 +63,6 @@ fn file_id(file: &File) -> io::Result<(u32, u32, u32)> {
   if unsafe { GetFileInformationByHandle(file.as_raw_handle() as _, &mut info) } == 0 {
     return Err(io::Error::last_os_error());
   }
-  Ok((
-    info.dwVolumeSerialNumber,
-    info.nFileIndexHigh,
-    info.nFileIndexLow,
-  ))
+  let index = (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow);
+  Ok(FileId(u64::from(info.dwVolumeSerialNumber), index))
 }

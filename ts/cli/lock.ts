@@ -4,12 +4,10 @@
 // it leaves running with fd 3 open) lives, even if this process is killed. With --close
 // only this process holds it, and it dies with this process however it dies. The
 // pure-JS fallback's lock is a marker file, not a descriptor: it always works as --close.
-import { type StdioOptions, spawn } from 'node:child_process';
+import { runChild } from './child-command';
 import type { Command } from './command';
-import { onTermination, signalStatus, TERMINATION_SIGNALS } from './exit';
 import { loadImpl } from './impl';
 import { lockWantsHelp, parseLockArgs } from './lock-args';
-import { keyboardSignalsReach } from './terminal';
 
 const USAGE = `Usage: concurrent-fs lock [OPTIONS] LOCKFILE -- COMMAND [ARGS...]
        concurrent-fs lock [OPTIONS] LOCKFILE COMMAND [ARGS...]
@@ -50,36 +48,6 @@ was not had in time; 126 if COMMAND could not be run, 127 if it was not found; 2
 bad arguments.
 `;
 
-/** What a terminal's keyboard sends to its whole foreground process group. */
-const KEYBOARD_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
-const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [...TERMINATION_SIGNALS, 'SIGQUIT'];
-
-/**
- * Runs `command` with our stdio (and `lockFd` as its fd 3, if given), passing termination
- * signals on; resolves to its status.
- */
-function runCommand([file, ...args]: string[], lockFd: number | undefined): Promise<number> {
-  return new Promise((resolve) => {
-    const stdio: StdioOptions = lockFd === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', lockFd];
-    const child = spawn(file!, args, { stdio });
-    const restore = onTermination((signal) => {
-      // Ctrl-C in a terminal signals its whole foreground group, the command included:
-      // passing it on too would deliver it twice. Signals sent to us alone are passed on.
-      if (KEYBOARD_SIGNALS.includes(signal) && child.pid !== undefined && keyboardSignalsReach(child.pid)) return;
-      child.kill(signal);
-    }, FORWARDED_SIGNALS);
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      restore();
-      process.stderr.write(`concurrent-fs lock: cannot run '${file}': ${err.message}\n`);
-      resolve(err.code === 'ENOENT' ? 127 : 126);
-    });
-    child.on('exit', (code, signal) => {
-      restore();
-      resolve(signal ? signalStatus(signal) : (code ?? 1));
-    });
-  });
-}
-
 async function run(argv: readonly string[]): Promise<number> {
   const { path, command, shared, timeout, conflictStatus, close } = parseLockArgs(argv);
   const cfs = loadImpl();
@@ -93,7 +61,8 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   try {
     // Undefined for the fallback: its lock is a marker file, with no descriptor to pass on.
-    return await runCommand(command, close ? undefined : lock.descriptor());
+    const fd = close ? undefined : lock.descriptor();
+    return await runChild('lock', command, {}, fd === undefined ? [] : [fd]);
   } finally {
     // Closes only our descriptor: a copy the command left open keeps the lock, as in flock(1).
     lock.release();

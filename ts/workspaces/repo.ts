@@ -1,0 +1,50 @@
+// A repository as the workspace code sees it: where its shared `.git` is, where the
+// library keeps its files there, and the one repo lock that serialises every change to
+// the shared `.git` (worktree add/remove/prune, branches, config, fetch, shared refs).
+import { mkdir } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { LockOptions } from '../lock';
+import { type GitResult, type RunGitOptions, requireGit, runGit } from './git';
+
+/** `withLock` of the implementation in use (native or fallback). */
+export type WithLock = <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<Awaited<T>>;
+
+/** The library's files inside `<git-common-dir>`. */
+export const STATE_DIR_NAME = 'concurrent-fs';
+
+/** A repository's shared `.git` and the repo lock. */
+export interface RepoContext {
+  /** Top directory of the worktree `open` was given (usually the main worktree). */
+  readonly topLevel: string;
+  /** Absolute git common dir (the main `.git`), shared by every worktree. */
+  readonly commonDir: string;
+  /** `<commonDir>/concurrent-fs`: the library's files for this repository. */
+  readonly stateRoot: string;
+  /** The repo lock file, `<stateRoot>/repo.lock`. */
+  readonly repoLock: string;
+  /** Runs git in `cwd` (default `topLevel`), NOT serialised: for reads and worktree-local work. */
+  git(args: readonly string[], options?: Partial<RunGitOptions>): Promise<GitResult>;
+  /** Runs `fn` holding the repo lock (reentrant within one async call chain). */
+  withRepoLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** Finds the repository containing `dir` and prepares `<git-common-dir>/concurrent-fs/`. */
+export async function openRepo(dir: string, deps: { withLock: WithLock; lockTimeout: number }): Promise<RepoContext> {
+  await requireGit();
+  const cwd = resolve(dir);
+  const out = await runGit(['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-common-dir'], { cwd });
+  const [topLevel, common] = out.stdout.trim().split('\n');
+  if (!topLevel || !common) throw new Error(`'${cwd}' is not inside a git worktree (a bare repository has no worktree)`);
+  const commonDir = isAbsolute(common) ? common : resolve(cwd, common);
+  const stateRoot = join(commonDir, STATE_DIR_NAME);
+  await mkdir(stateRoot, { recursive: true });
+  const repoLock = join(stateRoot, 'repo.lock');
+  return {
+    topLevel,
+    commonDir,
+    stateRoot,
+    repoLock,
+    git: (args, options) => runGit(args, { cwd: topLevel, ...options }),
+    withRepoLock: (fn) => deps.withLock(repoLock, fn, { timeout: deps.lockTimeout }),
+  };
+}

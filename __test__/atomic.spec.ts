@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { AS_NOBODY, packageRootForNobody } from './helpers/as-nobody';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
 import { ROOT } from './helpers/spawn';
 import { names, tempDir } from './helpers/tmp';
@@ -256,16 +257,12 @@ describe.each(IMPLEMENTATIONS)('atomic writes (%s)', (impl) => {
       const path = join(dir, 'f');
       writeFileSync(path, 'old');
       chmodSync(dir, 0o555);
-      const entry = join(ROOT, 'dist', impl === 'js' ? 'js.js' : 'native.js');
+      const asNobody = process.getuid?.() === 0 ? AS_NOBODY : [];
+      const root = asNobody.length > 0 ? packageRootForNobody() : ROOT;
+      const entry = join(root, 'dist', impl === 'js' ? 'js.js' : 'native.js');
       const script = `try { require(${JSON.stringify(entry)}).atomicWriteSync(${JSON.stringify(path)}, 'new') } catch (e) { console.log(e.code) }`;
-      const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-      const run = spawnSync(
-        asNobody[0] ?? process.execPath,
-        [...asNobody.slice(1), ...(asNobody.length ? [process.execPath] : []), '-e', script],
-        {
-          encoding: 'utf8',
-        },
-      );
+      const [command, ...args] = [...asNobody, process.execPath, '-e', script];
+      const run = spawnSync(command!, args, { cwd: root, encoding: 'utf8' });
       chmodSync(dir, 0o755);
       expect(run.stdout.trim()).toBe('EACCES');
       expect(readFileSync(path, 'utf8')).toBe('old');

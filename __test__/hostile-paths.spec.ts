@@ -20,7 +20,8 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { AS_NOBODY, packageRootForNobody } from './helpers/as-nobody';
+import { ROOT } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { build, closeAll, ROOT_MARK, snapshot, type Tree, tempFiles } from './helpers/tree';
 
@@ -28,7 +29,6 @@ const SEED = process.env.FC_SEED === undefined ? undefined : Number(process.env.
 const RUNS = Number(process.env.FC_RUNS ?? 4);
 
 const IS_ROOT = process.getuid?.() === 0;
-const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
 type Op = 'atomicWrite' | 'atomicWriteSync' | 'openAtomic' | 'createExclusive' | 'createExclusiveSync';
 type Durability = 'none' | 'data' | 'full';
@@ -328,9 +328,12 @@ interface Observed {
 }
 
 function runChild(impl: string, jobsFile: string): Promise<Outcome[]> {
-  const [command, ...args] = [...(IS_ROOT ? AS_NOBODY : []), process.execPath, join(FIXTURES, 'hostile-child.cjs'), impl, jobsFile];
+  // As another user, the child loads a copy of the package it can reach (see as-nobody.ts).
+  const root = IS_ROOT ? packageRootForNobody() : ROOT;
+  const fixture = join(root, '__test__', 'fixtures', 'hostile-child.cjs');
+  const [command, ...args] = [...(IS_ROOT ? AS_NOBODY : []), process.execPath, fixture, impl, jobsFile];
   return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, { cwd: ROOT });
+    const child = spawn(command!, args, { cwd: root });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

@@ -7,8 +7,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AS_NOBODY, packageRootForNobody } from './helpers/as-nobody';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { ROOT } from './helpers/spawn';
 import { names } from './helpers/tmp';
 
 const LINUX = process.platform === 'linux';
@@ -46,8 +47,11 @@ const CAN_MOUNT = ((): string | undefined => {
 
 /** Runs fixtures/fault-child.cjs behind `wrapper` (e.g. setpriv); its JSON report. */
 function child(wrapper: string[], impl: string, op: string, target: string): Record<string, unknown> {
-  const [command, ...args] = [...wrapper, process.execPath, join(FIXTURES, 'fault-child.cjs'), impl, op, target];
-  const run = spawnSync(command!, args, { cwd: ROOT, encoding: 'utf8' });
+  // Another user may not reach this checkout (a private parent directory): it loads a copy.
+  const root = wrapper.length > 0 ? packageRootForNobody() : ROOT;
+  const fixture = join(root, '__test__', 'fixtures', 'fault-child.cjs');
+  const [command, ...args] = [...wrapper, process.execPath, fixture, impl, op, target];
+  const run = spawnSync(command!, args, { cwd: root, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`child failed (${run.status ?? run.signal}): ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
 }
@@ -97,8 +101,6 @@ describe.skipIf(CAN_MOUNT)('a full filesystem (1 MiB tmpfs)', () => {
 });
 
 describe.skipIf(!LINUX || !IS_ROOT)('a directory the writer may not write (EACCES, as uid 65534)', () => {
-  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-
   it.each(IMPLEMENTATIONS.flatMap((impl) => OPS.map((op) => ({ impl, op }))))(
     '$impl $op: EACCES, nothing changed, no fd leaked',
     ({ impl, op }) => {
@@ -108,7 +110,7 @@ describe.skipIf(!LINUX || !IS_ROOT)('a directory the writer may not write (EACCE
       mkdirSync(dir, { mode: 0o755 });
       const target = join(dir, 'data.json');
       if (op !== 'createExclusive') writeFileSync(target, 'old');
-      const result = child(asNobody, impl, op, target);
+      const result = child(AS_NOBODY, impl, op, target);
       expect(result).toMatchObject({ ok: false, code: 'EACCES', leaked: [] });
       expect(names(dir)).toEqual(op === 'createExclusive' ? [] : ['data.json']);
       if (op !== 'createExclusive') expect(readFileSync(target, 'utf8')).toBe('old');

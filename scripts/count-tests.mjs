@@ -1,6 +1,6 @@
 // Prints `N passed, N failed` from cargo's, vitest's and node's test runner's own reports in
 // the given folder.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2] ?? '.test-results';
@@ -15,9 +15,9 @@ if (existsSync(cargo)) {
   }
 }
 
-const vitest = join(dir, 'vitest.json');
-if (existsSync(vitest)) {
-  const report = JSON.parse(readFileSync(vitest, 'utf8'));
+// vitest.json from `npm test`, vitest-*.json from extra runs (e.g. from a private parent).
+for (const name of (existsSync(dir) ? readdirSync(dir) : []).filter((n) => /^vitest(-[\w-]+)?\.json$/.test(n))) {
+  const report = JSON.parse(readFileSync(join(dir, name), 'utf8'));
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   // A file that failed to load has no tests in the counts: count it as a failure.

@@ -12,7 +12,7 @@ describe('the CFS_FALLBACK warning', () => {
       `process.on('warning', (w) => { if (w.code === 'CFS_FALLBACK') console.log(w.message); }); require('concurrent-fs');`,
       { CONCURRENT_FS_IMPL: undefined, CONCURRENT_FS_NATIVE_LIBRARY_PATH: '/nonexistent/concurrent-fs.node' },
     );
-    expect(run.stdout).toContain(`npm install concurrent-fs-${process.platform}-${process.arch}`);
+    expect(run.stdout).toContain(`npm install @concurrent-fs/binding-${process.platform}-${process.arch}`);
     expect(run.stdout).toContain(`@${VERSION} `);
     expect(run.stdout).toContain('--omit=optional');
   });

@@ -13,7 +13,7 @@
 // but the local registry.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -138,10 +138,10 @@ describe('package contents', () => {
     const optional = Object.entries(manifest.optionalDependencies ?? {});
     assert.equal(optional.length, expected);
     for (const [name, version] of optional) {
-      assert.match(name, /^concurrent-fs-[a-z0-9]+-[a-z0-9]+(-[a-z]+)?$/);
+      assert.match(name, /^@concurrent-fs\/binding-[a-z0-9]+-[a-z0-9]+(-[a-z]+)?$/);
       assert.equal(version, pkg.version);
     }
-    assert.ok(optional.some(([name]) => name === `concurrent-fs-${platform}`));
+    assert.ok(optional.some(([name]) => name === `${pkg.napi.packageName}-${platform}`));
     for (const script of ['preinstall', 'install', 'postinstall']) assert.equal(manifest.scripts?.[script], undefined, script);
     const platformManifest = tarJson(platformTarball, 'package/package.json');
     assert.equal(platformManifest.version, pkg.version);
@@ -158,7 +158,7 @@ describe('(a) main + platform tarballs', () => {
   }, HOOK);
 
   it('loads the native addon from the platform package, and writes, locks and mints IDs', () => {
-    assert.ok(existsSync(join(dir, 'node_modules', `concurrent-fs-${platform}`)));
+    assert.ok(existsSync(join(dir, 'node_modules', `${pkg.napi.packageName}-${platform}`)));
     assertNative(check(dir));
   });
 
@@ -208,8 +208,21 @@ describe('(a) main + platform tarballs', () => {
     }
   });
 
+  it('an esbuild bundle of an app using it, deployed without node_modules, loads the native addon', () => {
+    const app = join(dir, 'bundled-app.js');
+    writeFileSync(app, "const cfs = require('concurrent-fs'); console.log(cfs.implementation, typeof cfs.atomicWriteSync);");
+    const out = join(TMP, 'bundle-out');
+    // The project's esbuild (a devDependency), resolving from the consumer's node_modules.
+    const esbuild = createRequire(join(ROOT, 'package.json'))('esbuild');
+    esbuild.buildSync({ entryPoints: [app], bundle: true, platform: 'node', loader: { '.node': 'copy' }, outdir: out, logLevel: 'error' });
+    const deployed = join(TMP, 'deployed');
+    cpSync(out, deployed, { recursive: true });
+    const printed = run('node', ['--no-warnings', join(deployed, 'bundled-app.js')], { cwd: deployed }).trim();
+    assert.equal(printed, 'native function');
+  });
+
   it('refuses a platform package of another version and falls back with a warning saying so', () => {
-    const manifestPath = join(dir, 'node_modules', `concurrent-fs-${platform}`, 'package.json');
+    const manifestPath = join(dir, 'node_modules', `${pkg.napi.packageName}-${platform}`, 'package.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, version: '0.0.0-stale' }));
     try {
@@ -240,7 +253,7 @@ describe('(b) main tarball only', () => {
       result.warnings.map((w) => w.code),
       ['CFS_FALLBACK'],
     );
-    assert.match(result.warnings[0].message, new RegExp(`concurrent-fs-${platform}`));
+    assert.match(result.warnings[0].message, new RegExp(`${pkg.napi.packageName}-${platform}@${pkg.version}`));
     assert.equal(result.written, '{"n":2}');
     assert.equal(result.heldExcludesOthers, true);
     assert.equal(result.releasedIsFree, true);

@@ -2,8 +2,6 @@
 // `concurrent-fs`: the command line, for shell scripts and agents. This file only picks
 // the command and turns its outcome into an exit status; each command lives in its own
 // module under cli/.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { UsageError, wantsHelp } from './cli/args';
 import type { Command } from './cli/command';
 import { completion } from './cli/completion';
@@ -17,6 +15,7 @@ import { port } from './cli/port';
 import { status } from './cli/status';
 import { task } from './cli/task';
 import { write } from './cli/write';
+import { VERSION } from './native/targets';
 
 const COMMANDS: readonly Command[] = [lock, status, write, id, demo, task, events, port, completion(() => COMMANDS)];
 /** Internal commands: runnable, but not shown in the overview. */
@@ -38,9 +37,7 @@ Run 'concurrent-fs COMMAND --help' for a command's options.
 }
 
 function version(): string {
-  // dist/cli.js -> the package's own package.json.
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
+  return VERSION;
 }
 
 /** Bad arguments: what was wrong, then how to call it, on stderr. */

@@ -2,13 +2,13 @@
 import type { Backend } from './backend';
 import { jsBackend } from './js/backend';
 import { tryLoadNativeBackend } from './native/backend';
-import { PACKAGE_NAME, platformNames, VERSION } from './native/load';
+import { platformPackageName, VERSION } from './native/load';
 
 /** What to install to get the native addon here, and why it is most likely missing. */
 function installHint(): string {
-  const platform = platformNames()[0];
-  if (platform === undefined) return `no prebuilt binary exists for ${process.platform}-${process.arch}.`;
-  const pkg = `${PACKAGE_NAME}-${platform}@${VERSION}`;
+  const platformPackage = platformPackageName();
+  if (platformPackage === undefined) return `no prebuilt binary exists for ${process.platform}-${process.arch}.`;
+  const pkg = `${platformPackage}@${VERSION}`;
   return (
     `the binary for this platform is the package ${pkg} (npm install ${pkg}); ` +
     'it is an optional dependency, so the likely cause is an install with --omit=optional ' +

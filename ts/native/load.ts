@@ -1,10 +1,13 @@
 // Finds the native addon: an explicit path, then the per-platform npm package (napi-rs
 // layout, installed by npm as an optional dependency), then a binary built in this
 // checkout. Target names come from @napi-rs/triples, the same list the napi CLI builds
-// from, so nothing is spelled twice.
+// from; the requires themselves are literal (targets.ts, generated), so a bundler can
+// follow them, and the version is fixed at build time, so a bundle needs no package.json.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type * as Binding from './binding';
+import { PACKAGE_NAME, TARGETS, VERSION } from './targets';
+
+export { PACKAGE_NAME, VERSION };
 
 export type NativeBinding = typeof Binding;
 
@@ -17,11 +20,6 @@ interface Triple {
 const { platformArchTriples } = require('@napi-rs/triples') as {
   platformArchTriples: Record<string, Record<string, Triple[]> | undefined>;
 };
-
-const PACKAGE_ROOT = join(__dirname, '..', '..');
-export const PACKAGE_NAME = 'concurrent-fs';
-const BINARY_NAME = 'concurrent-fs';
-export const VERSION = (require(join(PACKAGE_ROOT, 'package.json')) as { version: string }).version;
 
 function readText(path: string): string | undefined {
   try {
@@ -62,37 +60,45 @@ export function platformNames(): string[] {
   return triples.filter((t) => libc === undefined || t.abi === libc || t.abi === `${libc}eabihf`).map((t) => t.platformArchABI);
 }
 
+/** The platform package to install on this machine (`@concurrent-fs/binding-linux-x64-gnu`). */
+export function platformPackageName(): string | undefined {
+  const name = platformNames()[0];
+  return name === undefined ? undefined : TARGETS[name]?.packageName;
+}
+
 export function loadBinding(): NativeBinding {
   const errors: string[] = [];
-  const attempt = (what: string): NativeBinding | undefined => {
+  const attempt = (what: string, load: () => unknown): NativeBinding | undefined => {
+    let loaded: unknown;
     try {
-      return require(what) as NativeBinding;
+      loaded = load();
     } catch (err) {
-      errors.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
-      return undefined;
+      loaded = err;
     }
+    if (!(loaded instanceof Error)) return loaded as NativeBinding;
+    errors.push(`${what}: ${loaded.message.split('\n')[0]}`);
+    return undefined;
   };
   // The platform package, only at this package's version: the TS layer and the addon
   // change together, so a binary from another release may take other arguments
   // (napi-rs pitfall: npm can leave a stale optional dependency behind).
   const attemptPackage = (name: string): NativeBinding | undefined => {
-    const pkg = `${PACKAGE_NAME}-${name}`;
-    let version: string;
-    try {
-      version = (require(`${pkg}/package.json`) as { version: string }).version;
-    } catch (err) {
-      errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
+    const target = TARGETS[name];
+    if (!target) return undefined;
+    const version = target.packageVersion();
+    if (version instanceof Error) {
+      errors.push(`${target.packageName}: ${version.message.split('\n')[0]}`);
       return undefined;
     }
-    if (version === VERSION) return attempt(pkg);
-    errors.push(`${pkg}: version ${version} does not match ${PACKAGE_NAME} ${VERSION} (reinstall ${PACKAGE_NAME})`);
+    if (version === VERSION) return attempt(target.packageName, target.loadPackage);
+    errors.push(`${target.packageName}: version ${version} does not match ${PACKAGE_NAME} ${VERSION} (reinstall ${PACKAGE_NAME})`);
     return undefined;
   };
 
   const explicit = process.env.CONCURRENT_FS_NATIVE_LIBRARY_PATH;
   if (explicit) {
     // An explicit choice that fails is an error, not a cue to load some other binary.
-    const binding = attempt(explicit);
+    const binding = attempt(explicit, () => require(explicit));
     if (binding) return binding;
     throw new Error(`cannot load the concurrent-fs native addon from CONCURRENT_FS_NATIVE_LIBRARY_PATH (${errors[0]})`);
   }
@@ -102,7 +108,8 @@ export function loadBinding(): NativeBinding {
     if (binding) return binding;
   }
   for (const name of names) {
-    const binding = attempt(join(PACKAGE_ROOT, `${BINARY_NAME}.${name}.node`));
+    const target = TARGETS[name];
+    const binding = target && attempt(`${name} binary of this checkout`, target.loadLocal);
     if (binding) return binding;
   }
   if (errors.length === 0) errors.push(`no prebuilt binary for ${process.platform}-${process.arch}`);

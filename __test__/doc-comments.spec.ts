@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const DTS = join(__dirname, '..', 'dist', 'index.d.ts');
+const DIST = join(__dirname, '..', 'dist');
+const ENTRIES = ['index', 'native', 'js'];
 
 /** Exports that are data or error classes: a description is enough, no example needed. */
 const NO_EXAMPLE = /Error$|^implementation$/;
@@ -28,8 +29,8 @@ function exportsOf(file: string) {
   });
 }
 
-describe('doc comments in dist/index.d.ts', () => {
-  const exported = exportsOf(DTS);
+describe.each(ENTRIES)('doc comments in dist/%s.d.ts', (entry) => {
+  const exported = exportsOf(join(DIST, `${entry}.d.ts`));
 
   it('finds the exports', () => {
     expect(exported.map((e) => e.name)).toEqual(expect.arrayContaining(['atomicWrite', 'withLock', 'FileLock', 'ConcurrentFileStore']));

@@ -156,6 +156,7 @@ function writers(cfs, root) {
 }
 
 export const BATCH = { files: 100, bytes: 1024 };
+const CONCURRENT_WRITES = 64;
 
 /**
  * Many small files at 'full' (issue 15): one atomicWriteMany of 100 x 1 KiB, against
@@ -183,6 +184,15 @@ export function batchWriters(cfs, root) {
     list.push(
       row(`${impl} atomicWriteMany full`, impl, 'atomicWriteMany', 'async', () => lib.atomicWriteMany(entries, { durability: 'full' })),
     );
+    // 64 calls at once into one directory: they share directory flushes (group commit).
+    const concurrent = batch(`${impl} concurrent`).slice(0, CONCURRENT_WRITES);
+    list.push({
+      ...row(`${impl} ${CONCURRENT_WRITES} concurrent atomicWrite full`, impl, 'atomicWrite', 'async', () =>
+        Promise.all(concurrent.map((path) => lib.atomicWrite(path, data, { durability: 'full' }))),
+      ),
+      size: `${CONCURRENT_WRITES} x 1 KiB`,
+      ops: CONCURRENT_WRITES,
+    });
     const loop = batch(`${impl} loop`);
     list.push(
       row(`${impl} atomicWriteSync loop full`, impl, 'atomicWriteSync', 'sync', () => {

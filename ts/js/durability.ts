@@ -42,7 +42,9 @@ export function openDirectorySync(target: string, given: string, durability: Dur
 export async function openDirectory(target: string, given: string, durability: Durability): Promise<FileHandle | undefined> {
   if (!needsDirectory(durability)) return undefined;
   try {
-    return await fs.promises.open(dirname(target), 'r');
+    const handle = await fs.promises.open(dirname(target), 'r');
+    directoryOf.set(handle, dirname(target));
+    return handle;
   } catch (err) {
     if (isUnsupported(err)) return undefined;
     throw naming(err, given);
@@ -64,8 +66,48 @@ export function syncDirectorySync(dir: number, given: string): void {
 
 export async function syncDirectory(dir: FileHandle, given: string): Promise<void> {
   try {
-    await dir.sync();
+    await sharedFlush(directoryOf.get(dir) ?? dir, () => dir.sync());
   } catch (err) {
     if (!isUnsupported(err)) throw naming(err, given, true);
   }
+}
+
+/** The directory each handle of `openDirectory` flushes: concurrent writers into it share flushes. */
+const directoryOf = new WeakMap<FileHandle, string>();
+
+/** Per directory: the flush running now, and the one queued to start after it. */
+interface DirectoryFlushes {
+  running?: Promise<void>;
+  queued?: Promise<void>;
+}
+const flushes = new Map<string | FileHandle, DirectoryFlushes>();
+
+/**
+ * Group commit, as the native core does it (atomic/shared_flush.rs): a rename is durable
+ * once its directory is flushed by an fsync that started after it. A caller joins the
+ * queued flush (not started yet, so it covers every rename before it starts); with none
+ * queued it starts one now if none is running, else queues one to start when the running
+ * one ends. A failed flush rejects every caller it covered.
+ */
+function sharedFlush(key: string | FileHandle, run: () => Promise<void>): Promise<void> {
+  const state = flushes.get(key) ?? {};
+  flushes.set(key, state);
+  if (state.queued) return state.queued;
+  const start = (): Promise<void> => {
+    const running = run().finally(() => {
+      if (state.running === running) state.running = undefined;
+      if (!state.running && !state.queued) flushes.delete(key);
+    });
+    state.running = running;
+    return running;
+  };
+  if (!state.running) return start();
+  const queued = state.running
+    .catch(() => undefined)
+    .then(() => {
+      state.queued = undefined;
+      return start();
+    });
+  state.queued = queued;
+  return queued;
 }

@@ -80,6 +80,8 @@ pub fn write_many(
 
 /// A directory the batch renames into.
 struct Dir {
+  /// Its identity, under which concurrent writers share its flush.
+  key: sys::DirKey,
   /// Opened before any rename (so an unreadable directory fails with targets untouched).
   handle: sys::SyncDir,
   /// The first path renamed into it: a failed flush names it. None: nothing renamed.
@@ -127,7 +129,9 @@ impl Batch {
         None => {
           let handle = sys::SyncDir::open(&file.target)
             .map_err(|(err, syscall)| Error::from_io(&err, syscall, &file.path))?;
+          #[allow(clippy::clone_on_copy)] // a PathBuf on Windows
           self.dirs.push(Dir {
+            key: key.clone(),
             handle,
             renamed: None,
           });
@@ -146,7 +150,9 @@ impl Batch {
     let mut first = Ok(());
     for dir in &self.dirs {
       let Some(path) = &dir.renamed else { continue };
-      if let Err(err) = dir.handle.sync() {
+      // Shared with concurrent writers into the same directory (see shared_flush).
+      let synced = super::shared_flush::DIRECTORY_FLUSHES.flush(&dir.key, || dir.handle.sync());
+      if let Err(err) = synced {
         let err = Error::from_io(&err, "fsync", path);
         if !err.is_unsupported() && first.is_ok() {
           first = Err(err.committed());

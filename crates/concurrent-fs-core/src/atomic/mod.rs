@@ -21,6 +21,7 @@
 //! Every failure before the rename removes the temp file.
 
 mod many;
+mod shared_flush;
 mod temp_name;
 
 #[cfg(unix)]
@@ -221,7 +222,11 @@ impl Drop for AtomicFile {
 /// Flushes the directory holding `target` (step 5), opened by `open_for_sync`. The rename
 /// is done, so a failure is `committed`; a filesystem without directory fsync is fine.
 fn sync_dir(target: &sys::Target, path: &Path) -> Result<()> {
-  match sys::sync_dir(target) {
+  // Concurrent writes into one directory share a flush that started after their renames.
+  let shared = target
+    .dir_key()
+    .and_then(|key| shared_flush::DIRECTORY_FLUSHES.flush(&key, || sys::sync_dir(target)));
+  match shared {
     Ok(()) => Ok(()),
     Err(err) => {
       let err = Error::from_io(&err, "fsync", path);

@@ -36,7 +36,11 @@ export function createApi(backend: Backend) {
     ...store,
     ...createTaskApi(backend, { FileLock: locks.FileLock, uuidv7: ids.uuidv7 }),
     ...createPortApi({ FileLock: locks.FileLock }),
-    ...createEventApi({ withLock: locks.withLock, openStore: (dir) => new store.ConcurrentFileStore(dir, { durability: 'data' }) }),
+    ...createEventApi({
+      withLock: locks.withLock,
+      FileLock: locks.FileLock,
+      openStore: (dir) => new store.ConcurrentFileStore(dir, { durability: 'data' }),
+    }),
   };
 }
 

@@ -8,17 +8,19 @@
 // is not whole, never sees a torn or interleaved record. `tail` waits at the end for the
 // file to change (fs.watch: inotify on Linux) and polls slowly as a backstop. The flush
 // an append waits for is made after the lock is let go, and shared by the appends of this
-// object that wrote meanwhile (group commit, ./flush-group.ts).
+// object that wrote meanwhile (group commit, ./flush-group.ts) and with other processes'
+// appends (./shared-flush.ts).
 import { watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Durability } from '../backend';
 import { invalidArgType, isSystemError, outOfRange, throwIfAborted } from '../errors';
 import { serializeJson } from '../json-file';
-import type { LockOptions } from '../lock';
+import type { FileLockConstructor, LockOptions } from '../lock';
 import { toOptions, toPath, toSignal, toWriteSettings } from '../validate';
 import { FlushGroup } from './flush-group';
 import { decodeFrame, encodeFrame, type LogEvent } from './frame';
+import { SharedFlush } from './shared-flush';
 
 export type { LogEvent } from './frame';
 
@@ -36,6 +38,7 @@ interface CursorStore {
 
 interface Deps {
   withLock: <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<T>;
+  FileLock: FileLockConstructor;
   openStore: (dir: string) => CursorStore;
 }
 
@@ -116,6 +119,8 @@ export function createEventApi(deps: Deps) {
     #known: (Position & { ino: number }) | undefined;
     /** The appends of this object that share flushes (group commit). */
     #group: FlushGroup | undefined;
+    /** Flushes shared with other processes' appends (see ./shared-flush.ts). */
+    readonly #shared: SharedFlush;
     /** Appends of this object that have not written yet, and who waits for that to change. */
     #writing = 0;
     #wake: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -123,6 +128,7 @@ export function createEventApi(deps: Deps) {
     constructor(path: string | URL, options?: EventLogOptions) {
       this.path = resolve(toPath(path));
       this.#durability = toWriteSettings({ durability: toOptions(options).durability ?? 'data' }).durability;
+      this.#shared = new SharedFlush(this.path, this.#durability === 'full' ? 'full' : 'data', deps.FileLock);
     }
 
     /** A durable cursor named `name` (a store document name; see LogConsumer). */
@@ -164,9 +170,11 @@ export function createEventApi(deps: Deps) {
             // 'a+' appends on every write, so the file must end exactly at `end` first.
             if (end.torn) await handle.truncate(end.end);
             await handle.write(frame, 0, frame.length);
-            this.#known = { ...this.#known!, end: end.end + frame.length, seq };
+            const written = end.end + frame.length;
+            this.#known = { ...this.#known!, end: written, seq };
             const group = this.#groupFor(end.file);
-            const n = group.wrote(this.#durability === 'full' ? () => handle.sync() : () => handle.datasync());
+            const ino = this.#known.ino;
+            const n = group.wrote(() => this.#shared.flush(handle, ino, written));
             return { seq, handle, group, n };
           } catch (err) {
             await handle.close();

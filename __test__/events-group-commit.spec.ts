@@ -58,8 +58,8 @@ function parseTrace(lines: string[]): Trace {
     if (ack) trace.acked.set(Number(ack[1]), at);
   };
   lines.forEach((line, at) => {
-    const [pid, ...rest] = line.split(' ');
-    const call = rest.join(' ');
+    // strace pads the pid column to five characters: a pid of four digits is followed by two spaces.
+    const [, pid, call = ''] = /^(\d+)\s+(.*)$/.exec(line) ?? [];
     const resumed = /^<\.\.\. (\w+) resumed>/.exec(call);
     if (resumed) {
       const was = pending.get(pid!);

@@ -1,8 +1,11 @@
 // Entry point 'concurrent-fs': native when its binary loads, else the pure-JS fallback (with one CFS_FALLBACK warning). CONCURRENT_FS_IMPL=js picks the fallback.
 import { createApi } from './api';
+import type { EventLogBase } from './events/log';
 import type { FileLockBase } from './lock';
 import { selectBackend } from './select';
 import type { SnowflakeBase } from './snowflake';
+import type { ConcurrentFileStoreBase } from './store';
+import type { TaskQueueBase } from './tasks/queue';
 
 const api = createApi(selectBackend());
 
@@ -336,7 +339,7 @@ export const leaseWorkerId = api.leaseWorkerId;
  * await store.update('tasks.json', (tasks = []) => [...tasks, { title: 'write docs' }]);
  */
 export const ConcurrentFileStore = api.ConcurrentFileStore;
-export type ConcurrentFileStore = InstanceType<typeof api.ConcurrentFileStore>;
+export type ConcurrentFileStore = ConcurrentFileStoreBase;
 /**
  * A task queue in a directory for any number of processes. A claimed task is held by a
  * kernel-lock lease: a claimer that dies gives it back at once (`attempts` counted up,
@@ -354,7 +357,7 @@ export type ConcurrentFileStore = InstanceType<typeof api.ConcurrentFileStore>;
  * if (task) await task.complete({ pr: 42 });
  */
 export const TaskQueue = api.TaskQueue;
-export type TaskQueue = InstanceType<typeof api.TaskQueue>;
+export type TaskQueue = TaskQueueBase;
 /**
  * Leases the lowest port of `range` that no live leaseholder sharing `dir` has and that
  * binds on 127.0.0.1 now; free again on `release()` or when the holder dies.
@@ -384,7 +387,7 @@ export type { UpdateMergeOptions } from './store';
  * for await (const e of log.read()) console.log(e.seq, e.data);
  */
 export const EventLog = api.EventLog;
-export type EventLog = InstanceType<typeof api.EventLog>;
+export type EventLog = EventLogBase;
 export type { EventLogOptions, LogConsumer, LogEvent } from './events/log';
 export type {
   AddTaskOptions,

@@ -77,6 +77,7 @@ export function isSystemError(err: unknown, code?: string): err is SystemError {
  * A lock (or a worker-ID or port lease) was not had within `timeout` ms. `code` `'ELOCKTIMEOUT'`, `path` the lock file (the lease directory for leases).
  */
 export class LockTimeoutError extends Error {
+  /** Always `'LockTimeoutError'`. */
   override readonly name = 'LockTimeoutError';
   /** Always `'ELOCKTIMEOUT'`. */
   readonly code = 'ELOCKTIMEOUT';
@@ -92,6 +93,7 @@ export class LockTimeoutError extends Error {
 
 /** `optimisticUpdate` lost the race on `path` on every attempt. `code` `'ECONFLICT'`; `attempts` made. */
 export class ConflictError extends Error {
+  /** Always `'ConflictError'`. */
   override readonly name = 'ConflictError';
   /** Always `'ECONFLICT'`. */
   readonly code = 'ECONFLICT';
@@ -110,6 +112,7 @@ export class ConflictError extends Error {
  * `clockBackwards: 'throw'`, or further back than `'wait'` waits out. `behind` is in ms.
  */
 export class ClockBackwardsError extends Error {
+  /** Always `'ClockBackwardsError'`. */
   override readonly name = 'ClockBackwardsError';
   /** Always `'ECLOCKBACKWARDS'`. */
   readonly code = 'ECLOCKBACKWARDS';
@@ -123,6 +126,7 @@ export class ClockBackwardsError extends Error {
 
 /** Rejection for a cancelled operation, as `timers/promises` makes it. */
 export class AbortError extends Error {
+  /** Always `'AbortError'`. */
   override readonly name = 'AbortError';
   /** Always `'ABORT_ERR'`; `cause` is the signal's `reason`. */
   readonly code = 'ABORT_ERR';

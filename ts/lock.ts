@@ -35,12 +35,15 @@ export interface LockSet {
   readonly paths: readonly string[];
   /** Releases every lock, in reverse order. Calling it again does nothing. */
   release(): void;
+  /** `release()`, for `using`. */
   [Symbol.dispose](): void;
+  /** `release()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** `release()` of a `FileLock` that is not held. `code` `'ENOTACQUIRED'`, `path` the lock file. */
 export class LockNotHeldError extends Error {
+  /** Always `'LockNotHeldError'`. */
   override readonly name = 'LockNotHeldError';
   /** Always `'ENOTACQUIRED'`. */
   readonly code = 'ENOTACQUIRED';
@@ -205,10 +208,12 @@ export abstract class FileLockBase {
     held.add(this);
   }
 
+  /** Counts one hold down if held (no error if not), for `using`. */
   [Symbol.dispose](): void {
     if (this.#count > 0) this.release();
   }
 
+  /** As `[Symbol.dispose]`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     this[Symbol.dispose]();
   }
@@ -221,6 +226,14 @@ export abstract class FileLockBase {
  * FileLock(p)` would not compile in a user's project.
  */
 export interface FileLockConstructor {
+  /**
+   * A lock on `path`, not yet held. The lock file is created (if absent) when first
+   * locked, and never deleted by the lock.
+   * @param path The lock file (usually a sidecar such as `data.json.lock`), a string or `file:` URL.
+   * @param options `shared` (default `false`), `timeout` (default wait of `acquire`, ms; default `Infinity`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad
+   * arguments, before any file is touched.
+   */
   new (path: string | URL, options?: FileLockOptions): FileLockBase;
 }
 

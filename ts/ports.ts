@@ -32,7 +32,9 @@ export interface PortLease {
   readonly port: number;
   /** Frees the port for the next leaseholder. Calling it again does nothing. */
   release(): void;
+  /** `release()`, for `using`. */
   [Symbol.dispose](): void;
+  /** `release()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

@@ -215,6 +215,13 @@ export abstract class SnowflakeBase {
 
 /** The `Snowflake` class users get (an interface for the same reason as `FileLockConstructor`). */
 export interface SnowflakeConstructor {
+  /**
+   * A generator for one worker ID.
+   * @param options `workerId` (required; `leaseWorkerId` gives a free one), `epoch` (default
+   * 2024-01-01 UTC, not in the future), `layout` (default `'twitter'`), `clockBackwards` (default `'wait'`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad options
+   * (a `workerId` that does not fit the layout's worker field, a layout over 63 bits ...).
+   */
   new (options: SnowflakeOptions): SnowflakeBase;
   /** The fields of an ID, for an epoch and layout (default: the constructor's defaults). */
   parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts;

@@ -165,6 +165,12 @@ export interface ConcurrentFileStoreBase {
 
 /** The `ConcurrentFileStore` class users get (an interface for the same reason as `FileLockConstructor`). */
 export interface ConcurrentFileStoreConstructor {
+  /**
+   * A store over `dir`; nothing is touched until the first call.
+   * @param dir The store's directory (created on the first write).
+   * @param options `durability` (default `'full'`), `lockTimeout` (ms, default 30000).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
+   */
   new (dir: string | URL, options?: StoreOptions): ConcurrentFileStoreBase;
 }
 

@@ -34,6 +34,7 @@ export interface WorkerLease {
   readonly id: number;
   /** Frees the ID for the next process. Calling it again does nothing. */
   release(): void;
+  /** `release()`, for `using`. */
   [Symbol.dispose](): void;
 }
 

@@ -83,7 +83,10 @@ export interface EventLogBase {
    * @example
    * const { seq } = await log.append({ type: 'claimed', agent: 'alice' });
    */
-  append(event: unknown): Promise<{ seq: number }>;
+  append(event: unknown): Promise<{
+    /** The event's place in the log. */
+    seq: number;
+  }>;
   /**
    * The events from seq `from` to the current end, in order; then the iteration ends.
    * A missing log has none.
@@ -109,6 +112,12 @@ export interface EventLogBase {
 
 /** The `EventLog` class users get (an interface for the same reason as `FileLockConstructor`). */
 export interface EventLogConstructor {
+  /**
+   * A log at `path`; nothing is touched until the first call.
+   * @param path The log file (created by the first append).
+   * @param options `durability` (default `'data'`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
+   */
   new (path: string | URL, options?: EventLogOptions): EventLogBase;
 }
 

@@ -133,6 +133,7 @@ export interface ClaimedTask {
    * @throws OS errors.
    */
   release(): Promise<void>;
+  /** `release()` unless the claim already ended, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -183,6 +184,12 @@ export interface TaskQueueBase {
 
 /** The `TaskQueue` class users get (an interface for the same reason as `FileLockConstructor`). */
 export interface TaskQueueConstructor {
+  /**
+   * A queue over `dir`; nothing is touched until the first call.
+   * @param dir The queue's directory (created on first use).
+   * @param options `durability` (default `'none'`: survives process crashes, not power loss).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
+   */
   new (dir: string | URL, options?: TaskQueueOptions): TaskQueueBase;
 }
 

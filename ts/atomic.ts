@@ -49,14 +49,36 @@ export interface AtomicWriteManyOptions {
 
 /** How `atomicWriteMany` fails: the first error, and the paths (as given) put in place before it. */
 export interface AtomicWriteManyError extends SystemError {
+  /** The paths (as given, in entry order) renamed into place before the failure: they hold their new content. */
   written: string[];
 }
 
 /** A file being written in pieces; the target changes only on `commit()`. */
 export interface AtomicFile {
+  /** The file this replaces on `commit()`, as given. */
   readonly path: string;
+  /**
+   * Appends a chunk to the temp file. Writes land in call order; no need to await each.
+   * @param chunk A string (in `options.encoding`) or bytes.
+   * @returns Resolves when the chunk is written (not flushed).
+   * @throws `EBADF` after `commit` or `abort`; `ABORT_ERR` when the `signal` aborted (the temp
+   * file is then removed); OS errors (`ENOSPC` ...); `ERR_INVALID_ARG_TYPE` for another chunk type.
+   */
   write(chunk: string | Uint8Array): Promise<void>;
+  /**
+   * Flushes the temp file as `durability` asks and renames it over `path`, as `atomicWrite` does.
+   * @returns Resolves once the new content is in place (and flushed).
+   * @throws As `write`; `EEXIST` with `noClobber`; `err.committed === true` when only the
+   * directory flush failed.
+   * @example
+   * await file.commit();
+   */
   commit(): Promise<void>;
+  /**
+   * Drops the write: the temp file is removed, `path` is untouched. Does nothing after
+   * `commit` or a previous `abort`.
+   * @returns Resolves once the temp file is gone.
+   */
   abort(): Promise<void>;
 }
 

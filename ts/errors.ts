@@ -5,9 +5,13 @@ import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
 /** An OS failure, shaped like the errors Node's `fs` throws. */
 export interface SystemError extends Error {
+  /** The OS error's name, e.g. `'ENOENT'`, `'EACCES'`, `'EEXIST'` (an errno without a libuv name keeps its own, e.g. `'ENXIO'`). */
   code: string;
+  /** Node's (negative, libuv) number for `code`, as `fs` reports it; `0` when it has none. */
   errno: number;
+  /** The system call that failed, e.g. `'open'`, `'rename'`, `'fsync'`, `'flock'`. */
   syscall: string;
+  /** The path the caller gave, when the failure concerns one. */
   path?: string;
   /** Atomic writes only: the new content is in place; its durability is unknown. */
   committed?: boolean;
@@ -73,10 +77,14 @@ export function isSystemError(err: unknown, code?: string): err is SystemError {
  * A lock (or a worker-ID or port lease) was not had within `timeout` ms. `code` `'ELOCKTIMEOUT'`, `path` the lock file (the lease directory for leases).
  */
 export class LockTimeoutError extends Error {
+  /** Always `'LockTimeoutError'`. */
   override readonly name = 'LockTimeoutError';
+  /** Always `'ELOCKTIMEOUT'`. */
   readonly code = 'ELOCKTIMEOUT';
   constructor(
+    /** The lock file waited for; for `leaseWorkerId` and `leasePort`, the lease directory. */
     readonly path: string,
+    /** How long the call waited, in ms (`0`: it tried once). */
     readonly timeout: number,
   ) {
     super(`ELOCKTIMEOUT: lock not acquired within ${timeout} ms, '${path}'`);
@@ -85,10 +93,14 @@ export class LockTimeoutError extends Error {
 
 /** `optimisticUpdate` lost the race on `path` on every attempt. `code` `'ECONFLICT'`; `attempts` made. */
 export class ConflictError extends Error {
+  /** Always `'ConflictError'`. */
   override readonly name = 'ConflictError';
+  /** Always `'ECONFLICT'`. */
   readonly code = 'ECONFLICT';
   constructor(
+    /** The file that kept changing, as the caller named it. */
     readonly path: string,
+    /** How many times the transform ran (`retries + 1`). */
     readonly attempts: number,
   ) {
     super(`ECONFLICT: '${path}' kept changing; gave up after ${attempts} attempts`);
@@ -100,16 +112,23 @@ export class ConflictError extends Error {
  * `clockBackwards: 'throw'`, or further back than `'wait'` waits out. `behind` is in ms.
  */
 export class ClockBackwardsError extends Error {
+  /** Always `'ClockBackwardsError'`. */
   override readonly name = 'ClockBackwardsError';
+  /** Always `'ECLOCKBACKWARDS'`. */
   readonly code = 'ECLOCKBACKWARDS';
-  constructor(readonly behind: number) {
+  constructor(
+    /** How far (ms) the clock is behind the last time an ID was minted at. */
+    readonly behind: number,
+  ) {
     super(`ECLOCKBACKWARDS: the clock moved backwards by ${behind.toFixed(3)} ms; refusing to mint IDs that could repeat`);
   }
 }
 
 /** Rejection for a cancelled operation, as `timers/promises` makes it. */
 export class AbortError extends Error {
+  /** Always `'AbortError'`. */
   override readonly name = 'AbortError';
+  /** Always `'ABORT_ERR'`; `cause` is the signal's `reason`. */
   readonly code = 'ABORT_ERR';
   constructor(options?: { cause?: unknown }) {
     super('The operation was aborted', options);

@@ -1,8 +1,31 @@
 // Entry point 'concurrent-fs': native when its binary loads, else the pure-JS fallback (with one CFS_FALLBACK warning). CONCURRENT_FS_IMPL=js picks the fallback.
+/**
+ * Safe, fast file access for many processes: atomic durable writes, cross-process locks,
+ * optimistic compare-and-swap, a multi-process JSON store, a task queue, an event log and
+ * coordination-free IDs.
+ *
+ * Three entry points export this same API (the same names, types and documentation), over
+ * different implementations; `implementation` says which one runs:
+ *
+ * - `concurrent-fs`: the native addon when its binary loads, else the pure-JS fallback
+ *   (with one `CFS_FALLBACK` warning); `CONCURRENT_FS_IMPL=js` picks the fallback.
+ * - `concurrent-fs/native`: the native addon only; importing it throws when it cannot load.
+ * - `concurrent-fs/js`: the pure-JS fallback only.
+ *
+ * Errors: OS failures are Node-style errors with `code`, `errno`, `syscall` and `path`
+ * (`SystemError`); bad arguments throw `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` /
+ * `ERR_OUT_OF_RANGE` before any file is touched; the library's own errors are exported classes.
+ *
+ * This reference is generated from the doc comments by `npm run docs:api`.
+ * @packageDocumentation
+ */
 import { createApi } from './api';
+import type { EventLogBase } from './events/log';
 import type { FileLockBase } from './lock';
 import { selectBackend } from './select';
 import type { SnowflakeBase } from './snowflake';
+import type { ConcurrentFileStoreBase } from './store';
+import type { TaskQueueBase } from './tasks/queue';
 
 const api = createApi(selectBackend());
 
@@ -16,6 +39,7 @@ export const implementation: 'native' | 'js' = api.implementation;
  * mix; after a crash, the old or the new. A temp file in the same directory is written,
  * flushed, renamed over the target, and the directory is flushed. Calls from this process
  * to one path commit in call order.
+ * @function
  * @param path The file to replace (created if absent).
  * @param data A string (in `options.encoding`), a Buffer, or any typed array or DataView.
  * @param options `durability` (default `'full'`), `mode`, `encoding`, `noClobber`, `mkdirs`, `signal`.
@@ -31,6 +55,7 @@ export const atomicWrite = api.atomicWrite;
 /**
  * `atomicWrite`, blocking the thread: the same steps and guarantees, not queued behind
  * async calls to the same path.
+ * @function
  * @param path The file to replace (created if absent).
  * @param data A string (in `options.encoding`), a Buffer, or any typed array or DataView.
  * @param options As `atomicWrite`'s.
@@ -43,6 +68,7 @@ export const atomicWriteSync = api.atomicWriteSync;
  * Replaces many files, each atomically, sharing the flushes: every temp is written and
  * flushed at once, renamed in entry order (for two entries of one path the later wins),
  * and each directory is flushed once. Not all-or-nothing: on failure each file is old or new.
+ * @function
  * @param entries `{ path, data, mode? }` for each file.
  * @param options `durability` (default `'full'`), `encoding`, `mkdirs`, `signal`.
  * @returns Resolves when every file is in place and flushed.
@@ -55,6 +81,7 @@ export const atomicWriteMany = api.atomicWriteMany;
 /**
  * Creates the file with its whole content only if it does not exist, atomically: it never
  * appears empty or partial.
+ * @function
  * @param path The file to create.
  * @param data Its content.
  * @param options `durability` (default `'full'`), `mode`, `encoding`, `mkdirs`, `signal`.
@@ -66,6 +93,7 @@ export const atomicWriteMany = api.atomicWriteMany;
 export const createExclusive = api.createExclusive;
 /**
  * `createExclusive`, blocking the thread.
+ * @function
  * @param path The file to create.
  * @param data Its content.
  * @param options As `createExclusive`'s.
@@ -78,6 +106,7 @@ export const createExclusiveSync = api.createExclusiveSync;
 /**
  * Starts an atomic write whose content comes in pieces: `write(chunk)` as often as needed,
  * then `commit()` (the target changes only then) or `abort()` (the temp file is removed).
+ * @function
  * @param path The file to replace.
  * @param options As `atomicWrite`'s; `signal` aborts the write.
  * @returns The open `AtomicFile`.
@@ -94,8 +123,7 @@ export const openAtomic = api.openAtomic;
  * absent. Reentrant per object (counted); held until `release()` or exit.
  * Methods: `acquire({ timeout, signal })`, `acquireSync`, `tryAcquire`, `release`,
  * `isLocked`, `Symbol.dispose` / `Symbol.asyncDispose`.
- * @param path The lock file (usually a sidecar such as `data.json.lock`).
- * @param options `shared` (default `false`), `timeout` (default wait of `acquire`, ms; default `Infinity`).
+ * @class
  * @throws `ELOCKTIMEOUT` (`LockTimeoutError`) when not had in time, `ABORT_ERR`, `ENOTACQUIRED`
  * (`LockNotHeldError`) on a release of a lock not held, `EDEADLK` when this async context
  * already holds the path through another object, `ERR_INVALID_STATE`, OS errors; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
@@ -113,6 +141,7 @@ export type FileLock = FileLockBase;
 /**
  * Takes the lock file `path`, runs `fn`, and releases the lock (also when `fn` throws).
  * Nested calls for the same path in one async context re-enter.
+ * @function
  * @param path The lock file.
  * @param fn The critical section.
  * @param options `shared` (default `false`), `timeout` (ms, default `Infinity`), `signal`.
@@ -128,6 +157,7 @@ export const withLock = api.withLock;
 /**
  * Takes several lock files, all or nothing, in sorted order (no deadlock between
  * `lockMany` callers); never waits while holding some of them.
+ * @function
  * @param paths The lock files (aliases of one file are taken once).
  * @param options `shared`, `timeout` (ms, for the whole set; default `Infinity`), `signal`.
  * @returns A `LockSet`: `release()` (reverse order), or `using`.
@@ -139,6 +169,7 @@ export const lockMany = api.lockMany;
 /**
  * Who holds the lock file `path` now, without taking or creating it: kernel locks (from
  * `/proc/locks` on Linux, flock(1) and py-filelock holders included) and fallback holders.
+ * @function
  * @param path The lock file; a missing file is free.
  * @returns `{ locked, shared, holders: [{ pid, host? }] }`.
  * @throws OS errors with `code`, `syscall`, `path`; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
@@ -149,6 +180,7 @@ export const lockStatus = api.lockStatus;
 export type { LockHolder, LockStatus } from './lock-status';
 /**
  * Reads a file and its version (a content hash) for a later `writeIfVersion`.
+ * @function
  * @param path The file.
  * @returns `{ data, version }`; both `null` when the file is absent.
  * @throws OS errors with `code`, `syscall`, `path`; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
@@ -159,6 +191,7 @@ export const readVersioned = api.readVersioned;
 /**
  * Writes `data` atomically only if the file's version is still `expected`, checked under
  * the sidecar lock `${path}.lock`.
+ * @function
  * @param path The file.
  * @param data The new content.
  * @param expected The version read before (`null`: only if the file is absent).
@@ -173,6 +206,7 @@ export const writeIfVersion = api.writeIfVersion;
 /**
  * `writeIfVersion` for JSON values: writes `next` only if the file still holds `expected`
  * (compared deeply).
+ * @function
  * @param path The JSON file.
  * @param expected The value expected now (`undefined`: only if the file is absent).
  * @param next The value to write.
@@ -186,6 +220,7 @@ export const compareAndSwap = api.compareAndSwap;
 /**
  * Lock-free read-modify-write of a JSON file: reads, calls `transform`, and writes with
  * `writeIfVersion`; on a conflict backs off and tries again.
+ * @function
  * @param path The JSON file.
  * @param transform Gets the current value (`undefined` when absent), returns the new one.
  * @param options `retries` (default 10), `backoff`, `onConflict`, `durability`, `mode`, `lockTimeout`, `signal`.
@@ -198,6 +233,7 @@ export const compareAndSwap = api.compareAndSwap;
 export const optimisticUpdate = api.optimisticUpdate;
 /**
  * Reads and parses a JSON file (a leading byte-order mark is skipped).
+ * @function
  * @param path The JSON file.
  * @returns The parsed value, `undefined` when the file is absent.
  * @throws `ECORRUPT` (`CorruptFileError`, with `path`) when it is not JSON; OS errors; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
@@ -208,6 +244,7 @@ export const readJson = api.readJson;
 /**
  * `atomicWrite` of `JSON.stringify(value, null, spaces)`, ending with a newline unless
  * the file it replaces did not.
+ * @function
  * @param path The JSON file.
  * @param value Any JSON-serialisable value.
  * @param options `atomicWrite`'s and `spaces` (default 2).
@@ -220,6 +257,7 @@ export const writeJson = api.writeJson;
 /**
  * Locked read-modify-write of a JSON file, under the sidecar lock `${file}.lock` of the
  * file `path` resolves to (a symlink and its target share it). If `fn` throws, nothing is written.
+ * @function
  * @param path The JSON file.
  * @param fn Gets the current value (`undefined` when absent), returns the new one.
  * @param options `durability` (default `'full'`), `timeout` (lock wait, ms; default `Infinity`), `signal`, `spaces` (default 2), `mkdirs`.
@@ -231,7 +269,8 @@ export const writeJson = api.writeJson;
 export const updateJson = api.updateJson;
 /**
  * Calls `fn` until it resolves, waiting an exponential backoff between failed attempts.
- * @param fn The operation; it gets the attempt number (from 1) and may be async.
+ * @function
+ * @param fn The operation; it gets the attempt number (0 for the first call) and may be async.
  * @param options `retries` (default 10), `shouldRetry`, `signal`, and `BackoffOptions`
  * (`initialDelay` 10 ms, `factor` 2, `maxDelay` 1000 ms, `jitter` `'full'`, `random`).
  * @returns What `fn` resolved to.
@@ -243,6 +282,7 @@ export const updateJson = api.updateJson;
 export const retry = api.retry;
 /**
  * The delays (ms) `retry` waits, as an endless iterable, for loops of your own.
+ * @function
  * @param options `initialDelay` (default 10), `factor` (2), `maxDelay` (1000), `jitter` (`'full'`), `random`.
  * @returns An iterable of delays in ms.
  * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
@@ -255,8 +295,7 @@ export const backoffDelays = api.backoffDelays;
  * per generator, with no coordination beyond a distinct `workerId` per live generator.
  * Methods: `next()` (bigint), `nextString()`, `nextBatch(count)` (`BigUint64Array`),
  * `parse(id)`; static `Snowflake.parse(id, options?)`.
- * @param options `workerId` (required; `leaseWorkerId` gives a free one), `epoch` (default
- * 2024-01-01 UTC), `layout` (default `'twitter'`), `clockBackwards` (default `'wait'`).
+ * @class
  * @throws `ECLOCKBACKWARDS` (`ClockBackwardsError`) from `next*` when the clock went back further
  * than `'wait'` waits out (or at all with `'throw'`); `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
  * @example
@@ -267,6 +306,7 @@ export const Snowflake = api.Snowflake;
 export type Snowflake = SnowflakeBase;
 /**
  * A UUID version 7 (RFC 9562): time-ordered, strictly increasing within this process.
+ * @function
  * @returns The UUID as 36 lowercase characters.
  * @example
  * uuidv7(); // '01a22120-bb1c-73b6-bcca-9a4a3f2c6e8e'
@@ -274,6 +314,7 @@ export type Snowflake = SnowflakeBase;
 export const uuidv7 = api.uuidv7;
 /**
  * `uuidv7()` as its 16 bytes.
+ * @function
  * @returns The UUID's bytes, big-endian.
  * @example
  * const bytes = uuidv7Bytes(); // Uint8Array(16)
@@ -281,6 +322,7 @@ export const uuidv7 = api.uuidv7;
 export const uuidv7Bytes = api.uuidv7Bytes;
 /**
  * `count` UUIDv7s at once, increasing.
+ * @function
  * @param count How many.
  * @returns The UUIDs, in order.
  * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
@@ -290,6 +332,7 @@ export const uuidv7Bytes = api.uuidv7Bytes;
 export const uuidv7Batch = api.uuidv7Batch;
 /**
  * The Unix ms timestamp in a UUIDv7 (its first 48 bits).
+ * @function
  * @param uuid A UUIDv7 string.
  * @returns Milliseconds since 1970.
  * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` when `uuid` is not a UUIDv7.
@@ -300,6 +343,7 @@ export const uuidv7Timestamp = api.uuidv7Timestamp;
 /**
  * A worker ID from a hash of host name, pid and MAC addresses. No coordination, so it can
  * collide: among n processes about 1 - e^(-n(n-1)/2^(bits+1)). Prefer `leaseWorkerId`.
+ * @function
  * @param bits Width of the ID, default 10.
  * @returns An integer in [0, 2^bits).
  * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
@@ -311,6 +355,7 @@ export const machineWorkerId = api.machineWorkerId;
  * Leases the lowest worker ID no live process holds, by a kernel lock on
  * `dir/worker-<id>.lock`, freed on `release()` or process death. A high-water mark per ID
  * keeps IDs minted under a re-leased worker ID from repeating earlier ones.
+ * @function
  * @param dir Directory of the leases, shared by every process that must get distinct IDs.
  * @param options `bits` (1 to 16, default 10), `timeout` (ms to wait when all are taken; default 0).
  * @returns A `WorkerLease`: `id`, `release()`.
@@ -326,8 +371,7 @@ export const leaseWorkerId = api.leaseWorkerId;
  * `updateOptimistic(name, fn, options?)` (lock-free, retried), `updateMerge(name, fn, { merge })`
  * (a three-way merge on conflict), `createUnique(prefix, content)` (`${prefix}_${snowflake}.json`),
  * `delete(name)`, `list(prefix?)`.
- * @param dir The store's directory (created on first write).
- * @param options `durability` (default `'full'`), `lockTimeout` (ms, default 30000).
+ * @class
  * @throws From its methods: `ECORRUPT` (`CorruptFileError`, the file is never overwritten),
  * `ELOCKTIMEOUT`, `ECONFLICT`, OS errors; `ERR_INVALID_ARG_VALUE` for a name that is not a
  * single plain path component (empty, `.`/`..`, `/`, `\`, NUL, a leading `.`, a `.lock` ending).
@@ -336,15 +380,14 @@ export const leaseWorkerId = api.leaseWorkerId;
  * await store.update('tasks.json', (tasks = []) => [...tasks, { title: 'write docs' }]);
  */
 export const ConcurrentFileStore = api.ConcurrentFileStore;
-export type ConcurrentFileStore = InstanceType<typeof api.ConcurrentFileStore>;
+export type ConcurrentFileStore = ConcurrentFileStoreBase;
 /**
  * A task queue in a directory for any number of processes. A claimed task is held by a
  * kernel-lock lease: a claimer that dies gives it back at once (`attempts` counted up,
  * `failed` after `maxAttempts`). Methods: `add(data, { exclusive, dependsOn, maxAttempts })`
  * (resolves to the task ID), `claim({ worker, wait, signal })` (a `ClaimedTask` or
  * `undefined`), `list({ state })`.
- * @param dir The queue's directory.
- * @param options `durability` (default `'none'`: survives process crashes).
+ * @class
  * @throws From its methods: `ERR_INVALID_STATE` on a second `complete`/`fail` of a task,
  * `ABORT_ERR`, OS errors; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
  * @example
@@ -354,10 +397,11 @@ export type ConcurrentFileStore = InstanceType<typeof api.ConcurrentFileStore>;
  * if (task) await task.complete({ pr: 42 });
  */
 export const TaskQueue = api.TaskQueue;
-export type TaskQueue = InstanceType<typeof api.TaskQueue>;
+export type TaskQueue = TaskQueueBase;
 /**
  * Leases the lowest port of `range` that no live leaseholder sharing `dir` has and that
  * binds on 127.0.0.1 now; free again on `release()` or when the holder dies.
+ * @function
  * @param options `dir` (required), `range` (default [3000, 3999]), `timeout` (ms; default 0), `signal`.
  * @returns A `PortLease`: `port`, `release()`.
  * @throws `ELOCKTIMEOUT` (`LockTimeoutError`, `path` = `dir`) when every port is taken;
@@ -375,8 +419,7 @@ export type { UpdateMergeOptions } from './store';
  * records appended under a lock, contiguous `seq`, a torn tail of a killed appender cut
  * and never read. Methods: `append(event)` (resolves to `{ seq }`), `read({ from })`,
  * `tail({ from, signal })` (waits for new events), `consumer(name)` (a durable cursor).
- * @param path The log file.
- * @param options `durability` (default `'data'`).
+ * @class
  * @throws From its methods: `ABORT_ERR` (`tail` with a `signal`), OS errors; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments, before any file is touched.
  * @example
  * const log = new EventLog('.state/events.log');
@@ -384,7 +427,7 @@ export type { UpdateMergeOptions } from './store';
  * for await (const e of log.read()) console.log(e.seq, e.data);
  */
 export const EventLog = api.EventLog;
-export type EventLog = InstanceType<typeof api.EventLog>;
+export type EventLog = EventLogBase;
 export type { EventLogOptions, LogConsumer, LogEvent } from './events/log';
 export type {
   AddTaskOptions,

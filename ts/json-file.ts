@@ -5,9 +5,12 @@ import { invalidArgValue, isSystemError } from './errors';
 
 /** A file that exists but does not hold valid JSON. It is never silently replaced. */
 export class CorruptFileError extends Error {
+  /** Always `'CorruptFileError'`. */
   override readonly name = 'CorruptFileError';
+  /** Always `'ECORRUPT'`; `cause` is the `SyntaxError` of `JSON.parse`. */
   readonly code = 'ECORRUPT';
   constructor(
+    /** The file that does not hold valid JSON; it is left as it is. */
     readonly path: string,
     cause: unknown,
   ) {

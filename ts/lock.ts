@@ -31,17 +31,26 @@ export interface LockOptions extends AcquireOptions {
 
 /** Locks held together by `lockMany`, released in reverse order. */
 export interface LockSet {
+  /** The distinct lock files held (the first spelling given of each), in the order they were taken. */
   readonly paths: readonly string[];
+  /** Releases every lock, in reverse order. Calling it again does nothing. */
   release(): void;
+  /** `release()`, for `using`. */
   [Symbol.dispose](): void;
+  /** `release()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** `release()` of a `FileLock` that is not held. `code` `'ENOTACQUIRED'`, `path` the lock file. */
 export class LockNotHeldError extends Error {
+  /** Always `'LockNotHeldError'`. */
   override readonly name = 'LockNotHeldError';
+  /** Always `'ENOTACQUIRED'`. */
   readonly code = 'ENOTACQUIRED';
-  constructor(readonly path: string) {
+  constructor(
+    /** The lock file, as the `FileLock` was given it. */
+    readonly path: string,
+  ) {
     super(`ENOTACQUIRED: release of a lock that is not held, '${path}'`);
   }
 }
@@ -55,7 +64,9 @@ const held = new Set<FileLockBase>();
 
 /** A cross-process lock on one lock file. See `createLockApi` for the class users get. */
 export abstract class FileLockBase {
+  /** The lock file, as given (a `file:` URL as its path). */
   readonly path: string;
+  /** Whether this is a shared (reader) lock, from `options.shared`. */
   readonly shared: boolean;
   readonly #timeout: number;
   readonly #os: OsLock;
@@ -70,11 +81,18 @@ export abstract class FileLockBase {
     this.#os = backend.openLock(this.path, this.shared);
   }
 
+  /** Whether this object holds the lock now (its hold count is above zero). */
   get isLocked(): boolean {
     return this.#count > 0;
   }
 
-  /** Takes the lock if it is free right now; never waits. */
+  /**
+   * Takes the lock if it is free right now; never waits. Counts up if this object holds it.
+   * @returns `true` if this object now holds the lock, `false` if another holder has it.
+   * @throws `ERR_INVALID_STATE` while an `acquire()` of this object is pending; OS errors (`code`, `syscall`, `path`).
+   * @example
+   * if (lock.tryAcquire()) try { work(); } finally { lock.release(); }
+   */
   tryAcquire(): boolean {
     if (this.#count > 0) {
       this.#count++;
@@ -86,7 +104,16 @@ export abstract class FileLockBase {
     return true;
   }
 
-  /** Waits for the lock, blocking this thread. Prefer `acquire` on the main thread. */
+  /**
+   * Waits for the lock, blocking this thread. Prefer `acquire` on the main thread.
+   * @param options `timeout` (ms; `0` tries once). Default: the constructor's `timeout` (`Infinity`).
+   * @returns This lock, held.
+   * @throws `ELOCKTIMEOUT` (`LockTimeoutError`) when not had in time; `EDEADLK` when this async
+   * context holds the path through another object; `ERR_INVALID_STATE` while an `acquire()`
+   * of this object is pending; OS errors; `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for a bad `timeout`.
+   * @example
+   * lock.acquireSync({ timeout: 1000 });
+   */
   acquireSync(options?: { timeout?: number }): this {
     const timeout = toTimeout(toOptions(options).timeout, 'options.timeout', this.#timeout);
     if (this.#count > 0) {
@@ -100,7 +127,17 @@ export abstract class FileLockBase {
     return this;
   }
 
-  /** Waits for the lock without blocking the event loop or a threadpool thread. */
+  /**
+   * Waits for the lock without blocking the event loop or a threadpool thread. Counts up
+   * if this object holds it already.
+   * @param options `timeout` (ms; `0` tries once; default the constructor's, `Infinity`), `signal`.
+   * @returns This lock, held.
+   * @throws `ELOCKTIMEOUT` (`LockTimeoutError`) when not had in time; `ABORT_ERR` (`AbortError`)
+   * when `signal` aborts; `EDEADLK` when this async context holds the path through another
+   * object; OS errors; `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad options.
+   * @example
+   * await using held = await new FileLock('data.json.lock').acquire({ timeout: 5000 });
+   */
   async acquire(options?: AcquireOptions): Promise<this> {
     const opts = toOptions(options);
     const timeout = toTimeout(opts.timeout, 'options.timeout', this.#timeout);
@@ -133,7 +170,10 @@ export abstract class FileLockBase {
     return this;
   }
 
-  /** Counts one hold down; the OS lock drops when the count reaches zero. */
+  /**
+   * Counts one hold down; the OS lock drops when the count reaches zero.
+   * @throws `ENOTACQUIRED` (`LockNotHeldError`) when this object does not hold the lock.
+   */
   release(): void {
     if (this.#count === 0) throw new LockNotHeldError(this.path);
     this.#count--;
@@ -168,10 +208,12 @@ export abstract class FileLockBase {
     held.add(this);
   }
 
+  /** Counts one hold down if held (no error if not), for `using`. */
   [Symbol.dispose](): void {
     if (this.#count > 0) this.release();
   }
 
+  /** As `[Symbol.dispose]`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     this[Symbol.dispose]();
   }
@@ -184,6 +226,14 @@ export abstract class FileLockBase {
  * FileLock(p)` would not compile in a user's project.
  */
 export interface FileLockConstructor {
+  /**
+   * A lock on `path`, not yet held. The lock file is created (if absent) when first
+   * locked, and never deleted by the lock.
+   * @param path The lock file (usually a sidecar such as `data.json.lock`), a string or `file:` URL.
+   * @param options `shared` (default `false`), `timeout` (default wait of `acquire`, ms; default `Infinity`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad
+   * arguments, before any file is touched.
+   */
   new (path: string | URL, options?: FileLockOptions): FileLockBase;
 }
 

@@ -28,10 +28,13 @@ export interface LeasePortOptions {
 
 /** A port held by this process (`port`) until `release()` or exit; `using` frees it at scope end. */
 export interface PortLease {
+  /** The leased TCP port, within the `range` asked for; it could be bound on 127.0.0.1 when leased. */
   readonly port: number;
   /** Frees the port for the next leaseholder. Calling it again does nothing. */
   release(): void;
+  /** `release()`, for `using`. */
   [Symbol.dispose](): void;
+  /** `release()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

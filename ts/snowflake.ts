@@ -47,8 +47,11 @@ export interface SnowflakeParseOptions {
 export interface SnowflakeParts {
   /** Unix ms of the ID's time unit (its start). */
   timestamp: number;
+  /** `timestamp` as a `Date`. */
   date: Date;
+  /** The worker (machine) field: the `workerId` of the generator that minted it. */
   workerId: number;
+  /** The sequence field: the ID's number within its time unit and worker, from 0. */
   sequence: number;
 }
 
@@ -136,7 +139,9 @@ const TEST_CLOCK_OFFSET = Symbol.for('concurrent-fs.test.snowflakeClockOffset');
 
 /** A generator of strictly increasing 63-bit IDs for one worker. */
 export abstract class SnowflakeBase {
+  /** This generator's worker ID, from `options.workerId`. */
   readonly workerId: number;
+  /** The epoch as Unix ms (default `Date.UTC(2024, 0, 1)`): the time a zero time field stands for. */
   readonly epoch: number;
   readonly #ids: IdBackend;
   readonly #layout: SnowflakeLayout;
@@ -154,22 +159,47 @@ export abstract class SnowflakeBase {
     this.#engine = ids.createSnowflake({ layout: this.#layout, workerId: this.workerId, epoch: this.epoch, clockBackwards });
   }
 
-  /** The next ID. */
+  /**
+   * The next ID, greater than every ID this generator (and any other in this process on the
+   * same worker ID, epoch and layout) minted before. Waits for the next time unit when the
+   * sequence is used up.
+   * @returns The ID, a non-negative 63-bit `bigint`.
+   * @throws `ECLOCKBACKWARDS` (`ClockBackwardsError`) when the clock went back further than
+   * `clockBackwards: 'wait'` waits out (1 s), or at all with `'throw'`.
+   * @example
+   * const id = ids.next(); // 384973869259190272n
+   */
   next(): bigint {
     return this.#engine.next();
   }
 
-  /** The next ID as a decimal string (for JSON and for consumers without bigint). */
+  /**
+   * The next ID as a decimal string (for JSON and for consumers without bigint).
+   * @returns As `next()`, in decimal.
+   * @throws As `next()`.
+   */
   nextString(): string {
     return this.#engine.next().toString();
   }
 
-  /** `count` consecutive IDs, minted in one call. */
+  /**
+   * `count` IDs in increasing order, minted in one call.
+   * @param count How many, 0 to 2^24.
+   * @returns The IDs, increasing.
+   * @throws As `next()`; `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for a bad `count`.
+   */
   nextBatch(count: number): BigUint64Array {
     return this.#engine.nextBatch(toCount(count));
   }
 
-  /** The fields of an ID made with this generator's epoch and layout. */
+  /**
+   * The fields of an ID made with this generator's epoch and layout.
+   * @param id The ID, as a `bigint` or a decimal string.
+   * @returns Its `timestamp`, `date`, `workerId` and `sequence`.
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` when `id` is not a 64-bit unsigned integer.
+   * @example
+   * ids.parse(ids.next()).workerId === ids.workerId; // true
+   */
   parse(id: bigint | string): SnowflakeParts {
     return parseId(this.#ids, id, this.epoch, this.#layout);
   }
@@ -185,6 +215,13 @@ export abstract class SnowflakeBase {
 
 /** The `Snowflake` class users get (an interface for the same reason as `FileLockConstructor`). */
 export interface SnowflakeConstructor {
+  /**
+   * A generator for one worker ID.
+   * @param options `workerId` (required; `leaseWorkerId` gives a free one), `epoch` (default
+   * 2024-01-01 UTC, not in the future), `layout` (default `'twitter'`), `clockBackwards` (default `'wait'`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad options
+   * (a `workerId` that does not fit the layout's worker field, a layout over 63 bits ...).
+   */
   new (options: SnowflakeOptions): SnowflakeBase;
   /** The fields of an ID, for an epoch and layout (default: the constructor's defaults). */
   parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts;

@@ -70,6 +70,110 @@ export interface UpdateMergeOptions<T> {
   signal?: AbortSignal;
 }
 
+/**
+ * A directory of JSON documents shared by many processes (the type of a
+ * `ConcurrentFileStore`). A document's name is its file's name in `dir`, used as given
+ * (`'tasks.json'`): a single path component, not empty, without `/`, `\` or NUL, not `.`
+ * or `..`, not starting with `.` and not ending with `.lock` (else `ERR_INVALID_ARG_VALUE`).
+ * A document that is a symlink is refused (`ELOOP`), never followed out of `dir`.
+ */
+export interface ConcurrentFileStoreBase {
+  /** The store's directory, as an absolute path; created on the first write. */
+  readonly dir: string;
+  /**
+   * Reads a document, without a lock (documents are replaced atomically, so it is whole).
+   * @param name The document's file name.
+   * @returns The parsed document, or `undefined` if it does not exist.
+   * @throws `ECORRUPT` (`CorruptFileError`) when it is not JSON; `ELOOP` for a symlink; OS
+   * errors; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad name.
+   * @example
+   * const tasks = (await store.read<Task[]>('tasks.json')) ?? [];
+   */
+  read<T>(name: string): Promise<T | undefined>;
+  /**
+   * Locked read-modify-write: takes `${name}.lock` (waiting up to `lockTimeout`), reads,
+   * calls `fn`, writes its result atomically, and unlocks. If `fn` throws, nothing is written.
+   * @param name The document's file name.
+   * @param fn Gets the current value (`undefined` when absent), returns the new one (JSON-serialisable).
+   * @returns The value written.
+   * @throws `ELOCKTIMEOUT` (`LockTimeoutError`); `ECORRUPT` (`CorruptFileError`, the file is left as
+   * it is); `ELOOP` for a symlink; OS errors; whatever `fn` throws; `ERR_INVALID_ARG_TYPE` /
+   * `ERR_INVALID_ARG_VALUE` for a bad name, a non-function `fn` or a result JSON cannot hold.
+   * @example
+   * await store.update('counter.json', (n = 0) => n + 1);
+   */
+  update<T>(name: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T>;
+  /**
+   * Lock-free read-modify-write, as `optimisticUpdate`: reads without a lock, calls `fn`,
+   * commits only if nobody wrote meanwhile, else backs off and calls `fn` again.
+   * @param name The document's file name.
+   * @param fn Gets the current value (`undefined` when absent), returns the new one; may run more than once.
+   * @param options `retries` (default 10), `backoff`, `onConflict`, `signal`; `durability` and
+   * `lockTimeout` default to the store's.
+   * @returns The value written.
+   * @throws `ECONFLICT` (`ConflictError`) after the last retry; `ECORRUPT`; `ELOOP`; `ABORT_ERR`;
+   * OS errors; whatever `fn` throws; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
+   * @example
+   * await store.updateOptimistic('stats.json', (s = { hits: 0 }) => ({ hits: s.hits + 1 }));
+   */
+  updateOptimistic<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options?: OptimisticUpdateOptions): Promise<T>;
+  /**
+   * "Last write wins, with merge on conflict": reads without a lock, calls `fn` once, and
+   * commits if nobody wrote meanwhile; if someone did, commits `merge(base, mine, theirs)`
+   * instead, as often as others keep committing first. No update is lost as long as
+   * `merge` keeps what both sides added.
+   * @param name The document's file name.
+   * @param fn Gets the current value (`undefined` when absent), returns the new one.
+   * @param options `merge` (required), `signal`.
+   * @returns The value committed (`fn`'s, or the last merge's).
+   * @throws `ECORRUPT`; `ELOCKTIMEOUT` (the commit's short lock); `ELOOP`; `ABORT_ERR`; OS errors;
+   * whatever `fn` or `merge` throws; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
+   * @example
+   * await store.updateMerge('tags.json', (tags = []) => [...tags, 'new'], {
+   *   merge: (_base, mine, theirs = []) => [...new Set([...theirs, ...mine])],
+   * });
+   */
+  updateMerge<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options: UpdateMergeOptions<T>): Promise<T>;
+  /**
+   * Creates a new document `${prefix}_${snowflake}.json` without a lock, named by a
+   * Snowflake ID from a worker ID this process leases in the store (held until exit).
+   * @param prefix The name's start; may be empty; otherwise the rules of a name.
+   * @param content Any JSON-serialisable value.
+   * @returns The new document's name.
+   * @throws OS errors; `ELOCKTIMEOUT` when every worker ID of the store is leased;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad prefix or content JSON cannot hold.
+   * @example
+   * const name = await store.createUnique('event', { type: 'started' }); // 'event_3849...json'
+   */
+  createUnique(prefix: string, content: unknown): Promise<string>;
+  /**
+   * Deletes a document and its lock sidecar, under that lock.
+   * @param name The document's file name.
+   * @returns `true` if it existed, `false` if not (or the store's directory does not exist).
+   * @throws `ELOCKTIMEOUT`; `ELOOP` for a symlink (it is not removed); OS errors;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad name.
+   */
+  delete(name: string): Promise<boolean>;
+  /**
+   * The documents' names, sorted; never lock sidecars, temp files or the store's own files.
+   * @param prefix Only names starting with it. Default `''`: all.
+   * @returns The names (`[]` when the directory does not exist).
+   * @throws OS errors; `ERR_INVALID_ARG_TYPE` for a non-string prefix.
+   */
+  list(prefix?: string): Promise<string[]>;
+}
+
+/** The `ConcurrentFileStore` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface ConcurrentFileStoreConstructor {
+  /**
+   * A store over `dir`; nothing is touched until the first call.
+   * @param dir The store's directory (created on the first write).
+   * @param options `durability` (default `'full'`), `lockTimeout` (ms, default 30000).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
+   */
+  new (dir: string | URL, options?: StoreOptions): ConcurrentFileStoreBase;
+}
+
 /** Worker-ID leases for createUnique live here: hidden, so `list` never shows them. */
 const LEASE_DIR = '.workers';
 
@@ -132,7 +236,7 @@ async function unlinkIfExists(path: string): Promise<boolean> {
 }
 
 export function createStoreApi(backend: Backend, deps: Deps) {
-  class ConcurrentFileStore {
+  class ConcurrentFileStore implements ConcurrentFileStoreBase {
     readonly dir: string;
     readonly #durability: Durability;
     readonly #lockTimeout: number;
@@ -145,13 +249,11 @@ export function createStoreApi(backend: Backend, deps: Deps) {
       this.#lockTimeout = toTimeout(opts.lockTimeout, 'options.lockTimeout', 30_000);
     }
 
-    /** The parsed document, or undefined if it does not exist. */
     async read<T>(name: string): Promise<T | undefined> {
       const path = this.#path(name);
       return parseJson(path, await readIfExistsNoFollow(path)) as T | undefined;
     }
 
-    /** Locked read-modify-write. If `fn` throws, nothing is written. */
     async update<T>(name: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
       const path = this.#path(name);
       if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
@@ -169,7 +271,6 @@ export function createStoreApi(backend: Backend, deps: Deps) {
       );
     }
 
-    /** Lock-free update: retried with backoff when another writer got there first. */
     async updateOptimistic<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options?: OptimisticUpdateOptions): Promise<T> {
       const path = this.#path(name);
       await this.#ensureDir();
@@ -178,12 +279,8 @@ export function createStoreApi(backend: Backend, deps: Deps) {
     }
 
     /**
-     * "Last write wins, with merge on conflict": reads without a lock, applies `fn`, and
-     * commits if nobody wrote meanwhile (compare-and-swap on the content version). If
-     * someone did, `merge(base, mine, theirs)` decides, and that is committed the same way,
-     * as often as others keep committing first (each lost round means another writer's
-     * commit landed, so the writers as a whole always progress). No update is lost as
-     * long as `merge` keeps what both sides added.
+     * Compare-and-swap on the content version. Each lost round means another writer's
+     * commit landed, so the writers as a whole always progress.
      */
     async updateMerge<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options: UpdateMergeOptions<T>): Promise<T> {
       const path = this.#path(name);
@@ -208,7 +305,6 @@ export function createStoreApi(backend: Backend, deps: Deps) {
       }
     }
 
-    /** Writes `${prefix}_${snowflake}.json` without a lock; returns the name. */
     async createUnique(prefix: string, content: unknown): Promise<string> {
       checkName(prefix, 'prefix', { allowEmpty: true, reserve: UNIQUE_SUFFIX_BYTES + LOCK_SUFFIX.length });
       const bytes = serializeJson(content, 'content');
@@ -219,8 +315,7 @@ export function createStoreApi(backend: Backend, deps: Deps) {
     }
 
     /**
-     * Deletes the document and its lock sidecar, under that lock; false if it did not
-     * exist. The holder may delete its lock file: a waiter that then gets the lock on the
+     * The holder may delete its lock file: a waiter that then gets the lock on the
      * deleted file sees it is no longer the one at the path and locks the new one.
      */
     async delete(name: string): Promise<boolean> {
@@ -244,7 +339,6 @@ export function createStoreApi(backend: Backend, deps: Deps) {
         });
     }
 
-    /** Names of the documents (optionally starting with `prefix`), sorted. */
     async list(prefix = ''): Promise<string[]> {
       if (typeof prefix !== 'string') throw invalidArgType('prefix', 'of type string', prefix);
       let names: string[];
@@ -274,5 +368,5 @@ export function createStoreApi(backend: Backend, deps: Deps) {
     }
   }
 
-  return { ConcurrentFileStore };
+  return { ConcurrentFileStore: ConcurrentFileStore as ConcurrentFileStoreConstructor };
 }

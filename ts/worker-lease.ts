@@ -30,9 +30,11 @@ export interface LeaseWorkerIdOptions {
 
 /** A worker ID held by this process (`id`) until `release()` or exit. */
 export interface WorkerLease {
+  /** The leased worker ID, in [0, 2^bits): the lowest no live holder sharing the directory had. */
   readonly id: number;
   /** Frees the ID for the next process. Calling it again does nothing. */
   release(): void;
+  /** `release()`, for `using`. */
   [Symbol.dispose](): void;
 }
 

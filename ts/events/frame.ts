@@ -15,8 +15,11 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
  * One event of an `EventLog`: its `seq` (1, 2, 3 ... without gaps), the append time (Unix ms) and the appended JSON `data`.
  */
 export interface LogEvent {
+  /** Its place in the log: 1, 2, 3 ... without gaps, in append order. */
   seq: number;
+  /** When it was appended, in Unix ms (the appender's clock). */
   time: number;
+  /** The JSON value given to `append`. */
   data: unknown;
 }
 

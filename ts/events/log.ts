@@ -50,11 +50,78 @@ interface Deps {
  * processes iterating one name each see every event.
  */
 export interface LogConsumer extends AsyncIterable<LogEvent> {
+  /** The cursor's name, as given to `consumer(name)`. */
   readonly name: string;
   /** Records that every event up to `seq` is handled (never moves the cursor back). */
   ack(seq: number): Promise<void>;
   /** The last acknowledged seq (0: none). */
   position(): Promise<number>;
+}
+
+/**
+ * An append-only log of JSON events for any number of processes (the type of an
+ * `EventLog`). Readers never see a torn or interleaved record, even when an appender is
+ * SIGKILLed mid-write: the torn tail is cut off by the next appender.
+ */
+export interface EventLogBase {
+  /** The log file, as an absolute path (created by the first append). */
+  readonly path: string;
+  /**
+   * A durable cursor named `name`: iterate it for the events after its last `ack`, waiting
+   * for more; its position lives in `${path}.consumers/${name}.json`.
+   * @param name The cursor's name; a store document name without `.json` (its rules apply when it is used).
+   * @param options `signal`: ends the iteration with `ABORT_ERR`.
+   * @returns The cursor (see `LogConsumer`).
+   * @throws `ERR_INVALID_ARG_TYPE` for a non-string name or a bad signal.
+   * @example
+   * const c = log.consumer('indexer');
+   * for await (const e of c) { await index(e.data); await c.ack(e.seq); }
+   */
+  consumer(name: string, options?: { signal?: AbortSignal }): LogConsumer;
+  /**
+   * Appends one event under the log's lock (`${path}.lock`).
+   * @param event Any JSON-serialisable value.
+   * @returns Its `seq`, once it is flushed as `durability` asks.
+   * @throws `ERR_INVALID_ARG_VALUE` for a value JSON cannot hold; OS errors.
+   * @example
+   * const { seq } = await log.append({ type: 'claimed', agent: 'alice' });
+   */
+  append(event: unknown): Promise<{
+    /** The event's place in the log. */
+    seq: number;
+  }>;
+  /**
+   * The events from seq `from` to the current end, in order; then the iteration ends.
+   * A missing log has none.
+   * @param options `from`: the first seq returned (inclusive). Default 1.
+   * @returns An async iterable of events.
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for a bad `from`; OS errors.
+   * @example
+   * for await (const e of log.read({ from: 10 })) console.log(e.seq, e.data);
+   */
+  read(options?: { from?: number }): AsyncGenerator<LogEvent>;
+  /**
+   * Like `read`, then waits for new events (woken by file changes, inotify on Linux), forever
+   * or until `signal` aborts.
+   * @param options `from`: the first seq (inclusive), or `'end'` for only events appended
+   * from now on. Default 1. `signal` ends the iteration.
+   * @returns An endless async iterable of events.
+   * @throws `ABORT_ERR` (`AbortError`) when `signal` aborts; `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad options; OS errors.
+   * @example
+   * for await (const e of log.tail({ from: 'end', signal })) handle(e.data);
+   */
+  tail(options?: { from?: number | 'end'; signal?: AbortSignal }): AsyncGenerator<LogEvent>;
+}
+
+/** The `EventLog` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface EventLogConstructor {
+  /**
+   * A log at `path`; nothing is touched until the first call.
+   * @param path The log file (created by the first append).
+   * @param options `durability` (default `'data'`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
+   */
+  new (path: string | URL, options?: EventLogOptions): EventLogBase;
 }
 
 const CHUNK_BYTES = 64 * 1024;
@@ -112,7 +179,7 @@ function toFrom(value: unknown, allowEnd: boolean): number | 'end' {
 }
 
 export function createEventApi(deps: Deps) {
-  class EventLog {
+  class EventLog implements EventLogBase {
     readonly path: string;
     readonly #durability: Durability;
     /** Where this process last saw the end of the log (under the lock), and on which file. */
@@ -131,7 +198,6 @@ export function createEventApi(deps: Deps) {
       this.#shared = new SharedFlush(this.path, this.#durability === 'full' ? 'full' : 'data', deps.FileLock);
     }
 
-    /** A durable cursor named `name` (a store document name; see LogConsumer). */
     consumer(name: string, options?: { signal?: AbortSignal }): LogConsumer {
       if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
       const store = deps.openStore(`${this.path}.consumers`);
@@ -153,7 +219,6 @@ export function createEventApi(deps: Deps) {
     }
 
     /**
-     * Appends one event; resolves with its seq once it is flushed as `durability` asks.
      * The write is made under the lock; the flush after it, outside, shared with the
      * other appends of this object that wrote meanwhile (group commit, ./flush-group.ts).
      */
@@ -241,7 +306,6 @@ export function createEventApi(deps: Deps) {
       return { ...found, torn, file: `${dev}:${ino}` };
     }
 
-    /** The events from seq `from` (default 1) to the current end, in order. */
     async *read(options?: { from?: number }): AsyncGenerator<LogEvent> {
       const from = toFrom(toOptions(options).from, false) as number;
       const handle = await openIfExists(this.path);
@@ -257,7 +321,6 @@ export function createEventApi(deps: Deps) {
       }
     }
 
-    /** Like read, then waits for new events; rejects with an AbortError when `signal` aborts. */
     async *tail(options?: { from?: number | 'end'; signal?: AbortSignal }): AsyncGenerator<LogEvent> {
       const opts = toOptions(options);
       let from = toFrom(opts.from, true);
@@ -311,5 +374,5 @@ export function createEventApi(deps: Deps) {
     }
   }
 
-  return { EventLog };
+  return { EventLog: EventLog as EventLogConstructor };
 }

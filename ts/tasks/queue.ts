@@ -71,33 +71,126 @@ export interface FailOptions {
 
 /** A task as `list` shows it. */
 export interface TaskInfo {
+  /** The task's ID (a UUIDv7 from `add`). */
   id: string;
+  /** Where it is now. */
   state: TaskState;
+  /** The JSON value given to `add`. */
   data: unknown;
+  /** Claims handed out so far (a claimer that died counts). */
   attempts: number;
+  /** Claims allowed before it is `failed` (from `add`; default 3). */
   maxAttempts: number;
+  /** Its `exclusive` keys (from `add`; `[]` if none). */
   exclusive: string[];
+  /** IDs of the tasks that must be done before it is handed out (from `add`; `[]` if none). */
   dependsOn: string[];
+  /** When it was added, in Unix ms. */
   createdAt: number;
+  /** The `worker` named by the latest claim, if it named one. */
   worker?: string;
+  /** What `complete(result)` recorded (`done` tasks). */
   result?: unknown;
+  /** Why it failed (`failed`), or why its last attempt did (back in `ready`). */
   error?: TaskError;
 }
 
 /** A task held by this process until complete, fail, release or dispose. */
 export interface ClaimedTask {
+  /** The task's ID. */
   readonly id: string;
+  /** The JSON value given to `add`. */
   readonly data: unknown;
   /** This claim's number: above 1 means an earlier claim did not finish (its claimer died, or released it). */
   readonly attempts: number;
+  /** The `worker` this claim named (`claim({ worker })`), if any. */
   readonly worker: string | undefined;
-  /** Marks the task done (once). */
+  /**
+   * Marks the task done and lets go of it (its lease and key locks).
+   * @param result Any JSON-serialisable value, kept as `TaskInfo.result`.
+   * @returns Resolves once the task is in `done`.
+   * @throws `ERR_INVALID_STATE` when this claim already ended (completed, failed, released);
+   * `ERR_INVALID_ARG_VALUE` for a result JSON cannot hold; OS errors (the claim is then still held).
+   * @example
+   * await task.complete({ pr: 42 });
+   */
   complete(result?: unknown): Promise<void>;
-  /** Marks the task failed, or puts it back to `ready` with `retry` when attempts remain. */
+  /**
+   * Marks the task failed, or with `retry` puts it back to `ready` when attempts remain;
+   * lets go of it either way.
+   * @param error What went wrong; an `Error` is kept as `{ name, message, code? }`, anything else as its text.
+   * @param options `retry` (default `false`: `failed` now).
+   * @returns Resolves once the task is in `failed` (or back in `ready`).
+   * @throws `ERR_INVALID_STATE` when this claim already ended; `ERR_INVALID_ARG_TYPE` for a
+   * non-boolean `retry`; OS errors (the claim is then still held).
+   * @example
+   * await task.fail(err, { retry: true });
+   */
   fail(error: unknown, options?: FailOptions): Promise<void>;
-  /** Gives the task back unfinished (to `ready`, or `failed` when out of attempts). */
+  /**
+   * Gives the task back unfinished (to `ready`, or `failed` when out of attempts), as a
+   * claimer's death would. Does nothing once the claim ended; `await using` calls it.
+   * @throws OS errors.
+   */
   release(): Promise<void>;
+  /** `release()` unless the claim already ended, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A task queue in a directory for any number of processes (the type of a `TaskQueue`).
+ * A claimed task is held by its claimer's kernel lock: a claimer that dies gives it back
+ * at once, and a live one is never robbed of it, however slow.
+ */
+export interface TaskQueueBase {
+  /** The queue's directory, as an absolute path; created on first use. */
+  readonly dir: string;
+  /**
+   * Adds a task, ready to claim.
+   * @param data Any JSON-serialisable value, handed to the claimer as `task.data`.
+   * @param options `exclusive` keys, `dependsOn` task IDs, `maxAttempts` (default 3).
+   * @returns The task's ID: a UUIDv7, so IDs sort by time of adding.
+   * @throws `ERR_INVALID_ARG_VALUE` for data JSON cannot hold or a `dependsOn` ID that is not
+   * a task of this queue; `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad options; OS errors.
+   * @example
+   * const id = await q.add({ title: 'auth docs' }, { exclusive: ['src/auth/**'], maxAttempts: 2 });
+   */
+  add(data: unknown, options?: AddTaskOptions): Promise<string>;
+  /**
+   * Claims a ready task: the oldest one whose `dependsOn` are done and whose `exclusive`
+   * keys no claimed task holds (roughly oldest-first while other claimers take tasks too).
+   * Tasks of dead claimers are given back first. A task whose dependency failed is failed.
+   * @param options `worker` (recorded in the task), `wait` (ms to wait for one; default 0:
+   * look once), `signal`.
+   * @returns The claimed task, held until `complete`, `fail` or `release` (or `await using`'s
+   * end, or this process's death); `undefined` if none was ready within `wait`.
+   * @throws `ABORT_ERR` (`AbortError`); `ECORRUPT` for a record that is not JSON; OS errors;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad options.
+   * @example
+   * await using task = await q.claim({ worker: 'alice', wait: 30_000 });
+   * if (task) await task.complete(await work(task.data));
+   */
+  claim(options?: ClaimOptions): Promise<ClaimedTask | undefined>;
+  /**
+   * Every task (or those in `state`), oldest first. Tasks of dead claimers are given back first.
+   * @param options `state`: only tasks in it.
+   * @returns A snapshot of the tasks.
+   * @throws `ERR_INVALID_ARG_VALUE` for an unknown state; `ECORRUPT`; OS errors.
+   * @example
+   * const failed = await q.list({ state: 'failed' });
+   */
+  list(options?: { state?: TaskState }): Promise<TaskInfo[]>;
+}
+
+/** The `TaskQueue` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface TaskQueueConstructor {
+  /**
+   * A queue over `dir`; nothing is touched until the first call.
+   * @param dir The queue's directory (created on first use).
+   * @param options `durability` (default `'none'`: survives process crashes, not power loss).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
+   */
+  new (dir: string | URL, options?: TaskQueueOptions): TaskQueueBase;
 }
 
 interface Deps {
@@ -166,7 +259,7 @@ export function createTaskApi(backend: Backend, deps: Deps) {
     }
   }
 
-  class TaskQueue {
+  class TaskQueue implements TaskQueueBase {
     readonly dir: string;
     readonly #layout: Layout;
     #ready: Promise<unknown> | undefined;
@@ -183,7 +276,6 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       this.#layout = new Layout(this.dir, backend, durability);
     }
 
-    /** Adds a ready task; returns its ID (a UUIDv7, so IDs sort by time of adding). */
     async add(data: unknown, options?: AddTaskOptions): Promise<string> {
       const opts = toOptions(options);
       const exclusive = toStrings(opts.exclusive, 'options.exclusive');
@@ -200,7 +292,6 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       return record.id;
     }
 
-    /** The oldest task that is ready for this claimer, or undefined when none is (within `wait`). */
     async claim(options?: ClaimOptions): Promise<ClaimedTask | undefined> {
       const opts = toOptions(options);
       if (opts.worker !== undefined && typeof opts.worker !== 'string')
@@ -220,7 +311,6 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       }
     }
 
-    /** Every task (or those in `state`), oldest first. Tasks of dead claimers are given back first. */
     async list(options?: { state?: TaskState }): Promise<TaskInfo[]> {
       const state = toOptions(options).state;
       if (state !== undefined && !STATES.includes(state as TaskState)) {
@@ -454,7 +544,7 @@ export function createTaskApi(backend: Backend, deps: Deps) {
     }
   }
 
-  return { TaskQueue };
+  return { TaskQueue: TaskQueue as TaskQueueConstructor };
 }
 
 async function exists(path: string): Promise<boolean> {

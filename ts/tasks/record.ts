@@ -15,8 +15,11 @@ export const STATES: readonly TaskState[] = ['ready', 'claimed', 'done', 'failed
 
 /** What a failed task keeps of the error it failed with. */
 export interface TaskError {
+  /** The error's `name` (`'TypeError'` ...), when it was an `Error`. */
   name?: string;
+  /** The error's message; for a value that is not an `Error`, its text (or JSON). */
   message: string;
+  /** The error's `code`, when it had a string one (`'ENOENT'` ...). */
   code?: string;
 }
 

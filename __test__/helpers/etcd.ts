@@ -11,14 +11,17 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import type { Child } from './child';
+import { startProcess } from './foreign';
+import { FIXTURES } from './spawn';
 
-function missing(command: string, pkg: string): string | undefined {
-  const probe = spawnSync(command, ['--version'], { encoding: 'utf8' });
+function missing(command: string, args: string[], pkg: string): string | undefined {
+  const probe = spawnSync(command, args, { encoding: 'utf8' });
   return probe.error || probe.status !== 0 ? `${command} is not installed (Debian: apt-get install ${pkg})` : undefined;
 }
 
-export const ETCD_MISSING = missing('etcd', 'etcd-server');
-export const ETCDCTL_MISSING = missing('etcdctl', 'etcd-client');
+export const ETCD_MISSING = missing('etcd', ['--version'], 'etcd-server');
+export const ETCDCTL_MISSING = missing('etcdctl', ['version'], 'etcd-client');
 
 /** /dev/shm where there is one: etcd fsyncs its WAL, which on a disk doubles every latency. */
 const DATA_ROOT = process.platform === 'linux' ? '/dev/shm' : tmpdir();
@@ -196,4 +199,30 @@ export async function startSilentServer(): Promise<{ endpoint: string; connectio
 export async function closedPort(): Promise<string> {
   const [port] = await freePorts(1);
   return `http://127.0.0.1:${port}`;
+}
+
+/** What fixtures/etcd-child.cjs prints: one JSON object per line. */
+export interface ChildEvent {
+  event: string;
+  code?: string;
+  token?: string;
+  id?: number;
+  ok?: boolean;
+  isLocked?: boolean;
+  succeeded?: boolean;
+  last?: string;
+  increments?: [number, string][];
+  message?: string;
+}
+
+/** Starts fixtures/etcd-child.cjs with `args` (killed after the test if still running). */
+export function startEtcdChild(args: Record<string, unknown>): Child {
+  return startProcess(process.execPath, [join(FIXTURES, 'etcd-child.cjs'), JSON.stringify(args)]);
+}
+
+/** The child's next event; a 'fatal' one fails the test with the child's message. */
+export async function nextEvent(child: Child): Promise<ChildEvent> {
+  const event = JSON.parse(await child.nextLine()) as ChildEvent;
+  if (event.event === 'fatal') throw new Error(`etcd child failed: ${event.code} ${event.message}`);
+  return event;
 }

@@ -58,6 +58,7 @@ export class EtcdCoordinator {
       callTimeout: settings.callTimeout,
       session: () => this.#liveSession(),
       nextKeyNumber: () => this.#keys++,
+      workerLeases: new Set(),
     };
   }
 
@@ -89,6 +90,8 @@ export class EtcdCoordinator {
     if (this.#closed) return;
     this.#closed = true;
     try {
+      // Worker IDs first, so that their marks say when minting stopped, not a ttl later.
+      await Promise.allSettled([...this.#host.workerLeases].map((lease) => lease.end()));
       await this.#session.close();
     } finally {
       this.#transport.close();

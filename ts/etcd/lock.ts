@@ -32,6 +32,8 @@ export interface LockHost {
   session(): Promise<Session>;
   /** A number no other lock object of this coordinator has. */
   nextKeyNumber(): number;
+  /** The worker-ID leases held, which `close()` frees with their final marks before revoking the session. */
+  readonly workerLeases: Set<{ end(): Promise<void> }>;
 }
 
 /** Options of `EtcdLock.acquire`. */

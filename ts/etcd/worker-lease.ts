@@ -9,7 +9,7 @@
 // reservation the server acknowledged runs out (and never past the session's proven
 // life); at release it is the time of release. A new holder waits until its clock has
 // passed the mark it found, so a worker ID's IDs never repeat across holders, even from
-// a machine whose clock is behind (by up to MAX_MARK_WAIT_MS; more is refused with
+// a machine whose clock is behind (by up to MAX_CLOCK_BEHIND_MS; more is refused with
 // ClockBackwardsError rather than waited out).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClockBackwardsError, invalidArgType, LockTimeoutError, outOfRange } from '../errors';
@@ -30,8 +30,12 @@ export interface EtcdLeaseWorkerIdOptions {
 }
 
 const MAX_LEASE_BITS = 16;
-/** A mark at most this far ahead of this clock is waited out; further is a clock behind the last holder's. */
-const MAX_MARK_WAIT_MS = 1000;
+/**
+ * A mark at most ttl + this far ahead of this clock is waited out (a holder that stopped
+ * without writing its final mark leaves a reservation up to a ttl ahead); further means
+ * this clock is behind the last holder's.
+ */
+const MAX_CLOCK_BEHIND_MS = 1000;
 /** Reservations end this much before their mark, for the clocks' sub-ms differences. */
 const MARGIN_MS = 2;
 const EMPTY = Buffer.alloc(0);
@@ -101,7 +105,7 @@ async function claim(
     if (!res.succeeded) continue; // taken since the range: look again
     const lease = new EtcdWorkerLease(host, session, { name, id, key, mark, revision: res.header.revision });
     try {
-      await waitPast(readMark(res.responses[1]?.response_range.kvs[0]));
+      await waitPast(readMark(res.responses[1]?.response_range.kvs[0]), session.ttlMs + MAX_CLOCK_BEHIND_MS);
       await lease.reserve();
       lease.assertHeld();
     } catch (err) {
@@ -127,11 +131,11 @@ function readMark(kv: IKeyValue | undefined): number | undefined {
   return Number.isFinite(mark) ? mark : undefined;
 }
 
-/** Resolves once the clock is past `floor`; throws ClockBackwardsError if that is more than MAX_MARK_WAIT_MS away. */
-async function waitPast(floor: number | undefined): Promise<void> {
+/** Resolves once the clock is past `floor`; throws ClockBackwardsError if that is more than `maxWait` ms away. */
+async function waitPast(floor: number | undefined, maxWait: number): Promise<void> {
   if (floor === undefined) return;
   for (let ahead = floor + MARGIN_MS - clockMs(); ahead >= 0; ahead = floor + MARGIN_MS - clockMs()) {
-    if (ahead > MAX_MARK_WAIT_MS + MARGIN_MS) throw new ClockBackwardsError(ahead);
+    if (ahead > maxWait + MARGIN_MS) throw new ClockBackwardsError(ahead);
     await sleep(Math.ceil(ahead) + 1);
   }
 }
@@ -172,6 +176,7 @@ export class EtcdWorkerLease {
     this.#stopRenewing = session.onRenewed(() => {
       this.reserve().catch(() => undefined);
     });
+    host.workerLeases.add(this);
   }
 
   /** Aborts with LeaseLostError when the ID can no longer be proven held. */
@@ -199,6 +204,13 @@ export class EtcdWorkerLease {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
+  }
+
+  /** @internal At `close()`: frees the ID with its final mark, and aborts the signal (the holder must stop). */
+  async end(): Promise<void> {
+    const release = this.#give(true);
+    this.#controller.abort(new LeaseLostError(this.name, 'the coordinator was closed'));
+    await release;
   }
 
   /** @internal Frees the ID without touching its mark (nothing was minted under it). */
@@ -251,11 +263,14 @@ export class EtcdWorkerLease {
     if (this.#controller.signal.aborted) return;
     this.#stop();
     this.#controller.abort(reason);
-    // The ID key would stay as long as the session: free it (the mark keeps the reservation).
-    if (!this.#session.signal.aborted) this.abandon().catch(() => undefined);
+    // The ID key would stay as long as the session: free it. Minting stopped at
+    // validUntil, so the time now is a final mark (if this write fails, the mark keeps
+    // the reservation, which is later still).
+    if (!this.#session.signal.aborted) this.release().catch(() => undefined);
   }
 
   #stop(): void {
+    this.#host.workerLeases.delete(this);
     clearTimeout(this.#timer);
     this.#stopRenewing();
     this.#session.signal.removeEventListener('abort', this.#onSessionLost);

@@ -15,7 +15,14 @@ export { CorruptFileError } from './json-file';
 export type { AcquireOptions, FileLockOptions, LockOptions, LockSet } from './lock';
 export { LockNotHeldError } from './lock';
 export type { BackoffOptions, Jitter, RetryOptions } from './retry';
-export type { CustomSnowflakeLayout, SnowflakeLayoutOption, SnowflakeOptions, SnowflakeParseOptions, SnowflakeParts } from './snowflake';
+export type {
+  CustomSnowflakeLayout,
+  LeasedWorkerId,
+  SnowflakeLayoutOption,
+  SnowflakeOptions,
+  SnowflakeParseOptions,
+  SnowflakeParts,
+} from './snowflake';
 export type { StoreOptions } from './store';
 export type { ConditionalWriteOptions, OptimisticUpdateOptions, Versioned } from './versioned';
 export type { LeaseWorkerIdOptions, WorkerLease } from './worker-lease';

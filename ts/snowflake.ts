@@ -21,10 +21,20 @@ export interface CustomSnowflakeLayout {
  */
 export type SnowflakeLayoutOption = 'twitter' | 'sonyflake' | CustomSnowflakeLayout;
 
+/**
+ * A worker ID from a lease: `leaseWorkerId`'s `WorkerLease`, or a lease that can be lost
+ * (`concurrent-fs/etcd`'s), whose `assertHeld` the generator calls before minting.
+ */
+export interface LeasedWorkerId {
+  readonly id: number;
+  /** Throws (LeaseLostError) once IDs may no longer be minted under the lease. */
+  assertHeld?(): void;
+}
+
 /** Options of `new Snowflake(options)`: `workerId` is required. */
 export interface SnowflakeOptions {
-  /** This generator's worker ID, distinct among live generators (see `leaseWorkerId`). Required. */
-  workerId: number;
+  /** This generator's worker ID, distinct among live generators (see `leaseWorkerId`), or the lease that holds it. Required. */
+  workerId: number | LeasedWorkerId;
   /** When the time field is zero. Default 2024-01-01T00:00:00Z. */
   epoch?: number | Date;
   /** Default `'twitter'`. */
@@ -109,7 +119,17 @@ export function toEpoch(value: unknown, name = 'options.epoch'): number {
 
 function toWorkerId(value: unknown, layout: SnowflakeLayout): number {
   const max = Math.min(2 ** layout.workerBits - 1, Number.MAX_SAFE_INTEGER);
+  if (typeof value === 'object' && value !== null) return toIntegerIn((value as LeasedWorkerId).id, 'options.workerId.id', 0, max);
   return toIntegerIn(value, 'options.workerId', 0, max);
+}
+
+/** The lease to check before minting, if the worker ID came from one that can be lost. */
+function toCheckedLease(value: unknown): { assertHeld(): void } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { assertHeld } = value as LeasedWorkerId;
+  if (assertHeld === undefined) return undefined;
+  if (typeof assertHeld !== 'function') throw invalidArgType('options.workerId.assertHeld', 'of type function', assertHeld);
+  return value as { assertHeld(): void };
 }
 
 function toClockBackwards(value: unknown): 'wait' | 'throw' {
@@ -146,12 +166,14 @@ export abstract class SnowflakeBase {
   readonly #ids: IdBackend;
   readonly #layout: SnowflakeLayout;
   readonly #engine: SnowflakeEngine;
+  readonly #lease: { assertHeld(): void } | undefined;
 
   protected constructor(ids: IdBackend, options: SnowflakeOptions) {
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
     const opts = toOptions(options);
     this.#layout = toLayout(opts.layout);
     this.workerId = toWorkerId(opts.workerId, this.#layout);
+    this.#lease = toCheckedLease(opts.workerId);
     this.epoch = toEpoch(opts.epoch);
     if (this.epoch > Date.now()) throw outOfRange('options.epoch', 'not in the future', options.epoch);
     const clockBackwards = toClockBackwards(opts.clockBackwards);
@@ -170,6 +192,7 @@ export abstract class SnowflakeBase {
    * const id = ids.next(); // 384973869259190272n
    */
   next(): bigint {
+    this.#lease?.assertHeld();
     return this.#engine.next();
   }
 
@@ -179,7 +202,7 @@ export abstract class SnowflakeBase {
    * @throws As `next()`.
    */
   nextString(): string {
-    return this.#engine.next().toString();
+    return this.next().toString();
   }
 
   /**
@@ -189,7 +212,20 @@ export abstract class SnowflakeBase {
    * @throws As `next()`; `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for a bad `count`.
    */
   nextBatch(count: number): BigUint64Array {
-    return this.#engine.nextBatch(toCount(count));
+    const n = toCount(count);
+    if (this.#lease === undefined) return this.#engine.nextBatch(n);
+    return this.#leasedBatch(this.#lease, n);
+  }
+
+  /** A batch under a lease that can be lost, checked at least once per time unit's worth of IDs (a batch waits for the clock when it outruns the sequence). */
+  #leasedBatch(lease: { assertHeld(): void }, count: number): BigUint64Array {
+    const out = new BigUint64Array(count);
+    const chunk = 2 ** Math.min(this.#layout.sequenceBits, 16);
+    for (let at = 0; at < count; at += chunk) {
+      lease.assertHeld();
+      out.set(this.#engine.nextBatch(Math.min(chunk, count - at)), at);
+    }
+    return out;
   }
 
   /**

@@ -1,0 +1,157 @@
+// `node bench/etcd.mjs [--quick]` (after `npm run build`): concurrent-fs/etcd side by side
+// with the etcd3 package's own primitives, on one etcd this script starts on loopback
+// (free ports, data on /dev/shm, killed at the end), uncontended, one process:
+//   - EtcdLock acquire + release (our recipe: 1 txn + 1 guarded txn),
+//   - etcd3's own `client.lock(key).acquire()` + `release()` (lease grant + txn + revoke),
+//   - two sequential raw puts and one raw put (what a cycle of 2 round trips can cost),
+//   - an etcd worker-ID lease + release,
+// with the requests per cycle counted through the coordinator, then the handover latency
+// (release to the waiter holding, through the watch) as p50/p99. Not part of `npm run
+// bench` (it needs the etcd binary and the optional etcd3 package); skipped with a
+// message when either is missing.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { fmtRate, measure, median } from './lib/measure.mjs';
+
+const require = createRequire(import.meta.url);
+const quick = process.argv.includes('--quick');
+
+if (spawnSync('etcd', ['--version']).status !== 0) {
+  console.log('bench/etcd: skipped, etcd is not installed (Debian: apt-get install etcd-server)');
+  process.exit(0);
+}
+let etcd3;
+let cfsEtcd;
+try {
+  etcd3 = require('etcd3');
+  cfsEtcd = require('../dist/etcd.js');
+} catch (err) {
+  console.log(`bench/etcd: skipped, ${err.message}`);
+  process.exit(0);
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startEtcd() {
+  const [client, peer] = [await freePort(), await freePort()];
+  const dataDir = mkdtempSync('/dev/shm/cfs-bench-etcd-');
+  const endpoint = `http://127.0.0.1:${client}`;
+  const peerUrl = `http://127.0.0.1:${peer}`;
+  const child = spawn(
+    'etcd',
+    ['--name', 'bench', '--data-dir', dataDir, '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint]
+      .concat(['--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `bench=${peerUrl}`])
+      .concat([
+        '--initial-cluster-state',
+        'new',
+        '--heartbeat-interval',
+        '10',
+        '--election-timeout',
+        '100',
+        '--log-level',
+        'warn',
+        '--logger',
+        'zap',
+      ]),
+    { stdio: 'ignore' },
+  );
+  for (const deadline = performance.now() + 20_000; ; ) {
+    try {
+      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+      if ((await res.json()).health === 'true') break;
+    } catch {}
+    if (performance.now() > deadline) throw new Error('etcd did not become healthy in 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    endpoint,
+    stop: () => {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const REQUESTS = Symbol.for('concurrent-fs.test.etcdRequests');
+
+async function main() {
+  const server = await startEtcd();
+  const raw = new etcd3.Etcd3({ hosts: [server.endpoint] });
+  const coordinator = await cfsEtcd.EtcdCoordinator.connect({ endpoints: [server.endpoint], ttl: 10 });
+  try {
+    const ours = coordinator.lock('bench');
+    let n = 0;
+    const tasks = [
+      { name: 'EtcdLock acquire + release', fn: async () => (await ours.acquire()).release() },
+      { name: "etcd3's Lock acquire + release", fn: async () => (await raw.lock('bench-etcd3').ttl(10).acquire()).release() },
+      {
+        name: 'two sequential etcd3 puts',
+        fn: async () => {
+          await raw.put('bench-put').value(String(n++));
+          await raw.put('bench-put').value(String(n++));
+        },
+      },
+      { name: 'one etcd3 put', fn: () => raw.put('bench-put').value(String(n++)) },
+      { name: 'etcd leaseWorkerId + release', fn: async () => (await coordinator.leaseWorkerId('bench')).release() },
+    ];
+    const timing = quick ? { time: 300, warmupTime: 100, rounds: 1 } : { time: 2000, warmupTime: 300, rounds: 3 };
+    const results = await measure(tasks, { ...timing, log: (line) => console.error(line) });
+
+    const before = coordinator[REQUESTS];
+    for (let i = 0; i < 100; i++) await (await ours.acquire()).release();
+    const perCycle = (coordinator[REQUESTS] - before) / 100;
+
+    const handovers = await handoverLatencies(coordinator, raw, quick ? 30 : 200);
+    const sorted = [...handovers].sort((a, b) => a - b);
+    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
+
+    const rate = (name) => results.get(name).rate;
+    console.log('\n| operation (one process, etcd on tmpfs, loopback) | cycles/s |');
+    console.log('|---|---:|');
+    for (const task of tasks) console.log(`| ${task.name} | ${fmtRate(rate(task.name))} |`);
+    console.log(`\nEtcdLock requests per uncontended cycle: ${perCycle}`);
+    console.log(`EtcdLock / etcd3 Lock: ${(rate(tasks[0].name) / rate(tasks[1].name)).toFixed(2)}x (target >= 2)`);
+    console.log(`EtcdLock / two sequential puts: ${(rate(tasks[0].name) / rate(tasks[2].name)).toFixed(2)}x (target >= 0.8)`);
+    console.log(
+      `handover (release to the waiter holding), ${handovers.length} runs: p50 ${median(handovers).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`,
+    );
+  } finally {
+    await coordinator.close();
+    raw.close();
+    server.stop();
+  }
+}
+
+/** Two lock objects take turns: the time from one's release() call to the other's acquire resolving. */
+async function handoverLatencies(coordinator, raw, runs) {
+  const a = coordinator.lock('handover');
+  const b = coordinator.lock('handover');
+  const times = [];
+  await a.acquire();
+  for (let i = 0; i < runs; i++) {
+    const [holder, waiter] = i % 2 === 0 ? [a, b] : [b, a];
+    const waiting = waiter.acquire();
+    // The waiter's key must be queued before the release (its watch may still be opening:
+    // it then replays the delete from its start revision, and the time includes that).
+    while ((await raw.getAll().prefix('cfs/lock/handover/').count()) < 2);
+    const started = performance.now();
+    await holder.release();
+    await waiting;
+    times.push(performance.now() - started);
+  }
+  await (runs % 2 === 0 ? a : b).release();
+  return times;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

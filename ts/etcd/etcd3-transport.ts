@@ -1,0 +1,196 @@
+// EtcdTransport over the etcd3 package (pure JS over @grpc/grpc-js), the optional peer
+// dependency: the one module that loads it. Of etcd3 only the raw KV, Lease and Watch
+// RPC clients are used, configured so that a silent server cannot hang a call: etcd3's
+// own retry policy and circuit breaker are switched off (measured: with them a 2 s
+// deadline still took 6 s) and every unary call gets a deadline of its own; retrying is
+// done here, on UNAVAILABLE only, within that deadline. (etcd3 1.1 accepts a
+// `dialTimeout` option but never reads it.)
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as Etcd3Module from 'etcd3';
+import { CoordinatorUnavailableError } from './errors';
+import { prefixEnd } from './keys';
+import type { ConnectSettings } from './options';
+import {
+  type EtcdTransport,
+  type IRangeRequest,
+  type IRangeResponse,
+  type ITxnRequest,
+  type ITxnResponse,
+  type KeepAliveEvents,
+  type KeepAliveStream,
+  LeaseNotFoundError,
+  type Watch,
+} from './transport';
+
+type Etcd3 = typeof Etcd3Module;
+type CallOptions = { deadline: number };
+type Duplex<Req, Res> = Etcd3Module.IDuplexStream<Req, Res>;
+
+/** etcd3, or the error a user needs: what is missing and how to get it. */
+function loadEtcd3(): Etcd3 {
+  try {
+    return require('etcd3') as Etcd3;
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((err as Error).message).includes("'etcd3'");
+    if (!missing) throw err;
+    const message = "Cannot find package 'etcd3': concurrent-fs/etcd needs it (an optional peer dependency); run `npm install etcd3`";
+    throw Object.assign(new Error(message), { code: 'ERR_MODULE_NOT_FOUND', cause: err });
+  }
+}
+
+const etcd3 = loadEtcd3();
+/** cockatiel as etcd3 itself resolves it (not necessarily hoisted next to us). */
+const { noop } = createRequire(require.resolve('etcd3'))('cockatiel') as { noop: Policy };
+type Policy = Exclude<NonNullable<Etcd3Module.IOptions['faultHandling']>['global'], undefined>;
+
+/** Pauses between attempts after UNAVAILABLE (a restarting server, a refused port). */
+const RETRY_PAUSES_MS = [10, 25, 50, 100, 200];
+/** After a watch stream breaks, the waiter looks again after this pause, not in a spin. */
+const BROKEN_WATCH_PAUSE_MS = 100;
+
+export function createEtcd3Transport(settings: ConnectSettings): EtcdTransport {
+  return new Etcd3Transport(settings);
+}
+
+class Etcd3Transport implements EtcdTransport {
+  readonly endpoints: readonly string[];
+  readonly #client: Etcd3Module.Etcd3;
+  #requests = 0;
+
+  constructor(settings: ConnectSettings) {
+    this.endpoints = settings.endpoints;
+    const { auth, credentials, callTimeout } = settings;
+    this.#client = new etcd3.Etcd3({
+      hosts: settings.endpoints,
+      ...(credentials && { credentials }),
+      ...(auth && { auth: { ...auth, callOptions: () => ({ deadline: Date.now() + callTimeout }) } }),
+      faultHandling: { host: () => noop, global: noop },
+      // gRPC's default reconnect backoff grows to 120 s: a server back from a restart
+      // would be ignored for minutes.
+      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 },
+    });
+  }
+
+  get requests(): number {
+    return this.#requests;
+  }
+
+  txn(request: ITxnRequest, timeoutMs: number): Promise<ITxnResponse> {
+    return this.#unary((options) => this.#client.kv.txn(request, options), timeoutMs);
+  }
+
+  range(request: IRangeRequest, timeoutMs: number): Promise<IRangeResponse> {
+    return this.#unary((options) => this.#client.kv.range(request, options), timeoutMs);
+  }
+
+  async grant(ttl: number, timeoutMs: number): Promise<{ id: string; ttl: number }> {
+    const res = await this.#unary((options) => this.#client.leaseClient.leaseGrant({ TTL: ttl }, options), timeoutMs);
+    return { id: res.ID, ttl: Number(res.TTL) };
+  }
+
+  async revoke(id: string, timeoutMs: number): Promise<void> {
+    try {
+      await this.#unary((options) => this.#client.leaseClient.leaseRevoke({ ID: id }, options), timeoutMs);
+    } catch (err) {
+      if (!(err instanceof LeaseNotFoundError)) throw err;
+    }
+  }
+
+  keepAlive(id: string, events: KeepAliveEvents): KeepAliveStream {
+    let stream: Duplex<Etcd3Module.ILeaseKeepAliveRequest, Etcd3Module.ILeaseKeepAliveResponse> | undefined;
+    let closed = false;
+    let queued = 0; // requests sent before the stream opened
+    const broken = (err: Error) => {
+      if (closed) return;
+      closed = true;
+      stream?.cancel();
+      events.broken(err);
+    };
+    this.#client.leaseClient.leaseKeepAlive().then(
+      (opened) => {
+        opened.on('error', broken);
+        if (closed) return opened.cancel();
+        stream = opened;
+        opened.on('data', (res) => {
+          if (!closed) events.ack(Number(res.TTL));
+        });
+        opened.on('end', () => broken(new Error('the keep-alive stream ended')));
+        for (; queued > 0; queued--) opened.write({ ID: id });
+      },
+      (err: Error) => broken(err),
+    );
+    return {
+      send: () => {
+        if (closed) return false;
+        this.#requests++;
+        if (stream) stream.write({ ID: id });
+        else queued++;
+        return true;
+      },
+      close: () => {
+        closed = true;
+        stream?.cancel();
+      },
+    };
+  }
+
+  watchDelete(key: Buffer, from: bigint, options: { prefix: boolean }): Watch {
+    let settle: () => void = () => undefined;
+    const changed = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    let stream: Duplex<Etcd3Module.IWatchRequest, Etcd3Module.IWatchResponse> | undefined;
+    let done = false;
+    const finish = (pauseMs = 0) => {
+      if (done) return;
+      done = true;
+      stream?.cancel();
+      if (pauseMs > 0) setTimeout(settle, pauseMs).unref();
+      else settle();
+    };
+    const broken = () => finish(BROKEN_WATCH_PAUSE_MS);
+    this.#requests++;
+    this.#client.watchClient.watch().then((opened) => {
+      opened.on('error', broken);
+      if (done) return opened.cancel();
+      stream = opened;
+      opened.on('end', broken);
+      opened.on('data', (res) => {
+        // A canceled watch (its revision compacted, say) or any delete: look again.
+        if (res.canceled || (res.events ?? []).some((event) => event.type === 'Delete')) finish();
+      });
+      opened.write({
+        create_request: {
+          key,
+          ...(options.prefix && { range_end: prefixEnd(key) }),
+          start_revision: from.toString(),
+          filters: ['Noput'],
+        },
+      });
+    }, broken);
+    return { changed, cancel: () => finish() };
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  /** One unary call with a deadline `timeoutMs` away, retried on UNAVAILABLE while time is left. */
+  async #unary<T>(call: (options: CallOptions) => Promise<T>, timeoutMs: number): Promise<T> {
+    const deadline = performance.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      this.#requests++;
+      try {
+        return await call({ deadline: Date.now() + Math.max(1, deadline - performance.now()) });
+      } catch (err) {
+        if (err instanceof etcd3.EtcdLeaseInvalidError) throw new LeaseNotFoundError(err);
+        const pause = RETRY_PAUSES_MS[Math.min(attempt, RETRY_PAUSES_MS.length - 1)] as number;
+        if (!(err instanceof etcd3.GRPCUnavailableError) || deadline - performance.now() <= pause) {
+          throw new CoordinatorUnavailableError(this.endpoints, err);
+        }
+        await sleep(pause);
+      }
+    }
+  }
+}

@@ -26,6 +26,7 @@ export type SnowflakeLayoutOption = 'twitter' | 'sonyflake' | CustomSnowflakeLay
  * (`concurrent-fs/etcd`'s), whose `assertHeld` the generator calls before minting.
  */
 export interface LeasedWorkerId {
+  /** The worker ID the lease holds. */
   readonly id: number;
   /** Throws (LeaseLostError) once IDs may no longer be minted under the lease. */
   assertHeld?(): void;

@@ -1,0 +1,116 @@
+// A merge queue's `check`: a command run on a merged tree before the target moves, in a
+// scratch worktree made for it and removed afterwards, whatever happens. Registering
+// and unregistering the scratch worktree change the shared `.git`, so they take the
+// repo lock; the checkout and the command run outside it, so a long test run stalls
+// nobody's `create` (the merge queue's own lock keeps the merge itself one at a time).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { abortError } from '../errors';
+import type { RepoContext } from './repo';
+
+/** How a check ended. */
+export type CheckOutcome =
+  | { readonly passed: true }
+  | { readonly passed: false; readonly output: string; readonly exitCode: number | null };
+
+/** Output kept of a failing check: its last this many characters. */
+const MAX_OUTPUT = 1 << 20;
+
+/**
+ * Runs `argv` with `commit` checked out in a new scratch worktree under `dir`; the
+ * worktree is gone when this settles (resolved, rejected or aborted).
+ */
+export async function runCheck(
+  ctx: RepoContext,
+  dir: string,
+  commit: string,
+  argv: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<CheckOutcome> {
+  const path = join(dir, `${process.pid}-${randomBytes(4).toString('hex')}`);
+  await ctx.withRepoLock(() => ctx.git(['worktree', 'add', '--detach', '--no-checkout', path, commit]));
+  try {
+    await ctx.git(['reset', '--hard', '--quiet'], { cwd: path, signal });
+    return await runCommand(argv, path, signal);
+  } finally {
+    await ctx.withRepoLock(() => removeScratch(ctx, path));
+  }
+}
+
+/**
+ * Removes the scratch worktrees left in `dir` by a merger that died mid-check. Only
+ * for a caller holding the merge queue's lock of `dir`: then no live merger uses them.
+ */
+export async function removeLeftoverScratch(ctx: RepoContext, dir: string): Promise<number> {
+  const left = await readdir(dir).catch(() => []);
+  if (left.length === 0) return 0;
+  await ctx.withRepoLock(async () => {
+    for (const name of left) await removeScratch(ctx, join(dir, name));
+  });
+  return left.length;
+}
+
+/**
+ * Unregisters and deletes a scratch worktree. Never throws: a cleanup failure must not
+ * hide the merge's outcome. When `git worktree remove` cannot (a half-made worktree,
+ * files it will not delete), the directory and its admin dir are deleted directly.
+ */
+async function removeScratch(ctx: RepoContext, path: string): Promise<void> {
+  const removed = await ctx.git(['worktree', 'remove', '--force', '--force', path], { allowFailure: true });
+  if (removed.exitCode === 0) return;
+  const admin = await adminDirOf(path);
+  await rm(path, { recursive: true, force: true }).catch(() => undefined);
+  if (admin?.startsWith(join(ctx.commonDir, 'worktrees'))) {
+    await rm(admin, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** The `.git/worktrees/<id>` a worktree's `.git` file points to. */
+async function adminDirOf(path: string): Promise<string | undefined> {
+  const text = await readFile(join(path, '.git'), 'utf8').catch(() => '');
+  const gitdir = /^gitdir: (.+)$/m.exec(text)?.[1]?.trim();
+  if (gitdir === undefined) return undefined;
+  return isAbsolute(gitdir) ? gitdir : resolve(path, gitdir);
+}
+
+/** Runs `argv` in `cwd`, its stdout and stderr interleaved into one output. */
+function runCommand(argv: readonly string[], cwd: string, signal: AbortSignal | undefined): Promise<CheckOutcome> {
+  return new Promise((settle, reject) => {
+    signal?.throwIfAborted();
+    const [command = '', ...args] = argv;
+    // Its own process group, so that an abort stops whatever the check started too.
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-MAX_OUTPUT);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const onAbort = () => {
+      stop(child.pid);
+      if (signal) reject(abortError(signal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      // Not startable (ENOENT, EACCES): the check did not pass.
+      signal?.removeEventListener('abort', onAbort);
+      settle({ passed: false, output: `${output}${err.message}\n`, exitCode: null });
+    });
+    child.on('close', (code, killedBy) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (code === 0) settle({ passed: true });
+      else settle({ passed: false, output: killedBy ? `${output}(killed by ${killedBy})\n` : output, exitCode: code });
+    });
+  });
+}
+
+function stop(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(process.platform === 'win32' ? pid : -pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

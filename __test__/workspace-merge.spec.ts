@@ -8,7 +8,7 @@ import type { Child } from './helpers/child';
 import { describeWith, startProcess } from './helpers/foreign';
 import { addWorktree, commit, GIT_MISSING, git, makeRepo, worktreeState } from './helpers/git-repo';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES } from './helpers/spawn';
+import { FIXTURES, runNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const { openRepo } = require('../dist/workspaces/repo.js') as typeof import('../ts/workspaces/repo');
@@ -230,12 +230,15 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
     expect(missing).toMatchObject({ status: 'check-failed', exitCode: null, output: expect.stringContaining('ENOENT') });
     expect(worktrees(repo)).toEqual(registered);
 
-    const passed = await mergeBranch(ctx, { branch: 'agent/a', check: [process.execPath, '-e', "require('fs').statSync('a.txt')"] });
+    const seen = join(tempDir('ws-check'), 'env');
+    const record = `require('fs').statSync('a.txt'); require('fs').writeFileSync(${JSON.stringify(seen)}, process.env.CFS_MERGE_COMMIT + ' ' + process.env.CFS_MERGE_BRANCH + ' ' + process.env.CFS_MERGE_TARGET)`;
+    const passed = await mergeBranch(ctx, { branch: 'agent/a', check: [process.execPath, '-e', record] });
     expect(passed).toEqual({ status: 'merged', commit: git(repo, 'rev-parse', 'main') });
+    expect(readFileSync(seen, 'utf8')).toBe(`${git(repo, 'rev-parse', 'main')} agent/a main`);
     expect(worktrees(repo)).toEqual(registered);
   });
 
-  it('an aborted check: rejects with AbortError, its process stopped, target unmoved, scratch worktree gone', async () => {
+  it('a running check holds the queue lock, not the repo lock; aborted: rejects with AbortError, its process stopped, target unmoved, scratch worktree gone', async () => {
     const repo = makeRepo();
     const wt = addWorktree(repo, 'agent/a');
     commit(wt, { 'a.txt': 'a\n' }, 'a');
@@ -248,6 +251,9 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
     const script = `require('fs').writeFileSync(${JSON.stringify(mark)}, String(process.pid)); setInterval(() => {}, 1000)`;
     const merging = mergeBranch(ctx, { branch: 'agent/a', check: [process.execPath, '-e', script], signal: controller.signal });
     await until(() => existsSync(mark) && readFileSync(mark, 'utf8') !== '');
+    // While the check runs, another process can take the repo lock (creates go on), not the queue.
+    const probe = `const { FileLock } = require('./dist/native.js'); console.log(${JSON.stringify([ctx.repoLock, join(ctx.stateRoot, 'merge-main.lock')])}.map((p) => new FileLock(p).tryAcquire()).join(' '))`;
+    expect(runNode(probe)).toMatchObject({ code: 0, stdout: 'true false\n' });
     controller.abort();
     await expect(merging).rejects.toMatchObject({ name: 'AbortError' });
     const pid = Number(readFileSync(mark, 'utf8'));
@@ -274,10 +280,12 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
     expect(worktrees(repo)).toHaveLength(registered.length + 1);
 
     const ctx = await open(repo);
+    const scratch = join(ctx.stateRoot, 'merge-check', 'main');
+    writeFileSync(join(scratch, 'not-a-scratch-worktree'), 'keep'); // only our scratch worktrees are removed
     const result = await mergeBranch(ctx, { branch: 'agent/a', queueTimeout: 0 });
     expect(result).toMatchObject({ status: 'merged' });
     expect(worktrees(repo)).toEqual(registered);
-    expect(readdirSync(join(ctx.stateRoot, 'merge-check', 'main'))).toEqual([]);
+    expect(readdirSync(scratch)).toEqual(['not-a-scratch-worktree']);
   });
 
   it('unknown branch or target: MergeRefusedError, nothing changed', async () => {

@@ -18,22 +18,31 @@ export type CheckOutcome =
 /** Output kept of a failing check: its last this many characters. */
 const MAX_OUTPUT = 1 << 20;
 
+/** What `runCheck` runs, and where. */
+export interface CheckRun {
+  /** The directory the scratch worktree is made in. */
+  dir: string;
+  commit: string;
+  argv: readonly string[];
+  /** Extra environment for the command. */
+  env: Record<string, string>;
+  signal: AbortSignal | undefined;
+}
+
+/** Names of scratch worktrees: `merge-check-<pid>-<8 hex>`; nothing else is ever removed. */
+const SCRATCH_NAME = /^merge-check-\d+-[0-9a-f]{8}$/;
+
 /**
  * Runs `argv` with `commit` checked out in a new scratch worktree under `dir`; the
  * worktree is gone when this settles (resolved, rejected or aborted).
  */
-export async function runCheck(
-  ctx: RepoContext,
-  dir: string,
-  commit: string,
-  argv: readonly string[],
-  signal: AbortSignal | undefined,
-): Promise<CheckOutcome> {
-  const path = join(dir, `${process.pid}-${randomBytes(4).toString('hex')}`);
+export async function runCheck(ctx: RepoContext, run: CheckRun): Promise<CheckOutcome> {
+  const { commit, signal } = run;
+  const path = join(run.dir, `merge-check-${process.pid}-${randomBytes(4).toString('hex')}`);
   await ctx.withRepoLock(() => ctx.git(['worktree', 'add', '--detach', '--no-checkout', path, commit]));
   try {
     await ctx.git(['reset', '--hard', '--quiet'], { cwd: path, signal });
-    return await runCommand(argv, path, signal);
+    return await runCommand(run.argv, path, run.env, signal);
   } finally {
     await ctx.withRepoLock(() => removeScratch(ctx, path));
   }
@@ -44,7 +53,7 @@ export async function runCheck(
  * for a caller holding the merge queue's lock of `dir`: then no live merger uses them.
  */
 export async function removeLeftoverScratch(ctx: RepoContext, dir: string): Promise<number> {
-  const left = await readdir(dir).catch(() => []);
+  const left = (await readdir(dir).catch(() => [])).filter((name) => SCRATCH_NAME.test(name));
   if (left.length === 0) return 0;
   await ctx.withRepoLock(async () => {
     for (const name of left) await removeScratch(ctx, join(dir, name));
@@ -76,12 +85,22 @@ async function adminDirOf(path: string): Promise<string | undefined> {
 }
 
 /** Runs `argv` in `cwd`, its stdout and stderr interleaved into one output. */
-function runCommand(argv: readonly string[], cwd: string, signal: AbortSignal | undefined): Promise<CheckOutcome> {
+function runCommand(
+  argv: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Promise<CheckOutcome> {
   return new Promise((settle, reject) => {
     signal?.throwIfAborted();
     const [command = '', ...args] = argv;
     // Its own process group, so that an abort stops whatever the check started too.
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: process.platform !== 'win32',
+    });
     let output = '';
     const collect = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-MAX_OUTPUT);

@@ -34,11 +34,18 @@ export interface MergeOptions {
    * `MergeRefusedError` with `reason: 'not-fast-forward'`.
    */
   strategy?: MergeStrategy;
-  /** A command (argv) that must exit 0 on the merged tree, run in a scratch worktree. */
+  /**
+   * A command (argv) that must exit 0 on the merged tree, run in a scratch worktree
+   * with `CFS_MERGE_COMMIT`, `CFS_MERGE_BRANCH` and `CFS_MERGE_TARGET` set.
+   */
   check?: readonly string[];
   /** The commit message of `'merge'` and `'squash'` (default: "Merge branch 'x' into main"). */
   message?: string;
-  /** Where scratch worktrees for `check` go. Default `<stateRoot>/merge-check`. */
+  /**
+   * Where scratch worktrees for `check` go (in a subdirectory per target; only
+   * scratch worktrees of this module are ever removed there). Default
+   * `<stateRoot>/merge-check`.
+   */
   scratchDir?: string;
   /** Longest wait in ms for the merges queued before this one. Default: no limit. */
   queueTimeout?: number;
@@ -98,7 +105,8 @@ export async function mergeBranch(ctx: RepoContext, options: MergeOptions): Prom
 /** The merge, holding the target's queue lock: nothing else moves the target now. */
 async function mergeQueued(ctx: RepoContext, request: Request): Promise<MergeResult> {
   const { branch, into, signal } = request;
-  const scratchDir = request.scratchDir ?? join(ctx.stateRoot, 'merge-check', encodeURIComponent(into));
+  // One directory per target: its queue lock, held now, covers exactly the scratch worktrees there.
+  const scratchDir = join(request.scratchDir ?? join(ctx.stateRoot, 'merge-check'), encodeURIComponent(into));
   await removeLeftoverScratch(ctx, scratchDir);
   const old = await resolveCommit(ctx, `refs/heads/${into}`, signal);
   if (old === undefined) throw new MergeRefusedError('unknown-target', into, `there is no branch '${into}' to merge into`);
@@ -109,7 +117,8 @@ async function mergeQueued(ctx: RepoContext, request: Request): Promise<MergeRes
   const built = await buildCommit(ctx, request, old, theirs);
   if (built.status !== 'merged') return built;
   if (request.check !== undefined) {
-    const outcome = await runCheck(ctx, scratchDir, built.commit, request.check, signal);
+    const env = { CFS_MERGE_COMMIT: built.commit, CFS_MERGE_BRANCH: branch, CFS_MERGE_TARGET: into };
+    const outcome = await runCheck(ctx, { dir: scratchDir, commit: built.commit, argv: request.check, env, signal });
     if (!outcome.passed) return { status: 'check-failed', output: outcome.output, exitCode: outcome.exitCode };
   }
   signal?.throwIfAborted();

@@ -129,16 +129,15 @@ async function mergeQueued(ctx: RepoContext, request: Request): Promise<MergeRes
 /** The commit the target should move to, per strategy; only objects are written. */
 async function buildCommit(ctx: RepoContext, request: Request, old: string, theirs: string): Promise<MergeResult> {
   const { strategy, signal } = request;
-  const fastForward = await isAncestor(ctx, old, theirs, signal);
-  if (strategy === 'ff-only' || (strategy === 'rebase' && fastForward)) {
-    if (fastForward) return { status: 'merged', commit: theirs };
-    throw new MergeRefusedError(
-      'not-fast-forward',
-      request.into,
-      `'${request.branch}' is not a fast-forward of '${request.into}' (it has moved since the branch forked); rebase the branch or use another strategy`,
-    );
-  }
-  if (strategy === 'rebase') {
+  if (strategy === 'ff-only' || strategy === 'rebase') {
+    if (await isAncestor(ctx, old, theirs, signal)) return { status: 'merged', commit: theirs };
+    if (strategy === 'ff-only') {
+      throw new MergeRefusedError(
+        'not-fast-forward',
+        request.into,
+        `'${request.branch}' is not a fast-forward of '${request.into}' (it has moved since the branch forked); rebase the branch or use another strategy`,
+      );
+    }
     await requireGitFor('2.40', "strategy 'rebase' (git merge-tree --merge-base)");
     return replay(ctx, old, theirs, signal);
   }

@@ -1,10 +1,11 @@
 // The merge queue (ts/workspaces/merge.ts) and conflict finder (conflicts.ts) on real
 // repositories with the installed git. Concurrent merges come from separate processes
 // started at once; every claim is counted in the target's history afterwards.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { expect, it } from 'vitest';
-import type { Child } from './helpers/child';
+import { type Child, talkTo } from './helpers/child';
 import { describeWith, startProcess } from './helpers/foreign';
 import { addWorktree, commit, GIT_MISSING, git, makeRepo, worktreeState } from './helpers/git-repo';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
@@ -288,6 +289,60 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
     expect(readdirSync(scratch)).toEqual(['not-a-scratch-worktree']);
   });
 
+  it("a scratch worktree whose add was killed (a directory without .git, a registration without its directory, both 'locked: initializing') is removed by the next merge", async () => {
+    const repo = makeRepo();
+    const wt = addWorktree(repo, 'agent/a');
+    commit(wt, { 'a.txt': 'a\n' }, 'a');
+    git(repo, 'checkout', '-q', '--detach');
+    const registered = worktrees(repo);
+    const ctx = await open(repo);
+    const scratch = join(ctx.stateRoot, 'merge-check', 'main');
+    const [noGitFile, noDir] = [join(scratch, 'merge-check-1-aaaaaaaa'), join(scratch, 'merge-check-2-bbbbbbbb')];
+    for (const path of [noGitFile, noDir]) {
+      git(repo, 'worktree', 'add', '-q', '--detach', '--no-checkout', path, 'main');
+      writeFileSync(join(ctx.commonDir, 'worktrees', basename(path), 'locked'), 'initializing');
+    }
+    rmSync(join(noGitFile, '.git'));
+    rmSync(noDir, { recursive: true });
+    expect(git(repo, 'worktree', 'prune')).toBe(''); // git itself keeps them: they are locked
+    expect(worktrees(repo)).toHaveLength(registered.length + 2);
+
+    expect(await mergeBranch(ctx, { branch: 'agent/a' })).toMatchObject({ status: 'merged' });
+    expect(worktrees(repo)).toEqual(registered);
+    expect(readdirSync(scratch)).toEqual([]);
+    expect(existsSync(join(ctx.commonDir, 'worktrees', 'merge-check-1-aaaaaaaa'))).toBe(false);
+  });
+
+  it('mergers SIGKILLed at random points (with and without check): the next merge lands exactly once, nothing left behind', async () => {
+    const repo = makeRepo();
+    git(repo, 'checkout', '-q', '--detach');
+    const registered = worktrees(repo);
+    const ctx = await open(repo);
+    const wt = addWorktree(repo, 'agent/k');
+    const withWorktree = worktrees(repo);
+    for (let round = 0; round < 16; round++) {
+      const tip = commit(wt, { [`k${round}.txt`]: `${round}\n` }, `round ${round}`);
+      const check = round % 2 ? { check: ['true'] } : {};
+      // Rounds 0,1 kill the merger only, 2,3 its whole group (git children too), and so on.
+      // Its own process group, so that the group can be killed without the test runner.
+      const args = [join(FIXTURES, 'ws-merger.cjs'), 'native', repo, JSON.stringify({ branch: 'agent/k', ...check })];
+      const merger = talkTo(spawn(process.execPath, args, { detached: true }), 'merger');
+      expect(await merger.nextLine()).toBe('ready');
+      merger.send('go');
+      // Fault injection, not synchronisation: a kill anywhere from before the lock to after the merge.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 400));
+      killQuietly(round % 4 < 2 ? merger.process.pid! : -merger.process.pid!); // it may have finished
+      const { signal } = await merger.exited;
+      expect(timesMerged(repo, 'main', tip)).toBeLessThanOrEqual(1);
+      const again = await mergeBranch(ctx, { branch: 'agent/k', queueTimeout: 0, ...check });
+      expect(['merged', 'up-to-date']).toContain(again.status);
+      expect(timesMerged(repo, 'main', tip), `round ${round} (${signal ?? 'finished'})`).toBe(1);
+      expect(worktrees(repo)).toEqual(withWorktree);
+      expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain('prunable');
+    }
+    expect(registered.length + 1).toBe(withWorktree.length);
+  }, 180_000);
+
   it('unknown branch or target: MergeRefusedError, nothing changed', async () => {
     const repo = makeRepo();
     const ctx = await open(repo);
@@ -355,6 +410,15 @@ async function until(ready: () => boolean, deadlineMs = 60_000): Promise<void> {
   while (!ready()) {
     if (Date.now() > end) throw new Error('condition not reached within the deadline');
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** SIGKILLs `pid` (a negative one: its group) if it still exists. */
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
 

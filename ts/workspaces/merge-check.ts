@@ -5,8 +5,8 @@
 // nobody's `create` (the merge queue's own lock keeps the merge itself one at a time).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { abortError } from '../errors';
 import type { RepoContext } from './repo';
 
@@ -49,16 +49,40 @@ export async function runCheck(ctx: RepoContext, run: CheckRun): Promise<CheckOu
 }
 
 /**
- * Removes the scratch worktrees left in `dir` by a merger that died mid-check. Only
- * for a caller holding the merge queue's lock of `dir`: then no live merger uses them.
+ * Removes the scratch worktrees left in `dir` by a merger that died mid-check, however
+ * far their `git worktree add` got (a directory without its `.git`, a registration
+ * without its directory, `locked: initializing`). Only for a caller holding the merge
+ * queue's lock of `dir`: then no live merger uses them.
  */
 export async function removeLeftoverScratch(ctx: RepoContext, dir: string): Promise<number> {
-  const left = (await readdir(dir).catch(() => [])).filter((name) => SCRATCH_NAME.test(name));
+  const registered = await scratchRegistrations(ctx, dir);
+  const present = (await readdir(dir).catch(() => [])).filter((name) => SCRATCH_NAME.test(name)).map((name) => join(dir, name));
+  const left = [...new Set([...present, ...registered.keys()])];
   if (left.length === 0) return 0;
   await ctx.withRepoLock(async () => {
-    for (const name of left) await removeScratch(ctx, join(dir, name));
+    for (const path of left) await removeScratch(ctx, path, registered.get(path));
   });
   return left.length;
+}
+
+/**
+ * The scratch worktrees under `dir` that git has registered, each with its admin dir
+ * (`<common dir>/worktrees/<id>`, whose `gitdir` file names `<worktree>/.git`), read
+ * from the admin dirs themselves: `git worktree remove` cannot remove a registration
+ * whose directory is gone or half-made, so it is deleted directly.
+ */
+async function scratchRegistrations(ctx: RepoContext, dir: string): Promise<Map<string, string>> {
+  const admins = join(ctx.commonDir, 'worktrees');
+  const found = new Map<string, string>();
+  const realDir = await realpath(dir).catch(() => dir);
+  for (const id of await readdir(admins).catch(() => [])) {
+    const gitdir = (await readFile(join(admins, id, 'gitdir'), 'utf8').catch(() => '')).trim();
+    const path = dirname(gitdir);
+    if (gitdir === '' || !SCRATCH_NAME.test(basename(path))) continue;
+    const parent = await realpath(dirname(path)).catch(() => dirname(path));
+    if (parent === realDir || dirname(path) === dir) found.set(join(dir, basename(path)), join(admins, id));
+  }
+  return found;
 }
 
 /**
@@ -66,13 +90,13 @@ export async function removeLeftoverScratch(ctx: RepoContext, dir: string): Prom
  * hide the merge's outcome. When `git worktree remove` cannot (a half-made worktree,
  * files it will not delete), the directory and its admin dir are deleted directly.
  */
-async function removeScratch(ctx: RepoContext, path: string): Promise<void> {
+async function removeScratch(ctx: RepoContext, path: string, admin?: string): Promise<void> {
   const removed = await ctx.git(['worktree', 'remove', '--force', '--force', path], { allowFailure: true });
   if (removed.exitCode === 0) return;
-  const admin = await adminDirOf(path);
+  const adminDir = admin ?? (await adminDirOf(path));
   await rm(path, { recursive: true, force: true }).catch(() => undefined);
-  if (admin?.startsWith(join(ctx.commonDir, 'worktrees'))) {
-    await rm(admin, { recursive: true, force: true }).catch(() => undefined);
+  if (adminDir?.startsWith(join(ctx.commonDir, 'worktrees'))) {
+    await rm(adminDir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

@@ -11,7 +11,7 @@ export interface BranchConflict {
   readonly files: string[];
 }
 
-/** merge-tree runs at once: enough to keep two cores busy, few enough not to thrash. */
+/** git processes at once: enough to keep two cores busy, few enough not to thrash. */
 const PARALLEL = 4;
 
 /**
@@ -24,21 +24,25 @@ export async function findConflicts(
   branches: readonly { name: string; branch: string }[],
   signal?: AbortSignal,
 ): Promise<BranchConflict[]> {
-  const tips = await Promise.all(branches.map(async (b) => ({ name: b.name, commit: await resolveBranch(ctx, b.branch, signal) })));
+  const tips = await mapLimited(branches, async (b) => ({ name: b.name, commit: await resolveBranch(ctx, b.branch, signal) }));
   const live = tips.filter((t): t is { name: string; commit: string } => t.commit !== undefined);
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < live.length; i++) for (let j = i + 1; j < live.length; j++) pairs.push([i, j]);
-  const found: (BranchConflict | undefined)[] = new Array(pairs.length);
+  const pairs: { a: (typeof live)[number]; b: (typeof live)[number] }[] = [];
+  for (let i = 0; i < live.length; i++) for (let j = i + 1; j < live.length; j++) pairs.push({ a: live[i]!, b: live[j]! });
+  const found = await mapLimited(pairs, async ({ a, b }): Promise<BranchConflict | undefined> => {
+    if (a.commit === b.commit) return undefined;
+    const merged = await mergeTree(ctx, a.commit, b.commit, { signal });
+    return 'conflicts' in merged ? { a: a.name, b: b.name, files: merged.conflicts } : undefined;
+  });
+  return found.filter((c): c is BranchConflict => c !== undefined);
+}
+
+/** `items.map(fn)`, at most `PARALLEL` calls running at once; results in input order. */
+async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    for (let k = next++; k < pairs.length; k = next++) {
-      const [i, j] = pairs[k] as [number, number];
-      const [a, b] = [live[i], live[j]] as [(typeof live)[number], (typeof live)[number]];
-      if (a.commit === b.commit) continue;
-      const merged = await mergeTree(ctx, a.commit, b.commit, { signal });
-      if ('conflicts' in merged) found[k] = { a: a.name, b: b.name, files: merged.conflicts };
-    }
+    for (let k = next++; k < items.length; k = next++) results[k] = await fn(items[k] as T);
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, pairs.length) }, worker));
-  return found.filter((c): c is BranchConflict => c !== undefined);
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  return results;
 }

@@ -12,6 +12,13 @@ import type { IdBackend } from './id-backend';
  */
 export type Durability = 'none' | 'data' | 'full';
 
+/**
+ * How `cloneFile` filled the copy: `'reflink'` shares the source's blocks (btrfs, XFS,
+ * APFS), `'copy-range'` copied in the kernel (`copy_file_range`), `'copy'` through
+ * user space or the OS's copy routine.
+ */
+export type CopyMethod = 'reflink' | 'copy-range' | 'copy';
+
 /** Validated write options, as the backends receive them. */
 export interface WriteSettings {
   durability: Durability;
@@ -65,6 +72,13 @@ export interface Backend {
    */
   writeMany(entries: WriteManyEntry[], durability: Durability): Promise<void>;
   openLock(path: string, shared: boolean): OsLock;
+  /**
+   * Replaces `dest` atomically with a copy of `src` (a symlinked `src` is followed),
+   * with `src`'s permission bits, flushed per `durability`; the blocks are shared
+   * (`'reflink'`) where the filesystem can. Internal (the workspaces' `include` copies),
+   * called through `cloneFile` in clone-file.ts, which validates the arguments.
+   */
+  cloneFile(src: string, dest: string, durability: Durability): Promise<CopyMethod>;
   /** A content hash as hex: equal bytes give equal versions. */
   contentVersion(data: Uint8Array): string;
   readonly ids: IdBackend;

@@ -4,6 +4,7 @@ import type { Backend } from '../backend';
 import { atomicWrite, createExclusive, openAtomic } from './atomic-async';
 import { atomicWriteMany } from './atomic-many';
 import { atomicWriteSync, createExclusiveSync } from './atomic-sync';
+import { cloneFile } from './clone-file';
 import { jsIds } from './ids';
 import { JsLock } from './lock';
 import { contentVersion } from './version';
@@ -18,5 +19,6 @@ export const jsBackend: Backend = {
   openAtomic,
   writeMany: atomicWriteMany,
   openLock: (path, shared) => new JsLock(path, shared),
+  cloneFile,
   contentVersion,
 };

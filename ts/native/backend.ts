@@ -69,6 +69,7 @@ function createNativeBackend(binding: NativeBinding): Backend {
     },
     writeMany: (entries, durability) => writeMany(binding, entries, durability),
     openLock: (path, shared) => nativeLock(binding, path, shared),
+    cloneFile: (src, dest, durability) => callAsync(() => binding.cloneFile(src, dest, DURABILITY[durability])),
     contentVersion: (data) => binding.contentVersion(data),
   };
 }

@@ -26,6 +26,12 @@ export interface RepoContext {
   git(args: readonly string[], options?: Partial<RunGitOptions>): Promise<GitResult>;
   /** Runs `fn` holding the repo lock (reentrant within one async call chain). */
   withRepoLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` holding `<stateRoot>/<name>`, a lock of the library's own that is not the
+   * repo lock: for work that must be serialised for long (a merge queue's `check`)
+   * without stalling every other git admin operation. `timeout` defaults to `lockTimeout`.
+   */
+  withStateLock<T>(name: string, fn: () => Promise<T>, options?: { timeout?: number; signal?: AbortSignal }): Promise<T>;
 }
 
 /** Finds the repository containing `dir` and prepares `<git-common-dir>/concurrent-fs/`. */
@@ -46,5 +52,6 @@ export async function openRepo(dir: string, deps: { withLock: WithLock; lockTime
     repoLock,
     git: (args, options) => runGit(args, { cwd: topLevel, ...options }),
     withRepoLock: (fn) => deps.withLock(repoLock, fn, { timeout: deps.lockTimeout }),
+    withStateLock: (name, fn, options) => deps.withLock(join(stateRoot, name), fn, { timeout: deps.lockTimeout, ...options }),
   };
 }

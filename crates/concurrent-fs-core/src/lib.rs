@@ -3,6 +3,7 @@
 //! crate is a thin binding over this one.
 
 pub mod atomic;
+pub mod copy;
 pub mod error;
 pub mod id;
 pub mod lock;

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-fn durability_of(durability: u32) -> Durability {
+pub(crate) fn durability_of(durability: u32) -> Durability {
   match durability {
     0 => Durability::None,
     1 => Durability::Data,

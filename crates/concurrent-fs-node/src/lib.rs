@@ -4,6 +4,7 @@
 //! is `catch_unwind`: a panic becomes a JS error instead of aborting the host process.
 
 mod atomic;
+mod copy;
 mod error;
 mod id;
 mod lock;

@@ -110,6 +110,22 @@ impl AtomicFile {
   /// `O_CREAT | O_EXCL`, counts any entry at `path` as existing), opens its directory
   /// for the flush if one is needed, and creates the temp file.
   pub fn create(path: &Path, options: &WriteOptions) -> Result<Self> {
+    Self::create_with(path, options, |site| match site.create_empty() {
+      Ok(file) => Ok(Some(file)),
+      Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+      Err(err) => Err(Error::from_io(&err, "open", path)),
+    })
+  }
+
+  /// `create`, with the temp file made by `make` instead of empty: e.g. as a clone of
+  /// another file (`crate::copy`). `make` creates the temp name exclusively and returns
+  /// the file open for writing, or `None` when the name is taken (another is tried).
+  /// If it fails, whatever it left under the temp name is removed.
+  pub(crate) fn create_with(
+    path: &Path,
+    options: &WriteOptions,
+    mut make: impl FnMut(&TempSite<'_>) -> Result<Option<std::fs::File>>,
+  ) -> Result<Self> {
     let fail = |(err, syscall): (std::io::Error, &'static str)| Error::from_io(&err, syscall, path);
     let mut target = sys::Target::open(path, !options.no_clobber).map_err(fail)?;
     if options.no_clobber && target.exists() {
@@ -118,8 +134,7 @@ impl AtomicFile {
     if options.durability != Durability::None {
       target.open_for_sync().map_err(fail)?;
     }
-    let (file, temp_name) =
-      create_temp(&target).map_err(|err| Error::from_io(&err, "open", path))?;
+    let (file, temp_name) = create_temp(&target, &mut make)?;
     let mut atomic = AtomicFile {
       target,
       path: path.to_path_buf(),
@@ -239,15 +254,58 @@ fn sync_dir(target: &sys::Target, path: &Path) -> Result<()> {
   }
 }
 
-fn create_temp(target: &sys::Target) -> std::io::Result<(std::fs::File, OsString)> {
+fn create_temp(
+  target: &sys::Target,
+  make: &mut impl FnMut(&TempSite<'_>) -> Result<Option<std::fs::File>>,
+) -> Result<(std::fs::File, OsString)> {
   let basename: &OsStr = target.name();
   loop {
     let name = temp_name::temp_name(basename);
-    match sys::create_temp(target, &name) {
-      Ok(file) => return Ok((file, name)),
-      Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
-      Err(err) => return Err(err),
+    let site = TempSite {
+      target,
+      name: &name,
+    };
+    match make(&site) {
+      Ok(Some(file)) => return Ok((file, name)),
+      Ok(None) => continue,
+      Err(err) => {
+        // The name is random and ours: nobody else's file can be there.
+        let _ = sys::remove(target, &name);
+        return Err(err);
+      }
     }
+  }
+}
+
+/// Where a temp file is to be made: the target's directory and the temp's name.
+pub(crate) struct TempSite<'a> {
+  target: &'a sys::Target,
+  name: &'a OsStr,
+}
+
+impl TempSite<'_> {
+  /// Creates the temp file, empty and exclusively, as `AtomicFile::create` does.
+  pub fn create_empty(&self) -> std::io::Result<std::fs::File> {
+    sys::create_temp(self.target, self.name)
+  }
+
+  /// The temp's name in `dir()` (for calls that create the name themselves: macOS's
+  /// `fclonefileat`).
+  #[cfg(target_vendor = "apple")]
+  pub fn name(&self) -> &OsStr {
+    self.name
+  }
+
+  /// The target's directory, for `*at` calls relative to it.
+  #[cfg(target_vendor = "apple")]
+  pub fn dir(&self) -> std::os::fd::BorrowedFd<'_> {
+    self.target.dir_fd()
+  }
+
+  /// The temp file's path.
+  #[cfg(windows)]
+  pub fn path(&self) -> PathBuf {
+    self.target.dir_path().join(self.name)
   }
 }
 

@@ -121,6 +121,12 @@ impl Target {
     &self.name
   }
 
+  /// The directory the name lives in (for macOS's `fclonefileat`).
+  #[cfg(target_vendor = "apple")]
+  pub fn dir_fd(&self) -> BorrowedFd<'_> {
+    self.dir.as_fd()
+  }
+
   /// The directory's identity (device, inode): two targets with one key share a directory
   /// flush, however their paths were spelled.
   pub fn dir_key(&self) -> io::Result<DirKey> {

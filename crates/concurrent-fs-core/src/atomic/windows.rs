@@ -103,6 +103,11 @@ impl Target {
     &self.name
   }
 
+  /// The directory the name lives in.
+  pub fn dir_path(&self) -> &Path {
+    &self.dir
+  }
+
   /// Which directory the target is in, to flush each directory once; directories are
   /// never flushed on Windows (see `sync_dir`), so the path's text is key enough.
   pub fn dir_key(&self) -> io::Result<DirKey> {

@@ -2,7 +2,7 @@
 // repositories with the installed git. Concurrent merges come from separate processes
 // started at once; every claim is counted in the target's history afterwards.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect, it } from 'vitest';
 import { type Child, talkTo } from './helpers/child';
@@ -342,6 +342,22 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
     }
     expect(registered.length + 1).toBe(withWorktree.length);
   }, 180_000);
+
+  it("a stale refs/heads/main.lock (a killed git's) does not refuse merges forever: removed after git's own wait, then merged", async () => {
+    const repo = makeRepo();
+    git(repo, 'checkout', '-q', '--detach');
+    const wt = addWorktree(repo, 'agent/s');
+    const tip = commit(wt, { 's.txt': 's\n' }, 'stale lock round');
+    const lock = join(repo, '.git', 'refs', 'heads', 'main.lock');
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const ctx = await open(repo);
+    const result = await mergeBranch(ctx, { branch: 'agent/s' });
+    expect(result.status).toBe('merged');
+    expect(timesMerged(repo, 'main', tip)).toBe(1);
+    expect(existsSync(lock)).toBe(false);
+  });
 
   it('unknown branch or target: MergeRefusedError, nothing changed', async () => {
     const repo = makeRepo();

@@ -17,6 +17,7 @@ import { toOptions, toSignal, toTimeout } from '../validate';
 import { removeLeftoverScratch, runCheck } from './merge-check';
 import { isAncestor, mergeTree, requireGitFor, resolveBranch, resolveCommit, treeOf } from './merge-tree';
 import type { RepoContext } from './repo';
+import { removeStaleGitLock } from './stale-git-lock';
 
 export type MergeStrategy = 'merge' | 'squash' | 'rebase' | 'ff-only';
 
@@ -192,6 +193,20 @@ async function recommit(ctx: RepoContext, commit: string, tree: string, parent: 
 }
 
 /**
+ * `git update-ref REF NEXT OLD` (repo lock held). A `REF.lock` that a killed merger's git
+ * left behind would refuse every merge into REF forever; git waits up to a second for a
+ * live holder, and a lock older than git ever holds one is removed, then the update is
+ * tried once more (see ./stale-git-lock.ts).
+ */
+async function updateRef(ctx: RepoContext, ref: string, next: string, old: string, message: string) {
+  const args = ['-c', 'core.filesRefLockTimeout=1000', 'update-ref', '-m', message, ref, next, old];
+  const first = await ctx.git(args, { allowFailure: true });
+  if (first.exitCode === 0 || !first.stderr.includes(`${ref}.lock': File exists`)) return first;
+  if (!(await removeStaleGitLock(join(ctx.commonDir, `${ref}.lock`)))) return first;
+  return ctx.git(args, { allowFailure: true });
+}
+
+/**
  * Moves `into` from `old` to `next` (repo lock held). Where `into` is checked out, that
  * worktree is fast-forwarded by git there (index, files and ref together), and only
  * when it has no changes to tracked files: an agent's unsaved work is never touched.
@@ -200,7 +215,7 @@ async function advanceTarget(ctx: RepoContext, into: string, old: string, next: 
   const ref = `refs/heads/${into}`;
   const worktree = await worktreeWith(ctx, ref);
   if (worktree === undefined) {
-    const moved = await ctx.git(['update-ref', '-m', `concurrent-fs merge: ${branch}`, ref, next, old], { allowFailure: true });
+    const moved = await updateRef(ctx, ref, next, old, `concurrent-fs merge: ${branch}`);
     if (moved.exitCode !== 0) {
       throw new MergeRefusedError('target-moved', into, `'${into}' was moved by someone outside the merge queue: ${moved.stderr.trim()}`);
     }

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Child, talkTo } from './helpers/child';
+import { type Child, startNode, talkTo } from './helpers/child';
 import { describeWith } from './helpers/foreign';
 import { load } from './helpers/impls';
 import { FUSE_MISSING, mountPowerCut, powercutBinary } from './helpers/powercut';
@@ -25,11 +25,11 @@ const cfs = load('native');
 
 /** How long the rounds may take in all, and the least and most of them. */
 const BUDGET_MS = Number(process.env.CFS_POWER_CUT_MS ?? 90_000);
-const MIN_ROUNDS = 12;
+const MIN_ROUNDS = 10;
 const MAX_ROUNDS = 400;
 /** A round is cut after this many acknowledged writes (all writers together), at random. */
-const MIN_ACKS = 20;
-const MAX_ACKS = 400;
+const MIN_ACKS = 10;
+const MAX_ACKS = 200;
 
 const LIBRARY_ROLES = ['native', 'js'] as const;
 const ROLES = [...LIBRARY_ROLES, 'control'] as const;
@@ -166,7 +166,11 @@ class Checker {
         else special.set(key, [...(special.get(key) ?? []), rest]);
       }
     }
-    const keys = new Set([...tried, ...acked.keys(), ...[...this.#last.keys()].filter((k) => k.startsWith(`${role}/`)).map((k) => k.slice(role.length + 1))]);
+    const keys = new Set([
+      ...tried,
+      ...acked.keys(),
+      ...[...this.#last.keys()].filter((k) => k.startsWith(`${role}/`)).map((k) => k.slice(role.length + 1)),
+    ]);
     const cut = new Set<string>();
     for (const key of keys) {
       const path = pathOf(key);
@@ -327,7 +331,8 @@ class Checker {
       try {
         mark = readFileSync(join(dir, 'ids', `worker-${id}.hwm`), 'utf8');
       } catch {}
-      if (mark !== undefined && !/^\d+\n?$/.test(mark)) problems.push(`${role} ids/worker-${id}.hwm is not a mark after the cut: ${JSON.stringify(mark)}`);
+      if (mark !== undefined && !/^\d+\n?$/.test(mark))
+        problems.push(`${role} ids/worker-${id}.hwm is not a mark after the cut: ${JSON.stringify(mark)}`);
       if (mark === undefined || Number(mark) < Number(last)) lostMarks.older++;
     }
   }
@@ -367,9 +372,13 @@ interface Writer {
 }
 
 function startWriter(mountpoint: string, role: Role, index: number, base: number): Writer {
-  const process_ = spawn(process.execPath, [join(FIXTURES, 'power-cut-writer.cjs'), role, join(mountpoint, role), String(index), String(base)], {
-    cwd: ROOT,
-  });
+  const process_ = spawn(
+    process.execPath,
+    [join(FIXTURES, 'power-cut-writer.cjs'), role, join(mountpoint, role), String(index), String(base)],
+    {
+      cwd: ROOT,
+    },
+  );
   const writer: Writer = { role, child: talkTo(process_, `${role} writer ${index}`), stdoutLength: 0 };
   process_.stdout.on('data', (chunk: Buffer) => {
     writer.stdoutLength += chunk.length;
@@ -395,7 +404,9 @@ function acknowledged(writers: Writer[], count: number): Promise<void> {
 }
 
 async function round(checker: Checker, mountpoint: string, index: number, prefix: boolean): Promise<void> {
+  const t0 = performance.now();
   const mount = await mountPowerCut(checker.backing, mountpoint, prefix ? index : undefined);
+  const t1 = performance.now();
   const writers = WRITERS.map(({ role, index: w }) => startWriter(mountpoint, role, w, index * 1_000_000 + w * 100_000));
   let beforeCut = writers.map(() => 0);
   try {
@@ -403,7 +414,10 @@ async function round(checker: Checker, mountpoint: string, index: number, prefix
       const line = await w.child.nextLine();
       if (line !== 'ready') throw new Error(`${w.role} writer: expected 'ready', got '${line}'`);
     }
+    const t2 = performance.now();
     await acknowledged(writers, MIN_ACKS + Math.floor(Math.random() * (MAX_ACKS - MIN_ACKS)));
+    if (process.env.CFS_POWER_CUT_DEBUG)
+      console.log(`mount ${Math.round(t1 - t0)} ready ${Math.round(t2 - t1)} acks ${Math.round(performance.now() - t2)}`);
     beforeCut = writers.map((w) => w.stdoutLength);
     await mount.cut();
   } finally {
@@ -432,7 +446,9 @@ describeWith(FUSE_MISSING, 'power cuts on a FUSE filesystem that keeps only what
       rounds++;
       if (!prefix) strictRounds++;
     }
-    console.log(`${rounds} power cuts (${strictRounds} strict, ${rounds - strictRounds} prefix) in ${Math.round((performance.now() - started) / 1000)} s`);
+    console.log(
+      `${rounds} power cuts (${strictRounds} strict, ${rounds - strictRounds} prefix) in ${Math.round((performance.now() - started) / 1000)} s`,
+    );
   }, 240_000);
 
   it('no write acknowledged at data or full is lost, no file is torn or empty, no writer failed before the cut', () => {
@@ -480,7 +496,7 @@ function powerCutTable(): string {
     'pure-JS and one control process write through every path at once on powercut-fs',
     '(docs/power-cut.md), a FUSE filesystem that keeps only what the POSIX minimum makes',
     "durable: a file's data on its fsync, a directory's entries on the directory's fsync.",
-    `The power was cut ${rounds} times at random moments (after 20-400 acknowledged writes):`,
+    `The power was cut ${rounds} times at random moments (after 10-200 acknowledged writes):`,
     `${strictRounds} cuts kept nothing unsynced, ${rounds - strictRounds} kept a random prefix of each inode's`,
     'unsynced changes. Each round starts from what the previous cut left.',
     '',
@@ -505,4 +521,95 @@ function powerCutTable(): string {
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * One operation on a fresh mount, then the power is cut at once: what the operation's
+ * own flushes made durable is all that survives, with no other writer's flush to help.
+ */
+interface Scenario {
+  name: string;
+  /** Files to create in the backing directory (durable before the mount). */
+  before: Record<string, string>;
+  /** Runs in a child with `cfs` (the implementation) and `dir` (the mount) in scope. */
+  script: string;
+  /** Reads the durable image (the backing directory); returns what is wrong, if anything. */
+  check: (backing: string) => Promise<string | undefined>;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'store.delete: the document stays deleted',
+    before: { 'store/a.json': '1\n' },
+    script: `await new cfs.ConcurrentFileStore(join(dir, 'store')).delete('a.json')`,
+    check: async (b) => (existsSync(join(b, 'store', 'a.json')) ? 'store/a.json is back' : undefined),
+  },
+  {
+    name: 'store.update in a store directory it creates: the document survives',
+    before: {},
+    script: `await new cfs.ConcurrentFileStore(join(dir, 'new-store')).update('a.json', () => 1)`,
+    check: async (b) => (existsSync(join(b, 'new-store', 'a.json')) ? undefined : 'new-store/a.json is gone'),
+  },
+  {
+    name: 'atomicWrite (full, mkdirs) into parents it creates: the file survives',
+    before: {},
+    script: `await cfs.atomicWrite(join(dir, 'a', 'b', 'c.txt'), 'c', { durability: 'full', mkdirs: true })`,
+    check: async (b) => (existsSync(join(b, 'a', 'b', 'c.txt')) ? undefined : 'a/b/c.txt is gone'),
+  },
+  {
+    name: 'EventLog.append (data) to a log it creates: the event survives',
+    before: { 'logs/.keep': '' },
+    script: `await new cfs.EventLog(join(dir, 'logs', 'events.log')).append({ x: 1 })`,
+    check: async (b) => {
+      const path = join(b, 'logs', 'events.log');
+      if (!existsSync(path)) return 'logs/events.log is gone';
+      const events = [];
+      for await (const e of new cfs.EventLog(path).read()) events.push(e.data);
+      return JSON.stringify(events) === '[{"x":1}]' ? undefined : `logs/events.log holds ${JSON.stringify(events)}`;
+    },
+  },
+  {
+    name: 'TaskQueue (full) in a directory it creates: the completed task is done',
+    before: {},
+    script: `const q = new cfs.TaskQueue(join(dir, 'q'), { durability: 'full' });
+      const id = await q.add({ x: 1 });
+      await (await q.claim()).complete('ok');
+      console.log(id);`,
+    check: async (b) => {
+      const done = join(b, 'q', 'done');
+      return existsSync(done) && readdirSync(done).length === 1 ? undefined : 'the completed task is not in q/done';
+    },
+  },
+];
+
+describeWith(FUSE_MISSING, 'one operation, then the power is cut at once', () => {
+  for (const impl of LIBRARY_ROLES) {
+    for (const scenario of SCENARIOS) {
+      it(`${impl}: ${scenario.name}`, async () => {
+        const backing = tempDir('cfs-powercut-one');
+        const mountpoint = tempDir('cfs-powercut-one-mnt');
+        for (const [name, content] of Object.entries(scenario.before)) {
+          mkdirSync(join(backing, name, '..'), { recursive: true });
+          writeFileSync(join(backing, name), content);
+        }
+        const mount = await mountPowerCut(backing, mountpoint);
+        let finished: Awaited<ReturnType<typeof runScenario>>;
+        try {
+          finished = await runScenario(impl, mountpoint, scenario.script);
+          await mount.cut();
+        } finally {
+          await mount.exit();
+        }
+        expect(finished.stderr).toBe('');
+        expect(finished.code).toBe(0);
+        expect(await scenario.check(backing)).toBeUndefined();
+      });
+    }
+  }
+});
+
+function runScenario(impl: string, dir: string, script: string) {
+  const source = `const cfs = require('./dist/${impl}.js'); const { join } = require('node:path'); const dir = ${JSON.stringify(dir)};
+    (async () => { ${script} })().catch((err) => { console.error(err); process.exit(1); });`;
+  return startNode(source).exited;
 }

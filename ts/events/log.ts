@@ -11,11 +11,12 @@
 // object that wrote meanwhile (group commit, ./flush-group.ts).
 import { watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Durability } from '../backend';
 import { invalidArgType, isSystemError, outOfRange, throwIfAborted } from '../errors';
 import { serializeJson } from '../json-file';
 import type { LockOptions } from '../lock';
+import { syncDir } from '../sync-dir';
 import { toOptions, toPath, toSignal, toWriteSettings } from '../validate';
 import { FlushGroup } from './flush-group';
 import { decodeFrame, encodeFrame, type LogEvent } from './frame';
@@ -119,6 +120,8 @@ export function createEventApi(deps: Deps) {
     /** Appends of this object that have not written yet, and who waits for that to change. */
     #writing = 0;
     #wake: { promise: Promise<void>; resolve: () => void } | undefined;
+    /** Whether this object flushed the log's directory (so the log's own name is durable). */
+    #dirFlushed = false;
 
     constructor(path: string | URL, options?: EventLogOptions) {
       this.path = resolve(toPath(path));
@@ -184,6 +187,12 @@ export function createEventApi(deps: Deps) {
         if (this.#durability !== 'none') await group.flushed(n, () => this.#othersWriting());
       } finally {
         await handle.close();
+      }
+      // The first append of each object (of whichever process created the file) also
+      // flushes the directory: until then the log's name itself could vanish in a power cut.
+      if (this.#durability !== 'none' && !this.#dirFlushed) {
+        await syncDir(dirname(this.path));
+        this.#dirFlushed = true;
       }
       return { seq };
     }

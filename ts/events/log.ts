@@ -120,8 +120,8 @@ export function createEventApi(deps: Deps) {
     /** Appends of this object that have not written yet, and who waits for that to change. */
     #writing = 0;
     #wake: { promise: Promise<void>; resolve: () => void } | undefined;
-    /** Whether this object flushed the log's directory (so the log's own name is durable). */
-    #dirFlushed = false;
+    /** This object's flush of the log's directory (so the log's own name is durable), shared. */
+    #dirFlush: Promise<void> | undefined;
 
     constructor(path: string | URL, options?: EventLogOptions) {
       this.path = resolve(toPath(path));
@@ -188,13 +188,19 @@ export function createEventApi(deps: Deps) {
       } finally {
         await handle.close();
       }
-      // The first append of each object (of whichever process created the file) also
-      // flushes the directory: until then the log's name itself could vanish in a power cut.
-      if (this.#durability !== 'none' && !this.#dirFlushed) {
-        await syncDir(dirname(this.path));
-        this.#dirFlushed = true;
-      }
+      // The first appends of each object (whichever process created the file) also wait
+      // for one flush of the directory: until then the log's own name could vanish in a
+      // power cut. It started after the file existed, so it covers every later append.
+      if (this.#durability !== 'none') await this.#flushDir();
       return { seq };
+    }
+
+    #flushDir(): Promise<void> {
+      this.#dirFlush ??= syncDir(dirname(this.path)).catch((err: unknown) => {
+        this.#dirFlush = undefined; // the next append tries again
+        throw err;
+      });
+      return this.#dirFlush;
     }
 
     /** Counts an append on its way to write; `done()` (once is enough) when it wrote or gave up. */

@@ -729,10 +729,11 @@ fn open_path(dir: RawFd, name: &CString) -> io::Result<OwnedFd> {
 
 /// Opens an inode for I/O through its `O_PATH` descriptor. O_APPEND is dropped: the
 /// kernel already turned appends into writes at the end, and pwrite on an O_APPEND
-/// descriptor would ignore the offset it chose.
+/// descriptor would ignore the offset it chose. O_NOFOLLOW is dropped too: the kernel
+/// already applied it to the caller's path, and here it would refuse the /proc link.
 fn open_file(fd: RawFd, flags: i32, mode: u32) -> Result<File> {
-  let flags =
-    (flags | libc::O_CLOEXEC) & !(libc::O_APPEND | libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY);
+  let dropped = libc::O_APPEND | libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_NOFOLLOW;
+  let flags = (flags | libc::O_CLOEXEC) & !dropped;
   let path = proc_path_c(fd);
   let raw = unsafe { libc::open(path.as_ptr(), flags, mode) };
   check(raw)?;

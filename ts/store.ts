@@ -3,13 +3,15 @@
 // `createUnique` names new documents with Snowflake IDs from a leased worker ID.
 // A document is the file at its name: a symlink there is refused (ELOOP), never followed,
 // so nothing planted in the directory redirects the store to a file outside it.
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Backend, Durability } from './backend';
 import { invalidArgType, invalidArgValue, isSystemError, throwIfAborted } from './errors';
 import { parseJson, serializeJson } from './json-file';
 import type { LockOptions } from './lock';
 import { readIfExistsNoFollow, refuseSymlink } from './no-follow';
+import { makeParents } from './parents';
+import { syncDir } from './sync-dir';
 import { toOptions, toPath, toSignal, toTimeout, toWriteSettings } from './validate';
 import { type ConditionalWriteOptions, NO_FOLLOW, type OptimisticUpdateOptions } from './versioned';
 
@@ -329,6 +331,8 @@ export function createStoreApi(backend: Backend, deps: Deps) {
             // Both implementations keep the lock file (the fallback's claim is a marker
             // beside it, removed at release), so the holder removes it here.
             await unlinkIfExists(lockPath);
+            // An unlink survives a power cut only once the directory is flushed.
+            if (existed && this.#durability !== 'none') await syncDir(this.dir);
             return existed;
           },
           { timeout: this.#lockTimeout },
@@ -360,7 +364,8 @@ export function createStoreApi(backend: Backend, deps: Deps) {
     }
 
     #ensureDir(): Promise<unknown> {
-      this.#ready ??= mkdir(this.dir, { recursive: true }).catch((err: unknown) => {
+      // Through makeParents, so the directories it creates are flushed into their parents.
+      this.#ready ??= makeParents(join(this.dir, 'document'), this.#durability).catch((err: unknown) => {
         this.#ready = undefined;
         throw err;
       });

@@ -12,11 +12,12 @@
 // appends (./shared-flush.ts).
 import { watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Durability } from '../backend';
 import { invalidArgType, isSystemError, outOfRange, throwIfAborted } from '../errors';
 import { serializeJson } from '../json-file';
 import type { FileLockConstructor, LockOptions } from '../lock';
+import { syncDir } from '../sync-dir';
 import { toOptions, toPath, toSignal, toWriteSettings } from '../validate';
 import { FlushGroup } from './flush-group';
 import { decodeFrame, encodeFrame, type LogEvent } from './frame';
@@ -191,6 +192,8 @@ export function createEventApi(deps: Deps) {
     /** Appends of this object that have not written yet, and who waits for that to change. */
     #writing = 0;
     #wake: { promise: Promise<void>; resolve: () => void } | undefined;
+    /** This object's flush of the log's directory (so the log's own name is durable), shared. */
+    #dirFlush: Promise<void> | undefined;
 
     constructor(path: string | URL, options?: EventLogOptions) {
       this.path = resolve(toPath(path));
@@ -258,7 +261,19 @@ export function createEventApi(deps: Deps) {
       } finally {
         await handle.close();
       }
+      // The first appends of each object (whichever process created the file) also wait
+      // for one flush of the directory: until then the log's own name could vanish in a
+      // power cut. It started after the file existed, so it covers every later append.
+      if (this.#durability !== 'none') await this.#flushDir();
       return { seq };
+    }
+
+    #flushDir(): Promise<void> {
+      this.#dirFlush ??= syncDir(dirname(this.path)).catch((err: unknown) => {
+        this.#dirFlush = undefined; // the next append tries again
+        throw err;
+      });
+      return this.#dirFlush;
     }
 
     /** Counts an append on its way to write; `done()` (once is enough) when it wrote or gave up. */

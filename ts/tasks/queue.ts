@@ -21,13 +21,14 @@
 // ready -> claimed, rewrite the record with attempts + 1. Nothing ever waits while holding
 // a lock, so claims cannot deadlock.
 import { createHash } from 'node:crypto';
-import { access, mkdir, unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { access, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Backend, Durability } from '../backend';
 import { invalidArgType, invalidArgValue, isSystemError, outOfRange, throwIfAborted } from '../errors';
 import { registerDescriptors } from '../held-descriptors';
 import { serializeJson } from '../json-file';
 import type { FileLockBase, FileLockConstructor } from '../lock';
+import { makeParents } from '../parents';
 import { delay } from '../retry';
 import { toOptions, toPath, toSignal, toTimeout, toWriteSettings } from '../validate';
 import { Layout, STATES, type TaskError, type TaskRecord, type TaskState } from './record';
@@ -466,7 +467,9 @@ export function createTaskApi(backend: Backend, deps: Deps) {
     }
 
     #ensureDirs(): Promise<unknown> {
-      this.#ready ??= Promise.all(this.#layout.dirs().map((d) => mkdir(d, { recursive: true }))).catch((err: unknown) => {
+      // Through makeParents, so the directories it creates are flushed into their parents.
+      const { durability } = this.#layout;
+      this.#ready ??= Promise.all(this.#layout.dirs().map((d) => makeParents(join(d, 'record'), durability))).catch((err: unknown) => {
         this.#ready = undefined;
         throw err;
       });

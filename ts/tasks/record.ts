@@ -1,11 +1,12 @@
 // A task's record and where it lives: one JSON file, `<dir>/<state>/<id>.json`. The
 // directory a record sits in *is* the task's state; records move between states by
 // rename, and are rewritten (atomically) only by the holder of the task's lease.
-import { open, readdir, rename } from 'node:fs/promises';
+import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend, Durability } from '../backend';
 import { isSystemError } from '../errors';
 import { parseJson, readIfExists, serializeJson } from '../json-file';
+import { syncDir } from '../sync-dir';
 
 /** Where a task is: `ready` to claim, `claimed` by a live claimer, `done` or `failed` for good. */
 export type TaskState = 'ready' | 'claimed' | 'done' | 'failed';
@@ -44,7 +45,7 @@ export class Layout {
   constructor(
     readonly dir: string,
     private readonly backend: Backend,
-    private readonly durability: Durability,
+    readonly durability: Durability,
   ) {}
 
   record(state: TaskState, id: string): string {
@@ -96,16 +97,5 @@ export class Layout {
   async move(id: string, from: TaskState, to: TaskState): Promise<void> {
     await rename(this.record(from, id), this.record(to, id));
     if (this.durability !== 'none') await syncDir(join(this.dir, to));
-  }
-}
-
-/** fsync of a directory makes a rename into it survive power loss (a no-op on Windows). */
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

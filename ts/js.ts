@@ -44,6 +44,8 @@ export const leasePort = api.leasePort;
 export type { LeasePortOptions, PortLease } from './ports';
 export * from './public-types';
 export type { UpdateMergeOptions } from './store';
+export const Workspaces = api.Workspaces;
+export type Workspaces = InstanceType<typeof api.Workspaces>;
 export const EventLog = api.EventLog;
 export type EventLog = InstanceType<typeof api.EventLog>;
 export type { EventLogOptions, LogConsumer, LogEvent } from './events/log';

@@ -13,7 +13,7 @@ const cfs = load('native');
 
 /** Sends `command(i)` to every agent at once, then collects every reply. */
 async function all(agents: Agent[], command: (i: number) => Record<string, unknown>): Promise<Reply[]> {
-  agents.forEach((agent, i) => agent.send(command(i)));
+  for (const [i, agent] of agents.entries()) agent.send(command(i));
   return Promise.all(agents.map((agent) => agent.next()));
 }
 

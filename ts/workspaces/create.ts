@@ -80,9 +80,11 @@ async function register(ctx: WorkspacesContext, record: WorkspaceRecord, lease: 
   return ctx.repo.withRepoLock(async () => {
     const reuse = (await branchTip(ctx.repo, record.branch)) !== undefined;
     const where = reuse ? [record.path, record.branch] : ['-b', record.branch, record.path, record.base];
-    await ctx.repo.lockedGit(['worktree', 'add', '--no-checkout', '--lock', '--reason', reason, ...where], {
+    const adding = ctx.repo.lockedGit(['worktree', 'add', '--no-checkout', '--lock', '--reason', reason, ...where], {
       inherit: lease.descriptors(),
     });
+    await crashPoint('ws.create.mid-register');
+    await adding;
     await crashPoint('ws.create.after-register');
     const tip = (await branchTip(ctx.repo, record.branch)) as string;
     if (!reuse) return tip;

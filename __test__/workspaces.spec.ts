@@ -2,9 +2,10 @@
 // `origin/main`, whose upstream tracking makes plain parallel `git worktree add` fail on
 // `.git/config`), one name wanted by many, and a live owner's workspace against reclaim,
 // remove, gc and prune; then the owner's SIGKILL and an immediate acquire.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { describeWith } from './helpers/foreign';
 import { load } from './helpers/impls';
 import { type Agent, GIT_MISSING, git, invariantProblems, makeRepo, type Reply, startAgent } from './helpers/ws';
@@ -115,6 +116,35 @@ describeWith(GIT_MISSING, 'Workspaces: many agents at once (real git, real proce
     expect(existsSync(created.path as string)).toBe(false);
     expect(git(repo.dir, 'rev-parse', 'refs/heads/agent/live')).toBe(commit); // kept: it has a commit of its own
     expect(invariantProblems(repo, { commits: [commit] })).toEqual([]);
+  });
+});
+
+describeWith(GIT_MISSING, 'Workspaces: pid leases (ownerPid)', () => {
+  it('a workspace owned by a live pid is left alone by reclaim even when broken, and repaired once that process is gone', async () => {
+    const repo = makeRepo();
+    const sleeper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    onTestFinished(() => {
+      sleeper.kill('SIGKILL');
+    });
+    const wss = await cfs.Workspaces.open(repo.dir);
+    const ws = await wss.create('hooked', { ownerPid: sleeper.pid as number });
+    await ws.release(); // the pid lease alone owns it now
+    await expect(wss.acquire('hooked')).rejects.toMatchObject({ code: 'EBUSY', owner: { pid: sleeper.pid } });
+    rmSync(ws.path, { recursive: true, force: true }); // broken: registered, directory gone
+    const whileAlive = await wss.reclaim();
+    expect(whileAlive.skipped).toEqual(['hooked']);
+    expect(git(repo.dir, 'worktree', 'list')).toContain('hooked');
+
+    const exited = new Promise((resolve) => sleeper.on('exit', resolve));
+    sleeper.kill('SIGKILL');
+    await exited;
+    const after = await wss.reclaim();
+    expect(after.items.map((i) => [i.name, i.kind])).toEqual([
+      ['hooked', 'missing-directory'],
+      ['hooked', 'dangling-branch'],
+    ]);
+    expect(git(repo.dir, 'worktree', 'list')).not.toContain('hooked');
+    expect(invariantProblems(repo)).toEqual([]);
   });
 });
 

@@ -22,7 +22,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { branchTip, deleteBranch, deleteBranchIfNoOwnCommits, ownCommitCount } from './branches';
 import { type WorkspacesContext, workspaceBranch, workspacePath } from './context';
-import type { Lease } from './lease';
+import { type Lease, pidLeaseLive } from './lease';
 import type { WorkspaceRecord } from './records';
 import { deleteDirectory, relock, unregister } from './worktree-ops';
 import { exists, linkedWorktrees, lockReason, nameInLockReason, type Registration } from './worktrees';
@@ -159,7 +159,8 @@ export async function reclaimAll(ctx: WorkspacesContext, options: { dryRun?: boo
  */
 export async function repairName(ctx: WorkspacesContext, name: string, lease: Lease, report: ReclaimReport): Promise<void> {
   const facts = await factsOf(ctx, await scan(ctx), name);
-  if (facts.record?.pidLease && facts.record.pidLease.pid !== process.pid && (await ctx.leases.isOwned(name, facts.record))) {
+  // The caller holds the kernel lease; a live pid lease (of another process) still owns it.
+  if (facts.record?.pidLease && facts.record.pidLease.pid !== process.pid && pidLeaseLive(facts.record)) {
     report.skipped.push(name);
     return;
   }

@@ -148,6 +148,23 @@ describeWith(GIT_MISSING, 'Workspaces: pid leases (ownerPid)', () => {
   });
 });
 
+describeWith(GIT_MISSING, 'Workspaces: what is not ours', () => {
+  it('a worktree someone else put in the root is never touched by reclaim, list or create', async () => {
+    const repo = makeRepo();
+    const foreign = join(repo.root, 'mine');
+    git(repo.dir, 'worktree', 'add', '-q', '-b', 'agent/mine', foreign, 'main');
+    writeFileSync(join(foreign, 'draft.txt'), 'my uncommitted work');
+    const wss = await cfs.Workspaces.open(repo.dir);
+    expect((await wss.reclaim()).items).toEqual([]);
+    expect(await wss.list()).toEqual([]);
+    const ws = await wss.create('other');
+    await ws.release();
+    await expect(wss.create('mine')).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(readFileSync(join(foreign, 'draft.txt'), 'utf8')).toBe('my uncommitted work');
+    expect(git(repo.dir, 'worktree', 'list')).toContain(foreign);
+  });
+});
+
 describeWith(GIT_MISSING, 'Workspaces on the JS fallback (lock files instead of kernel leases)', () => {
   it('4 agents create at once, and one name by 4: one winner, the rest EBUSY', async () => {
     const repo = makeRepo();

@@ -19,7 +19,7 @@
 // only for a name that looks broken, and the facts are read again under it.
 import { unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { branchTip, deleteBranch, deleteBranchIfNoOwnCommits, ownCommitCount } from './branches';
 import { type WorkspacesContext, workspaceBranch, workspacePath } from './context';
 import { type Lease, pidLeaseLive } from './lease';
@@ -84,20 +84,24 @@ async function scan(ctx: WorkspacesContext): Promise<Scan> {
   return { records: new Map(records.map((r) => [r.name, r])), registrations };
 }
 
-/** The name a registration belongs to, if it is one of ours. */
-function nameOf(ctx: WorkspacesContext, registration: Registration): string | undefined {
-  if (dirname(registration.path) === ctx.root) return basename(registration.path);
+/**
+ * The name a registration belongs to, if it is one of ours: locked with our reason (every
+ * worktree we register is, from birth). A worktree someone else put in the root is not
+ * ours, whatever its path: reclaim never touches it.
+ */
+function nameOf(registration: Registration): string | undefined {
   return nameInLockReason(registration.locked);
 }
 
-function registrationFor(ctx: WorkspacesContext, s: Scan, name: string, record: WorkspaceRecord | undefined): Registration | undefined {
-  const path = record?.path ?? workspacePath(ctx, name);
-  return s.registrations.find((r) => r.path === path) ?? s.registrations.find((r) => nameInLockReason(r.locked) === name);
+/** The registration of `name`: at its record's path, else one locked with our reason naming it. */
+function registrationFor(s: Scan, name: string, record: WorkspaceRecord | undefined): Registration | undefined {
+  const atPath = record ? s.registrations.find((r) => r.path === record.path) : undefined;
+  return atPath ?? s.registrations.find((r) => nameInLockReason(r.locked) === name);
 }
 
 async function factsOf(ctx: WorkspacesContext, s: Scan, name: string): Promise<Facts> {
   const record = s.records.get(name);
-  const registration = registrationFor(ctx, s, name, record);
+  const registration = registrationFor(s, name, record);
   const path = registration?.path ?? record?.path ?? workspacePath(ctx, name);
   const [directory, indexLock] = await Promise.all([
     exists(path),
@@ -115,10 +119,10 @@ function looksBroken(f: Facts): boolean {
 }
 
 /** Every name that has a record or a registration of ours. */
-function candidateNames(ctx: WorkspacesContext, s: Scan): string[] {
+function candidateNames(s: Scan): string[] {
   const names = new Set(s.records.keys());
   for (const registration of s.registrations) {
-    const name = nameOf(ctx, registration);
+    const name = nameOf(registration);
     if (name !== undefined) names.add(name);
   }
   return [...names].sort();
@@ -128,7 +132,7 @@ function candidateNames(ctx: WorkspacesContext, s: Scan): string[] {
 export async function reclaimAll(ctx: WorkspacesContext, options: { dryRun?: boolean } = {}): Promise<ReclaimReport> {
   const report: ReclaimReport = { dryRun: options.dryRun === true, items: [], kept: [], skipped: [], errors: [] };
   const first = await scan(ctx);
-  for (const name of candidateNames(ctx, first)) {
+  for (const name of candidateNames(first)) {
     try {
       const facts = await factsOf(ctx, first, name);
       if (!looksBroken(facts)) continue;

@@ -5,6 +5,7 @@
 // with the records, no 'locked: initializing', no index.lock under a free lease, no
 // dangling branch without commits of its own, every commit made before the kill still
 // reachable, and the name usable again.
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeWith } from './helpers/foreign';
@@ -74,6 +75,28 @@ describeWith(GIT_MISSING, 'Workspaces killed at each crash point, three ways', (
       expect((await again.git(['merge-base', '--is-ancestor', made, 'HEAD'], { allowFailure: true })).exitCode).toBe(0);
     await again.release();
     expect(invariantProblems(repo, { commits })).toEqual([]);
+  });
+
+  it('an agent killed mid-checkout: its orphaned git holds the lease until the checkout is complete', async () => {
+    const files = 3000;
+    const repo = makeRepo(files);
+    const agent = await startAgent('native', repo.dir, { env: { CFS_CRASH_AT: 'ws.create.mid-checkout' } });
+    agent.send({ op: 'create', name: 'x' });
+    await agent.crashPoint;
+    agent.kill('process');
+    await agent.gone();
+    const lease = join(repo.stateRoot, 'leases', 'x.lock');
+    const heldAfterDeath = (await cfs.lockStatus(lease)).locked;
+    await waitUntil(async () => !(await cfs.lockStatus(lease)).locked, 'the orphaned checkout to end');
+    // Free now: so nobody writes there any more, and the checkout the orphan ran is whole.
+    const checkedOut = readdirSync(join(repo.root, 'x')).filter((f) => f.startsWith('file-')).length;
+    console.log(
+      `mid-checkout kill: lease still held after the agent died: ${heldAfterDeath}; files when it was free: ${checkedOut}/${files}`,
+    );
+    expect(checkedOut).toBe(files);
+    const wss = await cfs.Workspaces.open(repo.dir);
+    expect((await wss.reclaim()).items.map((i) => i.kind)).toEqual(['half-created']);
+    expect(invariantProblems(repo)).toEqual([]);
   });
 
   it('prints the table', () => {

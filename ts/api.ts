@@ -11,6 +11,7 @@ import { backoffDelays, retry } from './retry';
 import { createStoreApi, leasedSnowflakes } from './store';
 import { createTaskApi } from './tasks/queue';
 import { createVersionApi } from './versioned';
+import { createWorkspacesApi } from './workspaces/workspaces';
 
 export function createApi(backend: Backend) {
   const locks = createLockApi(backend);
@@ -23,12 +24,13 @@ export function createApi(backend: Backend) {
     ids: leasedSnowflakes(ids),
     writeIfVersion: versions.writeIfVersion,
   });
+  const lockStatus = createLockStatusApi(backend);
   return {
     implementation: backend.implementation,
     ...atomic,
     ...createJsonApi(atomic.atomicWrite, locks.withLock),
     ...locks,
-    ...createLockStatusApi(backend),
+    ...lockStatus,
     ...versions,
     retry,
     backoffDelays,
@@ -39,6 +41,12 @@ export function createApi(backend: Backend) {
     ...createEventApi({
       withLock: locks.withLock,
       FileLock: locks.FileLock,
+      openStore: (dir) => new store.ConcurrentFileStore(dir, { durability: 'data' }),
+    }),
+    ...createWorkspacesApi({
+      FileLock: locks.FileLock,
+      withLock: locks.withLock,
+      lockStatus: lockStatus.lockStatus,
       openStore: (dir) => new store.ConcurrentFileStore(dir, { durability: 'data' }),
     }),
   };

@@ -9,15 +9,17 @@ import { demo } from './cli/demo';
 import { demoWorker } from './cli/demo-worker';
 import { events } from './cli/events';
 import { EXIT_FAILURE, EXIT_USAGE } from './cli/exit';
+import { gitCommand } from './cli/git';
 import { id } from './cli/id';
 import { lock } from './cli/lock';
 import { port } from './cli/port';
 import { status } from './cli/status';
 import { task } from './cli/task';
 import { write } from './cli/write';
+import { ws } from './cli/ws';
 import { VERSION } from './native/targets';
 
-const COMMANDS: readonly Command[] = [lock, status, write, id, demo, task, events, port, completion(() => COMMANDS)];
+const COMMANDS: readonly Command[] = [lock, status, write, id, demo, task, events, port, ws, gitCommand, completion(() => COMMANDS)];
 /** Internal commands: runnable, but not shown in the overview. */
 const HIDDEN: readonly Command[] = [demoWorker];
 

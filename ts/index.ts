@@ -415,6 +415,25 @@ export type { LeasePortOptions, PortLease } from './ports';
 export * from './public-types';
 export type { UpdateMergeOptions } from './store';
 /**
+ * The git worktrees of one repository, one per agent: created with only the registration
+ * serialised (one repo lock in `<git-common-dir>/concurrent-fs/`), checked out in
+ * parallel, each owned by a kernel-lock lease that its git processes inherit, and
+ * repaired at once when its owner dies (`reclaim`). Needs git 2.38+ on PATH. Static
+ * `open(repo, { root, branchPrefix, base, include, lockTimeout })`; methods `create(name,
+ * { base, task })`, `acquire(name)`, `list()`, `remove(name, { discardChanges, keepBranch })`,
+ * `reclaim({ dryRun })`, `git(args, options)`, `dir(name)`; property `store`.
+ * @throws `EGITVERSION` (`GitVersionError`) without a usable git; from its methods: `EBUSY`
+ * (`WorkspaceBusyError`, naming the live owner), `EDIRTY` (`WorkspaceDirtyError`), `EEXIST`,
+ * `ENOENT`, `EGIT` (`GitError`: args, cwd, exitCode, stderr), `ELOCKTIMEOUT`; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments (a name must be a safe branch and directory component), before anything is touched.
+ * @example
+ * const wss = await Workspaces.open('.', { base: 'origin/main', include: ['.env'] });
+ * await using ws = await wss.create('alice');
+ * await runAgentIn(ws.path); // commits on ws.branch
+ * await wss.remove('alice'); // keeps the branch if it has commits of its own
+ */
+export const Workspaces = api.Workspaces;
+export type Workspaces = InstanceType<typeof api.Workspaces>;
+/**
  * An append-only log of JSON events for any number of processes: framed, checksummed
  * records appended under a lock, contiguous `seq`, a torn tail of a killed appender cut
  * and never read. Methods: `append(event)` (resolves to `{ seq }`), `read({ from })`,

@@ -26,3 +26,13 @@ export type {
 export type { StoreOptions } from './store';
 export type { ConditionalWriteOptions, OptimisticUpdateOptions, Versioned } from './versioned';
 export type { LeaseWorkerIdOptions, WorkerLease } from './worker-lease';
+export type { CreateOptions } from './workspaces/create';
+export type { WorkspaceOwner } from './workspaces/errors';
+export { WorkspaceBusyError, WorkspaceDirtyError, WorkspaceExistsError, WorkspaceNotFoundError } from './workspaces/errors';
+export type { GitResult } from './workspaces/git';
+export { GitError, GitVersionError } from './workspaces/git';
+export type { KeptBranch, ReclaimItem, ReclaimReport } from './workspaces/reclaim';
+export type { RemoveOptions, RemoveResult } from './workspaces/remove';
+export type { WorkspaceInfo } from './workspaces/status';
+export type { Workspace } from './workspaces/workspace';
+export type { WorkspacesGitOptions, WorkspacesOptions } from './workspaces/workspaces';

@@ -24,16 +24,18 @@ export function requireCommand(command: readonly string[]): void {
  * Runs `command` with `env` added; resolves to its status (128+N if signal N killed it,
  * 126/127 if it could not start). `inherit`: descriptors COMMAND gets as fd 3, 4, ...
  * (held locks, so that COMMAND holds them as long as it lives, as with flock(1)).
+ * `cwd`: where COMMAND runs (default: here).
  */
 export function runChild(
   who: string,
   [file, ...args]: readonly string[],
   env: Record<string, string>,
   inherit: readonly number[] = [],
+  cwd?: string,
 ): Promise<number> {
   return new Promise((resolve) => {
     const stdio = ['inherit', 'inherit', 'inherit', ...inherit] as const;
-    const child = spawn(file!, args, { stdio: [...stdio], env: { ...process.env, ...env } });
+    const child = spawn(file!, args, { stdio: [...stdio], env: { ...process.env, ...env }, ...(cwd === undefined ? {} : { cwd }) });
     const restore = onTermination((signal) => {
       if (KEYBOARD_SIGNALS.includes(signal) && child.pid !== undefined && keyboardSignalsReach(child.pid)) return;
       child.kill(signal);

@@ -77,6 +77,26 @@ export function selfOwner(): Owner {
   return identity;
 }
 
+/**
+ * Another live process of this host as a lock file would name it (for a pid lease that a
+ * process records for a longer-lived one): its start time from /proc on Linux; elsewhere
+ * no start time can be read for another pid, so only its disappearance proves it gone.
+ * Undefined when no process `pid` exists.
+ */
+export function identifyProcess(pid: number): Owner | undefined {
+  if (pid === process.pid) return selfOwner();
+  if (!pidExists(pid)) return undefined;
+  const self = selfOwner();
+  const stat = readProcStat(pid);
+  if (!self.start.startsWith('proc:')) return { pid, host: self.host, start: 'unknown' };
+  if (stat === undefined || stat.state === 'Z') return undefined;
+  const owner: Owner = { pid, host: self.host, start: `proc:${stat.startTicks}` };
+  if (self.boot !== undefined) owner.boot = self.boot;
+  // The pid is a number in our PID namespace, whatever namespace the process runs in.
+  if (self.pidNs !== undefined) owner.pidNs = self.pidNs;
+  return owner;
+}
+
 /** True only when `owner` is provably no longer running. */
 export function isOwnerGone(owner: Owner): boolean {
   const self = selfOwner();

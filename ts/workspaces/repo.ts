@@ -4,10 +4,11 @@
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LockOptions } from '../lock';
+import { heldInContext } from '../lock-context';
 import { type GitResult, type RunGitOptions, requireGit, runGit } from './git';
 
 /** `withLock` of the implementation in use (native or fallback). */
-export type WithLock = <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<Awaited<T>>;
+export type WithLock = <T>(path: string, fn: () => Promise<T>, options?: LockOptions) => Promise<T>;
 
 /** The library's files inside `<git-common-dir>`. */
 export const STATE_DIR_NAME = 'concurrent-fs';
@@ -32,6 +33,11 @@ export interface RepoContext {
    * without stalling every other git admin operation. `timeout` defaults to `lockTimeout`.
    */
   withStateLock<T>(name: string, fn: () => Promise<T>, options?: { timeout?: number; signal?: AbortSignal }): Promise<T>;
+  /**
+   * Runs git holding the repo lock, which git inherits (with `options.inherit`): a git
+   * that outlives a killed caller keeps the shared `.git` locked until it ends.
+   */
+  lockedGit(args: readonly string[], options?: Partial<RunGitOptions>): Promise<GitResult>;
 }
 
 /** Finds the repository containing `dir` and prepares `<git-common-dir>/concurrent-fs/`. */
@@ -45,13 +51,20 @@ export async function openRepo(dir: string, deps: { withLock: WithLock; lockTime
   const stateRoot = join(commonDir, STATE_DIR_NAME);
   await mkdir(stateRoot, { recursive: true });
   const repoLock = join(stateRoot, 'repo.lock');
+  const withRepoLock = <T>(fn: () => Promise<T>) => deps.withLock(repoLock, fn, { timeout: deps.lockTimeout });
   return {
     topLevel,
     commonDir,
     stateRoot,
     repoLock,
     git: (args, options) => runGit(args, { cwd: topLevel, ...options }),
-    withRepoLock: (fn) => deps.withLock(repoLock, fn, { timeout: deps.lockTimeout }),
+    withRepoLock,
     withStateLock: (name, fn, options) => deps.withLock(join(stateRoot, name), fn, { timeout: deps.lockTimeout, ...options }),
+    lockedGit: (args, options) =>
+      withRepoLock(() => {
+        const held = heldInContext(repoLock)?.descriptor();
+        const inherit = [...(held === undefined ? [] : [held]), ...(options?.inherit ?? [])];
+        return runGit(args, { cwd: topLevel, ...options, inherit });
+      }),
   };
 }

@@ -1,6 +1,7 @@
 // The whole public API, built over one implementation.
 import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
+import { cloneFile } from './clone-file';
 import { createEventApi } from './events/log';
 import { createIdApi } from './ids';
 import { createJsonApi } from './json';
@@ -48,6 +49,8 @@ export function createApi(backend: Backend) {
       withLock: locks.withLock,
       lockStatus: lockStatus.lockStatus,
       openStore: (dir) => new store.ConcurrentFileStore(dir, { durability: 'data' }),
+      // Not flushed: neither is the checkout git writes beside it.
+      cloneFile: (src, dest) => cloneFile(backend, src, dest, { durability: 'none' }),
     }),
   };
 }

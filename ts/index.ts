@@ -421,14 +421,18 @@ export type { UpdateMergeOptions } from './store';
  * repaired at once when its owner dies (`reclaim`). Needs git 2.38+ on PATH. Static
  * `open(repo, { root, branchPrefix, base, include, lockTimeout })`; methods `create(name,
  * { base, task })`, `acquire(name)`, `list()`, `remove(name, { discardChanges, keepBranch })`,
- * `reclaim({ dryRun })`, `git(args, options)`, `dir(name)`; property `store`.
+ * `reclaim({ dryRun })`, `merge(name, { into, strategy, check })` (resolves to a
+ * `MergeResult`), `conflicts()` (`WorkspaceConflict[]`), `git(args, options)`, `dir(name)`;
+ * property `store`.
  * @throws `EGITVERSION` (`GitVersionError`) without a usable git; from its methods: `EBUSY`
- * (`WorkspaceBusyError`, naming the live owner), `EDIRTY` (`WorkspaceDirtyError`), `EEXIST`,
+ * (`WorkspaceBusyError`, naming the live owner), `EDIRTY` (`WorkspaceDirtyError`),
+ * `EMERGEREFUSED` (`MergeRefusedError`, with `reason`), `EEXIST`,
  * `ENOENT`, `EGIT` (`GitError`: args, cwd, exitCode, stderr), `ELOCKTIMEOUT`; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments (a name must be a safe branch and directory component), before anything is touched.
  * @example
  * const wss = await Workspaces.open('.', { base: 'origin/main', include: ['.env'] });
  * await using ws = await wss.create('alice');
  * await runAgentIn(ws.path); // commits on ws.branch
+ * const merged = await wss.merge('alice', { check: ['npm', 'test'] }); // { status: 'merged', commit } | { status: 'conflict', files } | ...
  * await wss.remove('alice'); // keeps the branch if it has commits of its own
  */
 export const Workspaces = api.Workspaces;

@@ -18,6 +18,8 @@ const USAGE = `Usage: concurrent-fs ws create NAME [--base REF] [--owner-pid PID
        concurrent-fs ws path NAME [REPO OPTIONS]
        concurrent-fs ws remove NAME [--discard] [--keep-branch | --delete-branch] [--json] [REPO OPTIONS]
        concurrent-fs ws reclaim [--dry-run] [--json] [REPO OPTIONS]
+       concurrent-fs ws merge NAME [--into BRANCH] [--squash | --rebase | --ff-only] [--check 'CMD'] [--json] [REPO OPTIONS]
+       concurrent-fs ws conflicts [--json] [REPO OPTIONS]
 
 A git worktree per agent, on branch <prefix>NAME, in <root>/NAME. Every change to the
 shared .git is serialised by one lock in <git-common-dir>/concurrent-fs/; checkouts run
@@ -36,6 +38,13 @@ workspace can be taken over at once, a live one's never.
            own unless --discard); refuses uncommitted changes unless --discard
   reclaim  repairs what dead agents left (half-made worktrees, stale index.lock, ...);
            never deletes a commit: branches with work of their own are kept and listed
+  merge    merges the workspace's branch into BRANCH (default main) through the merge
+           queue: conflicts found with no worktree or index touched, CMD (run by sh -c
+           in a scratch checkout of the merged tree) must exit 0, then BRANCH moves
+           (a merge commit by default; --squash, --rebase, --ff-only); prints the commit
+           (the conflicting files, the check's output), the result with --json
+  conflicts  pairs of live workspaces whose branches would conflict if both were
+           merged, with the files (tab-separated: A B FILE...; [{a, b, files}] with --json)
 
 Repo options:
   --repo DIR           the repository (any of its worktrees; default: the current directory)
@@ -48,16 +57,29 @@ Options:
   --owner-pid PID      create: process PID owns the workspace while it lives (pid + start
                        time; cannot see that process's children, or other hosts)
   --create             run: create the workspace if it does not exist
+  --into BRANCH        merge: the branch to merge into (default main)
+  --squash, --rebase, --ff-only
+                       merge: one squashed commit; the commits replayed onto BRANCH;
+                       only a fast-forward (refused otherwise)
+  --check 'CMD'        merge: a shell command that must pass on the merged tree first
   --json               print JSON
   -h, --help           show this help
 
 Exit status: 0; 1 on failure (no such workspace, git failed ...); 2 for bad arguments;
 4 when remove refused (uncommitted changes or commits of its own); 75 when a live process
 owns the workspace; run: COMMAND's, or 128+N if signal N killed it.
+merge: 0 merged or already up to date; 3 conflict (nothing changed); 4 the check failed
+(nothing changed); 1 refused (not a fast-forward, BRANCH checked out with changes or
+moved outside the queue, unknown branch: the reason on stderr) or another failure.
+conflicts: 0 whether or not it found any.
 `;
 
 /** remove refused to lose work. */
 const EXIT_REFUSED = 4;
+/** merge: the branch conflicts with the target. */
+const EXIT_CONFLICT = 3;
+/** merge: the check failed on the merged tree. */
+const EXIT_CHECK_FAILED = 4;
 
 const REPO_OPTIONS = {
   repo: { type: 'string' },
@@ -84,6 +106,10 @@ function statusOf(err: unknown, verb: string): number {
   if (code === 'EBUSY') {
     process.stderr.write(`concurrent-fs ws ${verb}: ${message}\n`);
     return EXIT_TEMPFAIL;
+  }
+  if (code === 'EMERGEREFUSED') {
+    process.stderr.write(`concurrent-fs ws ${verb}: ${message}\n`);
+    return EXIT_FAILURE;
   }
   if (code === 'EDIRTY') {
     process.stderr.write(`concurrent-fs ws ${verb}: ${message}\n`);
@@ -225,6 +251,64 @@ async function reclaim(argv: readonly string[]): Promise<number> {
   ];
   print(values.json, report, lines.length ? `${lines.join('\n')}\n` : '');
   return report.errors.length ? EXIT_FAILURE : 0;
+}
+
+type Strategy = 'merge' | 'squash' | 'rebase' | 'ff-only';
+
+/** The strategy the flags name (at most one of them). */
+function strategyOf(values: { squash?: boolean; rebase?: boolean; 'ff-only'?: boolean }): Strategy {
+  const chosen = (['squash', 'rebase', 'ff-only'] as const).filter((flag) => values[flag] === true);
+  if (chosen.length > 1) throw new UsageError(`${chosen.map((f) => `--${f}`).join(' and ')} exclude each other`);
+  return chosen[0] ?? 'merge';
+}
+
+async function merge(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseVerbArgs(argv, {
+    ...REPO_OPTIONS,
+    into: { type: 'string' },
+    squash: { type: 'boolean' },
+    rebase: { type: 'boolean' },
+    'ff-only': { type: 'boolean' },
+    check: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const name = onePositional(positionals, 'NAME');
+  const strategy = strategyOf(values);
+  if (values.check === '') throw new UsageError('--check needs a command');
+  return guarded('merge', async () => {
+    const result = await (await open(loadImpl(), values)).merge(name, {
+      strategy,
+      ...(values.into === undefined ? {} : { into: values.into }),
+      ...(values.check === undefined ? {} : { check: ['sh', '-c', values.check] }),
+    });
+    const into = values.into ?? 'main';
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    switch (result.status) {
+      case 'merged':
+        if (!values.json) process.stdout.write(`${result.commit}\n`);
+        return 0;
+      case 'up-to-date':
+        if (!values.json) process.stdout.write(`${into} is up to date with ${name}\n`);
+        return 0;
+      case 'conflict':
+        if (!values.json) process.stdout.write(result.files.map((f) => `${f}\n`).join(''));
+        process.stderr.write(`concurrent-fs ws merge: ${name} conflicts with ${into} in ${result.files.length} file(s); nothing changed\n`);
+        return EXIT_CONFLICT;
+      case 'check-failed':
+        if (!values.json) process.stdout.write(result.output);
+        process.stderr.write(`concurrent-fs ws merge: the check failed (exit ${result.exitCode ?? 'by a signal'}); ${into} not moved\n`);
+        return EXIT_CHECK_FAILED;
+    }
+  });
+}
+
+async function conflicts(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseVerbArgs(argv, { ...REPO_OPTIONS, json: { type: 'boolean' } });
+  noPositionals(positionals);
+  const found = await (await open(loadImpl(), values)).conflicts();
+  const lines = found.map((c) => [c.a, c.b, ...c.files].join('\t'));
+  print(values.json, found, lines.length ? `${lines.join('\n')}\n` : '');
+  return 0;
 }
 
 export const ws: Command = {

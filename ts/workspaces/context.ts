@@ -1,6 +1,7 @@
 // What every workspace operation of one `Workspaces` needs: the repository, where the
 // worktrees go, how branches are named, the records and the leases.
 import { join } from 'node:path';
+import type { CopyMethod } from '../backend';
 import type { Leases } from './lease';
 import type { DocumentStore, Records } from './records';
 import type { RepoContext } from './repo';
@@ -15,6 +16,8 @@ export interface WorkspacesContext {
   /** Ignored files to copy into new workspaces, relative to `includeFrom`. */
   readonly include: readonly string[];
   readonly includeFrom: string;
+  /** The backend's atomic, reflinking copy, for the includes. */
+  readonly cloneFile: (src: string, dest: string) => Promise<CopyMethod>;
   readonly records: Records;
   readonly leases: Leases;
   /** Documents of the coalesced fetches. */

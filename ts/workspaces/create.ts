@@ -99,7 +99,7 @@ async function populate(ctx: WorkspacesContext, record: WorkspaceRecord, lease: 
   const checkout = runGit(['reset', '--hard', '--quiet', '--no-recurse-submodules'], { cwd: record.path, inherit: lease.descriptors() });
   await crashPoint('ws.create.mid-checkout');
   await checkout;
-  if (ctx.include.length > 0) await copyIncludes(ctx.includeFrom, record.path, ctx.include);
+  if (ctx.include.length > 0) await copyIncludes(ctx.includeFrom, record.path, ctx.include, ctx.cloneFile);
 }
 
 /**

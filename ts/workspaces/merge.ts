@@ -19,6 +19,7 @@ import { isAncestor, mergeTree, requireGitFor, resolveBranch, resolveCommit, tre
 import type { RepoContext } from './repo';
 import { removeStaleGitLock } from './stale-git-lock';
 
+/** How a merge lands on the target: a merge commit, a squashed commit, replayed commits, or a fast-forward only. */
 export type MergeStrategy = 'merge' | 'squash' | 'rebase' | 'ff-only';
 
 export interface MergeOptions {
@@ -53,6 +54,12 @@ export interface MergeOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What a merge did: `'merged'` (the target is at `commit` now), `'conflict'` (nothing
+ * changed; `files` the conflicting paths), `'check-failed'` (nothing changed; the check's
+ * combined `output` and `exitCode`, null if a signal ended it), `'up-to-date'` (the target
+ * has the branch's changes already).
+ */
 export type MergeResult =
   | { readonly status: 'merged'; readonly commit: string }
   | { readonly status: 'conflict'; readonly files: string[] }
@@ -69,11 +76,16 @@ export type MergeRefusal = 'unknown-branch' | 'unknown-target' | 'not-fast-forwa
  */
 export class MergeRefusedError extends Error {
   override readonly name = 'MergeRefusedError';
+  /** Always `'EMERGEREFUSED'`. */
   readonly code = 'EMERGEREFUSED';
+  /** @internal */
   constructor(
+    /** Why: `'unknown-branch'`, `'unknown-target'`, `'not-fast-forward'`, `'target-dirty'` (checked out with changes), `'target-moved'` (moved outside the queue). */
     readonly reason: MergeRefusal,
+    /** The branch that was to be merged into. */
     readonly target: string,
     message: string,
+    /** For `'target-dirty'`: the worktree that has the target checked out. */
     readonly worktree?: string,
   ) {
     super(`EMERGEREFUSED: ${message}`);

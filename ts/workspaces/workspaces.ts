@@ -8,11 +8,13 @@
 // go to `<root>/<name>`, default `<repo>/../<repo-name>.workspaces/`.
 import { mkdir, realpath } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { CopyMethod } from '../backend';
 import { invalidArgType, invalidArgValue } from '../errors';
 import { selfOwner } from '../js/owner';
 import type { FileLockConstructor } from '../lock';
 import type { LockStatus } from '../lock-status';
 import { toOptions, toPath, toTimeout } from '../validate';
+import { type BranchConflict, findConflicts } from './conflicts';
 import type { WorkspacesContext } from './context';
 import { type CreateOptions, createWorkspace, toCreateOptions } from './create';
 import { WorkspaceNotFoundError } from './errors';
@@ -20,6 +22,7 @@ import { coalescedFetch, isFetch } from './fetch';
 import type { GitResult, RunGitOptions } from './git';
 import { toIncludes } from './include';
 import { type Lease, Leases } from './lease';
+import { type MergeOptions as MergeBranchOptions, type MergeResult, type MergeStrategy, mergeBranch } from './merge';
 import { toBranchPrefix, toRevision, toWorkspaceName } from './names';
 import { type ReclaimReport, reclaimAll, repairName } from './reclaim';
 import { type DocumentStore, Records, recordsDir, type WorkspaceRecord } from './records';
@@ -54,12 +57,50 @@ export interface WorkspacesGitOptions {
   env?: Record<string, string>;
 }
 
+/** Options of `Workspaces.merge`. */
+export interface MergeOptions {
+  /** The branch to merge into. Default `'main'`. */
+  into?: string;
+  /**
+   * `'merge'` (default): a merge commit; `'squash'`: one commit with the branch's changes;
+   * `'rebase'`: the branch's commits replayed onto the target (git 2.40+);
+   * `'ff-only'`: a fast-forward, else `MergeRefusedError` (`reason: 'not-fast-forward'`).
+   */
+  strategy?: MergeStrategy;
+  /**
+   * A command (argv, no shell) that must exit 0 on the merged tree before the target
+   * moves, run in a scratch worktree with `CFS_MERGE_COMMIT`, `CFS_MERGE_BRANCH` and
+   * `CFS_MERGE_TARGET` set.
+   */
+  check?: string[];
+  /** The commit message of `'merge'` and `'squash'`. */
+  message?: string;
+  /** Longest wait in ms for the merges into the same target queued before this one. Default: no limit. */
+  queueTimeout?: number;
+  signal?: AbortSignal;
+}
+
+/** Two workspaces whose branches would conflict if both were merged, and the files they fight over. */
+export interface WorkspaceConflict {
+  /** A workspace name. */
+  readonly a: string;
+  /** The other workspace's name. */
+  readonly b: string;
+  /** The paths both branches changed in ways that do not merge. */
+  readonly files: string[];
+}
+
 export interface WorkspacesDeps {
   FileLock: FileLockConstructor;
   withLock: WithLock;
   lockStatus: (path: string) => Promise<LockStatus>;
   openStore: (dir: string) => DocumentStore;
+  /** The backend's atomic, reflinking copy (for `include`). */
+  cloneFile: (src: string, dest: string) => Promise<CopyMethod>;
 }
+
+/** Where `merge`'s scratch worktrees for `check` go, inside the root (no workspace name starts with '.'). */
+const MERGE_SCRATCH = '.merge-scratch';
 
 const DEFAULT_LOCK_TIMEOUT = 60_000;
 
@@ -122,6 +163,7 @@ export function createWorkspacesApi(deps: WorkspacesDeps) {
         base,
         include,
         includeFrom: context.topLevel,
+        cloneFile: deps.cloneFile,
         records,
         leases: new Leases(context.stateRoot, deps.FileLock, deps.lockStatus, records),
         fetches: deps.openStore(join(context.stateRoot, 'fetches')),
@@ -199,6 +241,37 @@ export function createWorkspacesApi(deps: WorkspacesDeps) {
         lease.release();
         this.#held.delete(valid);
       }
+    }
+
+    /**
+     * Merges workspace `name`'s branch into `options.into` (default `'main'`) through the
+     * merge queue: conflicts decided by `git merge-tree` with no worktree or index touched,
+     * `check` run on the merged tree, the target moved by compare-and-swap (or fast-forwarded
+     * where it is checked out and clean). Merges into one target run one at a time, each
+     * exactly once. Rejects with WorkspaceNotFoundError for an unknown name,
+     * MergeRefusedError when the merge cannot be done as asked.
+     */
+    async merge(name: string, options?: MergeOptions): Promise<MergeResult> {
+      const valid = toWorkspaceName(name);
+      const opts = toOptions(options) as MergeOptions;
+      const record = await this.#ctx.records.read(valid);
+      if (!record || record.state !== 'ready') throw new WorkspaceNotFoundError(valid);
+      const merge: MergeBranchOptions = { ...opts, branch: record.branch, scratchDir: join(this.root, MERGE_SCRATCH) };
+      return mergeBranch(this.#ctx.repo, merge);
+    }
+
+    /**
+     * The pairs of live workspaces (those `list()` reports, broken ones left out) whose
+     * branches would conflict if both were merged, found with `git merge-tree` (only
+     * objects are written), in name order.
+     */
+    async conflicts(): Promise<WorkspaceConflict[]> {
+      const live = (await this.list()).filter((w) => w.state !== 'broken');
+      const found: BranchConflict[] = await findConflicts(
+        this.#ctx.repo,
+        live.map((w) => ({ name: w.name, branch: w.branch })),
+      );
+      return found.map(({ a, b, files }) => ({ a, b, files }));
     }
 
     /** Repairs what dead agents and killed git processes left (see docs/workspaces.md); never deletes a commit. */

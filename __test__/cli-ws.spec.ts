@@ -128,8 +128,54 @@ describeWith(GIT_MISSING, 'concurrent-fs ws', () => {
     expect(git(repo.dir, 'branch', '--list', 'agent/*')).toBe('');
   });
 
+  it('merge exits 0 merged (the commit, or JSON), 3 on a conflict (its files), 4 when --check fails, 1 refused; conflicts --json names the pair', async () => {
+    const repo = makeRepo();
+    const pathOf = async (name: string) =>
+      JSON.parse((await runCli(['ws', 'create', name, '--json', '--repo', repo.dir])).stdout).path as string;
+    const edit = (dir: string, file: string, text: string) => {
+      writeFileSync(join(dir, file), text);
+      git(dir, 'add', file);
+      git(dir, 'commit', '-q', '-m', `edit ${file}`);
+    };
+    const [alice, bob, carol] = [await pathOf('alice'), await pathOf('bob'), await pathOf('carol')];
+    edit(alice, 'file-0.txt', 'alice\n');
+    edit(bob, 'file-0.txt', 'bob\n');
+    edit(carol, 'carol.txt', 'carol\n');
+    const found = await runCli(['ws', 'conflicts', '--json', '--repo', repo.dir]);
+    expect(found).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(found.stdout)).toEqual([{ a: 'alice', b: 'bob', files: ['file-0.txt'] }]);
+    expect((await runCli(['ws', 'conflicts', '--repo', repo.dir])).stdout).toBe('alice\tbob\tfile-0.txt\n');
+
+    const merged = await runCli(['ws', 'merge', 'alice', '--json', '--repo', repo.dir]);
+    expect(merged).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(merged.stdout)).toEqual({ status: 'merged', commit: git(repo.dir, 'rev-parse', 'main') });
+    const main = git(repo.dir, 'rev-parse', 'main');
+
+    const conflict = await runCli(['ws', 'merge', 'bob', '--repo', repo.dir]);
+    expect(conflict).toMatchObject({ code: 3, stdout: 'file-0.txt\n' });
+    const conflictJson = await runCli(['ws', 'merge', 'bob', '--json', '--repo', repo.dir]);
+    expect(conflictJson.code).toBe(3);
+    expect(JSON.parse(conflictJson.stdout)).toEqual({ status: 'conflict', files: ['file-0.txt'] });
+    expect(git(repo.dir, 'rev-parse', 'main')).toBe(main);
+
+    const refused = await runCli(['ws', 'merge', 'carol', '--ff-only', '--repo', repo.dir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/EMERGEREFUSED: 'agent\/carol' is not a fast-forward of 'main'/);
+    const failed = await runCli(['ws', 'merge', 'carol', '--check', 'cat carol.txt; exit 9', '--repo', repo.dir]);
+    expect(failed).toMatchObject({ code: 4, stdout: 'carol\n' });
+    expect(failed.stderr).toContain('exit 9');
+    expect(git(repo.dir, 'rev-parse', 'main')).toBe(main);
+    const passed = await runCli(['ws', 'merge', 'carol', '--check', 'test -f carol.txt', '--squash', '--repo', repo.dir]);
+    expect(passed).toMatchObject({ code: 0, stdout: `${git(repo.dir, 'rev-parse', 'main')}\n` });
+    expect((await runCli(['ws', 'merge', 'carol', '--repo', repo.dir])).code).toBe(0); // squashed: its changes are there
+    expect((await runCli(['ws', 'merge', 'nobody', '--repo', repo.dir])).code).toBe(1);
+  });
+
   it.each([
     [['ws']],
+    [['ws', 'merge']],
+    [['ws', 'merge', 'x', '--squash', '--rebase']],
+    [['ws', 'conflicts', 'x']],
     [['ws', 'create']],
     [['ws', 'create', 'a/b']],
     [['ws', 'create', 'a', 'b']],

@@ -313,7 +313,7 @@ async function conflicts(argv: readonly string[]): Promise<number> {
 
 export const ws: Command = {
   name: 'ws',
-  summary: 'git worktrees for agents: create, run a command in one, list, remove, reclaim',
+  summary: 'git worktrees for agents: create, run a command in one, list, remove, reclaim, merge',
   usage: USAGE,
-  run: (argv) => runVerb({ create, run, list, path, remove, reclaim }, argv),
+  run: (argv) => runVerb({ create, run, list, path, remove, reclaim, merge, conflicts }, argv),
 };

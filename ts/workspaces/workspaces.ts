@@ -255,7 +255,7 @@ export function createWorkspacesApi(deps: WorkspacesDeps) {
       const valid = toWorkspaceName(name);
       const opts = toOptions(options) as MergeOptions;
       const record = await this.#ctx.records.read(valid);
-      if (!record || record.state !== 'ready') throw new WorkspaceNotFoundError(valid);
+      if (record?.state !== 'ready') throw new WorkspaceNotFoundError(valid);
       const merge: MergeBranchOptions = { ...opts, branch: record.branch, scratchDir: join(this.root, MERGE_SCRATCH) };
       return mergeBranch(this.#ctx.repo, merge);
     }

@@ -26,6 +26,7 @@ import { selectBackend } from './select';
 import type { SnowflakeBase } from './snowflake';
 import type { ConcurrentFileStoreBase } from './store';
 import type { TaskQueueBase } from './tasks/queue';
+import type { WorkspacesBase } from './workspaces/workspaces';
 
 const api = createApi(selectBackend());
 
@@ -436,7 +437,7 @@ export type { UpdateMergeOptions } from './store';
  * await wss.remove('alice'); // keeps the branch if it has commits of its own
  */
 export const Workspaces = api.Workspaces;
-export type Workspaces = InstanceType<typeof api.Workspaces>;
+export type Workspaces = WorkspacesBase;
 /**
  * An append-only log of JSON events for any number of processes: framed, checksummed
  * records appended under a lock, contiguous `seq`, a torn tail of a killed appender cut

@@ -29,12 +29,20 @@ export type { LeaseWorkerIdOptions, WorkerLease } from './worker-lease';
 export type { CreateOptions } from './workspaces/create';
 export type { WorkspaceOwner } from './workspaces/errors';
 export { WorkspaceBusyError, WorkspaceDirtyError, WorkspaceExistsError, WorkspaceNotFoundError } from './workspaces/errors';
-export type { GitResult } from './workspaces/git';
+export type { GitResult, RunGitOptions } from './workspaces/git';
 export { GitError, GitVersionError } from './workspaces/git';
 export type { MergeRefusal, MergeResult, MergeStrategy } from './workspaces/merge';
 export { MergeRefusedError } from './workspaces/merge';
 export type { KeptBranch, ReclaimItem, ReclaimReport } from './workspaces/reclaim';
+export type { KeepBranch } from './workspaces/records';
 export type { RemoveOptions, RemoveResult } from './workspaces/remove';
 export type { WorkspaceInfo } from './workspaces/status';
 export type { Workspace } from './workspaces/workspace';
-export type { MergeOptions, WorkspaceConflict, WorkspacesGitOptions, WorkspacesOptions } from './workspaces/workspaces';
+export type {
+  MergeOptions,
+  WorkspaceConflict,
+  WorkspacesBase,
+  WorkspacesConstructor,
+  WorkspacesGitOptions,
+  WorkspacesOptions,
+} from './workspaces/workspaces';

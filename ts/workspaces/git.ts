@@ -4,8 +4,11 @@ import { spawn } from 'node:child_process';
 
 /** What a finished git run printed. */
 export interface GitResult {
+  /** What git wrote to stdout. */
   readonly stdout: string;
+  /** What git wrote to stderr. */
   readonly stderr: string;
+  /** git's exit status. */
   readonly exitCode: number;
 }
 
@@ -24,6 +27,7 @@ export interface RunGitOptions {
   inherit?: readonly number[];
   /** Resolve with a non-zero `exitCode` instead of rejecting. */
   allowFailure?: boolean;
+  /** Kills git (SIGTERM) and rejects with an AbortError when aborted. */
   signal?: AbortSignal;
 }
 
@@ -32,13 +36,21 @@ export const MIN_GIT_VERSION: readonly [number, number] = [2, 38];
 
 /** A git command that failed: `code` `'EGIT'`, with `args`, `cwd`, `exitCode`, `stderr`. */
 export class GitError extends Error {
+  /** Always `'GitError'`. */
   override readonly name = 'GitError';
+  /** Always `'EGIT'`. */
   readonly code = 'EGIT';
+  /** @internal */
   constructor(
+    /** git's arguments. */
     readonly args: readonly string[],
+    /** Where git ran. */
     readonly cwd: string,
+    /** git's exit status. */
     readonly exitCode: number,
+    /** What git wrote to stdout. */
     readonly stdout: string,
+    /** What git wrote to stderr. */
     readonly stderr: string,
   ) {
     super(`git ${args.join(' ')} failed (exit ${exitCode}) in '${cwd}': ${stderr.trim() || stdout.trim()}`);
@@ -47,9 +59,15 @@ export class GitError extends Error {
 
 /** The installed git is missing or older than `MIN_GIT_VERSION`: `code` `'EGITVERSION'`. */
 export class GitVersionError extends Error {
+  /** Always `'GitVersionError'`. */
   override readonly name = 'GitVersionError';
+  /** Always `'EGITVERSION'`. */
   readonly code = 'EGITVERSION';
-  constructor(readonly found: string | undefined) {
+  /** @internal */
+  constructor(
+    /** The version found (`'2.30.1'`), undefined when there is no git on PATH. */
+    readonly found: string | undefined,
+  ) {
     super(
       found === undefined
         ? `EGITVERSION: git was not found on PATH; concurrent-fs workspaces need git ${MIN_GIT_VERSION.join('.')} or later`

@@ -61,10 +61,30 @@ export interface MergeOptions {
  * has the branch's changes already).
  */
 export type MergeResult =
-  | { readonly status: 'merged'; readonly commit: string }
-  | { readonly status: 'conflict'; readonly files: string[] }
-  | { readonly status: 'check-failed'; readonly output: string; readonly exitCode: number | null }
-  | { readonly status: 'up-to-date' };
+  | {
+      /** The target moved. */
+      readonly status: 'merged';
+      /** The target's new commit. */
+      readonly commit: string;
+    }
+  | {
+      /** Nothing changed: the branch conflicts with the target. */
+      readonly status: 'conflict';
+      /** The conflicting paths. */
+      readonly files: string[];
+    }
+  | {
+      /** Nothing changed: `check` failed on the merged tree. */
+      readonly status: 'check-failed';
+      /** What the check printed (stdout and stderr). */
+      readonly output: string;
+      /** Its exit status; null when a signal ended it. */
+      readonly exitCode: number | null;
+    }
+  | {
+      /** The target has the branch's changes already. */
+      readonly status: 'up-to-date';
+    };
 
 /** Why a merge was refused with nothing changed. */
 export type MergeRefusal = 'unknown-branch' | 'unknown-target' | 'not-fast-forward' | 'target-dirty' | 'target-moved';
@@ -75,6 +95,7 @@ export type MergeRefusal = 'unknown-branch' | 'unknown-target' | 'not-fast-forwa
  * changed (objects aside).
  */
 export class MergeRefusedError extends Error {
+  /** Always `'MergeRefusedError'`. */
   override readonly name = 'MergeRefusedError';
   /** Always `'EMERGEREFUSED'`. */
   readonly code = 'EMERGEREFUSED';

@@ -29,6 +29,7 @@ import { exists, linkedWorktrees, lockReason, nameInLockReason, type Registratio
 
 /** One leftover reclaim found, and what it did about it. */
 export interface ReclaimItem {
+  /** The workspace's name. */
   name: string;
   /** What was wrong. */
   kind:
@@ -42,13 +43,17 @@ export interface ReclaimItem {
     | 'orphaned-work';
   /** What was done (or, with `dryRun`, would be). */
   action: string;
+  /** The worktree's path, when known. */
   path?: string;
+  /** The workspace's branch, when known. */
   branch?: string;
 }
 
 /** A branch kept because it holds commits nothing else has. */
 export interface KeptBranch {
+  /** The workspace's name. */
   name: string;
+  /** The branch kept. */
   branch: string;
   /** Commits on it that no other branch, tag or remote-tracking ref reaches. */
   commits: number;
@@ -56,13 +61,21 @@ export interface KeptBranch {
 
 /** What `reclaim` found and did. */
 export interface ReclaimReport {
+  /** Nothing was changed: the items say what would have been done. */
   dryRun: boolean;
+  /** Every leftover found, with what was done about it. */
   items: ReclaimItem[];
+  /** Branches of dead workspaces kept for their commits. */
   kept: KeptBranch[];
   /** Workspaces that looked broken but are owned by a live process: left alone. */
   skipped: string[];
   /** Repairs that failed (the rest went on). */
-  errors: { name: string; message: string }[];
+  errors: {
+    /** The workspace's name. */
+    name: string;
+    /** What failed. */
+    message: string;
+  }[];
 }
 
 /** The facts about one name. */

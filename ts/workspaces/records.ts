@@ -15,6 +15,7 @@ import type { Owner } from '../js/owner';
 export type RecordState = 'creating' | 'ready' | 'removing' | 'orphaned';
 
 /** `remove`'s choice about the branch, kept so that a killed remove is finished the same way. */
+/** Whether `remove` keeps the branch: `'if-unmerged'` (when it has commits no other ref has), `true` (always), `false` (never). */
 export type KeepBranch = 'if-unmerged' | boolean;
 
 export interface WorkspaceRecord {

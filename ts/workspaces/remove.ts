@@ -25,9 +25,11 @@ export interface RemoveOptions {
 
 /** What `remove` did. */
 export interface RemoveResult {
+  /** The workspace's name. */
   name: string;
   /** The branch was kept (see `keepBranch`). */
   branchKept: boolean;
+  /** The workspace's branch. */
   branch: string;
 }
 

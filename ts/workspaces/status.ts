@@ -8,8 +8,11 @@ import { exists, type Registration } from './worktrees';
 
 /** One workspace as `list()` reports it. */
 export interface WorkspaceInfo {
+  /** The workspace's name. */
   name: string;
+  /** Its worktree's directory. */
   path: string;
+  /** Its branch. */
   branch: string;
   /** `active`: a live process owns it; `idle`: free to acquire; `broken`: its worktree is gone or half-made (see reclaim). */
   state: 'active' | 'idle' | 'broken';
@@ -21,8 +24,11 @@ export interface WorkspaceInfo {
   ahead: number;
   /** Commits on the base that the branch does not have. */
   behind: number;
+  /** What it was created from (as given: `origin/main`, a branch, a commit). */
   base: string;
+  /** The commit its branch started from. */
   baseCommit?: string;
+  /** The task recorded by `create(name, { task })`. */
   task?: string;
 }
 

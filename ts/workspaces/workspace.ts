@@ -13,6 +13,7 @@ import type { WorkspaceRecord } from './records';
  * await ws.git(['commit', '-am', 'work']); // git holds the lease while it runs
  */
 export class Workspace {
+  /** The workspace's name. */
   readonly name: string;
   /** The worktree's directory. */
   readonly path: string;
@@ -51,6 +52,7 @@ export class Workspace {
     this.#onRelease();
   }
 
+  /** `release()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }

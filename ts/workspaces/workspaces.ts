@@ -13,6 +13,7 @@ import { invalidArgType, invalidArgValue } from '../errors';
 import { selfOwner } from '../js/owner';
 import type { FileLockConstructor } from '../lock';
 import type { LockStatus } from '../lock-status';
+import type { ConcurrentFileStoreBase } from '../store';
 import { toOptions, toPath, toTimeout } from '../validate';
 import { type BranchConflict, findConflicts } from './conflicts';
 import type { WorkspacesContext } from './context';
@@ -25,7 +26,7 @@ import { type Lease, Leases } from './lease';
 import { type MergeOptions as MergeBranchOptions, type MergeResult, type MergeStrategy, mergeBranch } from './merge';
 import { toBranchPrefix, toRevision, toWorkspaceName } from './names';
 import { type ReclaimReport, reclaimAll, repairName } from './reclaim';
-import { type DocumentStore, Records, recordsDir, type WorkspaceRecord } from './records';
+import { Records, recordsDir, type WorkspaceRecord } from './records';
 import { type RemoveOptions, type RemoveResult, removeWorkspace, toRemoveOptions } from './remove';
 import { openRepo, type RepoContext, type WithLock } from './repo';
 import { describe, type WorkspaceInfo } from './status';
@@ -54,6 +55,7 @@ export interface WorkspacesGitOptions {
   allowFailure?: boolean;
   /** Written to git's stdin. */
   input?: string;
+  /** Extra environment for git (merged over `process.env`). */
   env?: Record<string, string>;
 }
 
@@ -77,6 +79,7 @@ export interface MergeOptions {
   message?: string;
   /** Longest wait in ms for the merges into the same target queued before this one. Default: no limit. */
   queueTimeout?: number;
+  /** Aborts the wait in the queue, the check, and the merge before the target moves. */
   signal?: AbortSignal;
 }
 
@@ -90,11 +93,70 @@ export interface WorkspaceConflict {
   readonly files: string[];
 }
 
+/** The git worktrees of one repository, one per agent (the type of a `Workspaces`). */
+export interface WorkspacesBase {
+  /** The repository's `<git-common-dir>/concurrent-fs`. */
+  readonly stateRoot: string;
+  /** Where worktrees go. */
+  readonly root: string;
+  /** A ConcurrentFileStore shared by every workspace of the repository (`<stateRoot>/state`). */
+  readonly store: ConcurrentFileStoreBase;
+  /**
+   * Creates workspace `name` (a new worktree on branch `<branchPrefix><name>`) and owns
+   * it until `release()`. Rejects with WorkspaceBusyError if a live process owns the
+   * name, WorkspaceExistsError (`EEXIST`) if it exists (use `acquire`).
+   */
+  create(name: string, options?: CreateOptions): Promise<Workspace>;
+  /** Takes over existing workspace `name` whose owner is gone. WorkspaceBusyError while it lives. */
+  acquire(name: string): Promise<Workspace>;
+  /** Every workspace (after a reclaim): state, owner, dirty, ahead/behind its base. */
+  list(): Promise<WorkspaceInfo[]>;
+  /**
+   * Removes workspace `name` (worktree, record and, unless kept, branch). Refuses a live
+   * owner's (WorkspaceBusyError) and one with uncommitted changes (WorkspaceDirtyError)
+   * unless `discardChanges`. A workspace this object holds is released by it.
+   */
+  remove(name: string, options?: RemoveOptions): Promise<RemoveResult>;
+  /** Repairs what dead agents and killed git processes left (see docs/workspaces.md); never deletes a commit. */
+  reclaim(options?: { dryRun?: boolean }): Promise<ReclaimReport>;
+  /**
+   * Merges workspace `name`'s branch into `options.into` (default `'main'`) through the
+   * merge queue: conflicts decided by `git merge-tree` with no worktree or index touched,
+   * `check` run on the merged tree, the target moved by compare-and-swap (or fast-forwarded
+   * where it is checked out and clean). Merges into one target run one at a time, each
+   * exactly once. Rejects with WorkspaceNotFoundError for an unknown name,
+   * MergeRefusedError when the merge cannot be done as asked.
+   */
+  merge(name: string, options?: MergeOptions): Promise<MergeResult>;
+  /**
+   * The pairs of live workspaces (those `list()` reports, broken ones left out) whose
+   * branches would conflict if both were merged, found with `git merge-tree` (only
+   * objects are written), in name order.
+   */
+  conflicts(): Promise<WorkspaceConflict[]>;
+  /**
+   * Runs any git command serialised with every other git admin operation of the
+   * repository (under the repo lock, which git inherits). Fetches are coalesced: one
+   * fetch serves every caller that was waiting for one.
+   */
+  git(args: readonly string[], options?: WorkspacesGitOptions): Promise<GitResult>;
+  /** A directory of the repository's shared state, `<git-common-dir>/concurrent-fs/<name>` (not created). */
+  dir(name: string): string;
+  /** The record of workspace `name`, if any (for the CLI's `ws path`). @internal */
+  record(name: string): Promise<WorkspaceRecord | undefined>;
+}
+
+/** The `Workspaces` class users get: `Workspaces.open(repo, options)`. */
+export interface WorkspacesConstructor {
+  /** Opens the workspaces of the repository containing `repo` (any of its worktrees). */
+  open(repo: string | URL, options?: WorkspacesOptions): Promise<WorkspacesBase>;
+}
+
 export interface WorkspacesDeps {
   FileLock: FileLockConstructor;
   withLock: WithLock;
   lockStatus: (path: string) => Promise<LockStatus>;
-  openStore: (dir: string) => DocumentStore;
+  openStore: (dir: string) => ConcurrentFileStoreBase;
   /** The backend's atomic, reflinking copy (for `include`). */
   cloneFile: (src: string, dest: string) => Promise<CopyMethod>;
 }
@@ -126,13 +188,13 @@ async function rootDir(repo: RepoContext, given: string | undefined): Promise<st
 }
 
 export function createWorkspacesApi(deps: WorkspacesDeps) {
-  class Workspaces {
+  class Workspaces implements WorkspacesBase {
     /** The repository's `<git-common-dir>/concurrent-fs`. */
     readonly stateRoot: string;
     /** Where worktrees go. */
     readonly root: string;
     /** A ConcurrentFileStore shared by every workspace of the repository (`<stateRoot>/state`). */
-    readonly store: DocumentStore;
+    readonly store: ConcurrentFileStoreBase;
     readonly #ctx: WorkspacesContext;
     /** Leases this object holds, by name (for `remove` of a workspace it owns). */
     readonly #held = new Map<string, Lease>();
@@ -316,5 +378,5 @@ export function createWorkspacesApi(deps: WorkspacesDeps) {
       return new Workspace(record, lease, () => this.#held.delete(record.name));
     }
   }
-  return { Workspaces };
+  return { Workspaces: Workspaces as WorkspacesConstructor };
 }

@@ -123,6 +123,7 @@ function nativeLock(binding: NativeBinding, path: string, shared: boolean): OsLo
         signal?.removeEventListener('abort', cancel);
       }
     },
+    release: () => lock.release(),
     unlock: () => lock.unlock(),
     fd: () => lock.fd() ?? undefined,
   };

@@ -5,10 +5,9 @@
 //! threadsafe deferred: no libuv threadpool thread is held while waiting.
 
 use crate::error::to_napi;
-use concurrent_fs_core::lock::{self, HeldLock, LockKind, WaitHandle, WaitOutcome};
+use concurrent_fs_core::lock::{self, LockHandle, LockKind, WaitHandle, WaitOutcome};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// `wait` resolves to one of these.
@@ -20,10 +19,8 @@ type Settle = fn(Env) -> Result<u32>;
 
 #[napi]
 pub struct NativeLock {
-  path: PathBuf,
-  kind: LockKind,
-  /// Filled on the waiter thread when an async wait succeeds, hence shared.
-  held: Arc<Mutex<Option<HeldLock>>>,
+  /// Shared with the waiter thread, which hands an async wait's lock over to it.
+  handle: Arc<Mutex<LockHandle>>,
   wait: Option<WaitHandle>,
 }
 
@@ -38,25 +35,21 @@ impl NativeLock {
       LockKind::Exclusive
     };
     NativeLock {
-      path: path.into(),
-      kind,
-      held: Arc::default(),
+      handle: Arc::new(Mutex::new(LockHandle::new(path.into(), kind))),
       wait: None,
     }
   }
 
   #[napi(catch_unwind)]
   pub fn try_lock(&mut self) -> Result<bool> {
-    let held = lock::try_lock(&self.path, self.kind).map_err(to_napi)?;
-    Ok(self.keep(held))
+    self.handle().try_lock().map_err(to_napi)
   }
 
   /// Blocks this thread; `false` when the timeout (ms, Infinity = none) passed first.
   #[napi(catch_unwind)]
   pub fn lock_sync(&mut self, timeout_ms: f64) -> Result<bool> {
     let timeout = lock::timeout_from_ms(timeout_ms);
-    let held = lock::lock_blocking(&self.path, self.kind, timeout).map_err(to_napi)?;
-    Ok(self.keep(held))
+    self.handle().lock_blocking(timeout).map_err(to_napi)
   }
 
   /// Resolves to 0 (acquired), 1 (timed out) or 2 (cancelled).
@@ -65,23 +58,21 @@ impl NativeLock {
     // Everything that could fail comes before the deferred exists: a deferred dropped
     // unsettled leaves a promise that never settles and keeps the process alive.
     let timeout = lock::timeout_from_ms(timeout_ms);
-    let slot = self.held.clone();
+    let (path, kind) = {
+      let handle = self.handle();
+      (handle.path().to_path_buf(), handle.kind())
+    };
+    let slot = self.handle.clone();
     let (deferred, promise) = env.create_deferred::<u32, Settle>()?;
-    let handle =
-      lock::lock_async(
-        self.path.clone(),
-        self.kind,
-        timeout,
-        move |outcome| match outcome {
-          Ok(WaitOutcome::Acquired(held)) => {
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(held);
-            deferred.resolve(|_| Ok(ACQUIRED));
-          }
-          Ok(WaitOutcome::TimedOut) => deferred.resolve(|_| Ok(TIMED_OUT)),
-          Ok(WaitOutcome::Cancelled) => deferred.resolve(|_| Ok(CANCELLED)),
-          Err(err) => deferred.reject(to_napi(err)),
-        },
-      );
+    let handle = lock::lock_async(path, kind, timeout, move |outcome| match outcome {
+      Ok(WaitOutcome::Acquired(held)) => {
+        slot.lock().unwrap_or_else(|e| e.into_inner()).adopt(held);
+        deferred.resolve(|_| Ok(ACQUIRED));
+      }
+      Ok(WaitOutcome::TimedOut) => deferred.resolve(|_| Ok(TIMED_OUT)),
+      Ok(WaitOutcome::Cancelled) => deferred.resolve(|_| Ok(CANCELLED)),
+      Err(err) => deferred.reject(to_napi(err)),
+    });
     self.wait = Some(handle);
     Ok(promise)
   }
@@ -94,34 +85,43 @@ impl NativeLock {
     }
   }
 
-  /// Closes the lock file, which releases the lock.
+  /// Releases the lock, keeping the lock file open for the next hold (it is closed
+  /// when a waiter must be woken by the close; see the core's `lock` docs).
+  #[napi(catch_unwind)]
+  pub fn release(&mut self) {
+    self.wait = None;
+    self.handle().release();
+  }
+
+  /// Releases the lock if held and closes the lock file.
   #[napi(catch_unwind)]
   pub fn unlock(&mut self) {
     self.wait = None;
-    self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+    self.handle().close();
+  }
+
+  /// Whether the lock file is open (held, or kept between holds).
+  #[napi(catch_unwind)]
+  pub fn is_open(&self) -> bool {
+    self.handle().is_open()
   }
 
   /// The held lock's descriptor (Unix), for a child process to inherit; `null` when
-  /// not held, and on Windows, where a lock cannot be handed over this way.
+  /// not held, and on Windows, where a lock cannot be handed over this way. The hold
+  /// then ends with a close, which the child's copy outlives.
   #[napi(catch_unwind)]
   pub fn fd(&self) -> Option<i32> {
-    let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
     #[cfg(unix)]
     {
-      held.as_ref().map(HeldLock::raw_fd)
+      self.handle().hand_out_fd()
     }
     #[cfg(not(unix))]
     {
-      drop(held);
       None
     }
   }
 
-  fn keep(&mut self, held: Option<HeldLock>) -> bool {
-    let acquired = held.is_some();
-    if acquired {
-      *self.held.lock().unwrap_or_else(|e| e.into_inner()) = held;
-    }
-    acquired
+  fn handle(&self) -> std::sync::MutexGuard<'_, LockHandle> {
+    self.handle.lock().unwrap_or_else(|e| e.into_inner())
   }
 }

@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startNode } from './helpers/child';
 import { load } from './helpers/impls';
 import { ROOT } from './helpers/spawn';
-import { startNode } from './helpers/child';
 import { tempDir } from './helpers/tmp';
 import { startWorker } from './helpers/worker';
 
@@ -86,7 +86,9 @@ describe.runIf(LINUX)('native: releasing with and without waiters', () => {
         latencies.push(Number(await waiter.nextLine()) - released);
       }
       latencies.sort((a, b) => a - b);
-      console.log(`cross-process handover after a release that found a waiter: median ${latencies[5]?.toFixed(3)} ms, max ${latencies[9]?.toFixed(3)} ms`);
+      console.log(
+        `cross-process handover after a release that found a waiter: median ${latencies[5]?.toFixed(3)} ms, max ${latencies[9]?.toFixed(3)} ms`,
+      );
     } finally {
       waiter.process.stdin.end();
       await waiter.exited;
@@ -199,10 +201,14 @@ describe.runIf(LINUX)('native: children never inherit a lock', () => {
     const lock = new cfs.FileLock(path).acquireSync();
     const fd = lock.descriptor() as number;
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['-e', `console.log('ready'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit', fd],
-    });
+    const child = spawn(
+      process.execPath,
+      ['-e', `console.log('ready'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`],
+      {
+        cwd: ROOT,
+        stdio: ['pipe', 'pipe', 'inherit', fd],
+      },
+    );
     try {
       await new Promise((resolve) => child.stdout?.once('data', resolve));
       lock.release();

@@ -287,7 +287,10 @@ fn a_handle_keeps_its_descriptor_between_holds_and_closes_it_for_a_waiter() {
     assert!(rx.recv_timeout(Duration::from_millis(30)).is_err());
     let released = Instant::now();
     handle.release();
-    assert!(!handle.is_open(), "a waiter announced itself: the release closes");
+    assert!(
+      !handle.is_open(),
+      "a waiter announced itself: the release closes"
+    );
     let (outcome, acquired) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     let Ok(WaitOutcome::Acquired(held)) = outcome else {
       panic!("{outcome:?}")
@@ -297,7 +300,10 @@ fn a_handle_keeps_its_descriptor_between_holds_and_closes_it_for_a_waiter() {
     drop(held);
   }
   latencies.sort();
-  println!("handover after a release that closed: median {:?}", latencies[5]);
+  println!(
+    "handover after a release that closed: median {:?}",
+    latencies[5]
+  );
 }
 
 #[test]
@@ -332,7 +338,10 @@ fn a_handle_whose_lock_file_was_replaced_locks_the_new_file() {
   // Deleted and recreated between holds: the kept descriptor is of the old file.
   std::fs::remove_file(&path).unwrap();
   let newcomer = exclusive(&path).expect("the new file is free");
-  assert!(!handle.try_lock().unwrap(), "the newcomer's file is the lock now");
+  assert!(
+    !handle.try_lock().unwrap(),
+    "the newcomer's file is the lock now"
+  );
   drop(newcomer);
   assert!(handle.try_lock().unwrap());
   assert!(exclusive(&path).is_none(), "held on the file at the path");

@@ -50,7 +50,12 @@ export interface OsLock {
   lockSync(timeoutMs: number): boolean;
   /** False when `timeoutMs` passed first; rejects with an AbortError when `signal` aborts. */
   lock(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean>;
-  /** Releases the lock. (Native keeps the lock file; the fallback removes its marker.) */
+  /**
+   * Releases the lock, keeping what the next hold reuses (native: the open lock file,
+   * unless a waiter must be woken by its close). The fallback removes its marker.
+   */
+  release(): void;
+  /** Releases the lock if held and lets go of everything (native: closes the lock file). */
   unlock(): void;
   /**
    * The held lock's descriptor, for a child process to inherit (flock(1)'s way of

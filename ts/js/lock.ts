@@ -83,6 +83,11 @@ export class JsLock implements OsLock {
     }
   }
 
+  /** The fallback keeps nothing between holds: as `unlock`. */
+  release(): void {
+    this.unlock();
+  }
+
   /**
    * Removes our marker, after checking it is still ours. Between that check and the
    * unlink, only a breaker could replace it, and breakers leave a live holder's marker

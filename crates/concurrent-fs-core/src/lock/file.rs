@@ -3,7 +3,7 @@
 //! lock lives in `identity` (is it still the file at the path?) and `foreign` (does a
 //! pure-JS fallback process hold it?).
 
-use super::{identity, LockKind};
+use super::{announce, identity, LockKind};
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
@@ -12,14 +12,12 @@ use std::path::{Path, PathBuf};
 /// A held lock: the open lock file. Dropping it releases the lock.
 #[derive(Debug)]
 pub struct HeldLock {
-  /// Its open descriptor is the lock.
-  file: File,
-  path: PathBuf,
+  lock: LockFile,
 }
 
 impl HeldLock {
   pub fn path(&self) -> &Path {
-    &self.path
+    &self.lock.path
   }
 
   /// The locked descriptor, for handing the lock to a child process (as flock(1) does):
@@ -27,17 +25,11 @@ impl HeldLock {
   /// the lock for as long as it keeps the descriptor open.
   #[cfg(unix)]
   pub fn raw_fd(&self) -> i32 {
-    use std::os::fd::AsRawFd;
-    self.file.as_raw_fd()
+    self.lock.raw_fd()
   }
-}
 
-impl Drop for HeldLock {
-  fn drop(&mut self) {
-    // Closing releases an flock at once. Windows releases a closed handle's locks
-    // "when resources allow", so unlock explicitly there first.
-    #[cfg(windows)]
-    let _ = self.file.unlock();
+  pub(super) fn into_lock_file(self) -> LockFile {
+    self.lock
   }
 }
 
@@ -52,6 +44,17 @@ pub(super) struct LockFile {
   /// Where a pure-JS fallback holder would put its marker.
   #[cfg(target_os = "linux")]
   marker: PathBuf,
+  /// Whether a release that finds no announced waiter may keep it open (`announce`).
+  keep_open: bool,
+}
+
+impl Drop for LockFile {
+  fn drop(&mut self) {
+    // Closing releases an flock at once. Windows releases a closed handle's locks
+    // "when resources allow", so unlock explicitly there first.
+    #[cfg(windows)]
+    let _ = self.file.unlock();
+  }
 }
 
 /// What one attempt on an open lock file found.
@@ -79,6 +82,7 @@ pub(super) fn open(path: &Path) -> Result<LockFile> {
   #[cfg(not(target_os = "linux"))]
   let _ = resolved;
   Ok(LockFile {
+    keep_open: announce::release_can_keep_open(&file),
     file,
     id,
     path: path.to_path_buf(),
@@ -166,10 +170,38 @@ impl LockFile {
   }
 
   pub(super) fn into_held(self) -> HeldLock {
-    HeldLock {
-      file: self.file,
-      path: self.path,
+    HeldLock { lock: self }
+  }
+
+  #[cfg(unix)]
+  pub(super) fn raw_fd(&self) -> i32 {
+    use std::os::fd::AsRawFd;
+    self.file.as_raw_fd()
+  }
+
+  /// Tells releasers that a waiter uses this file (see `announce`).
+  pub(super) fn announce(&self) {
+    if self.keep_open {
+      announce::announce(&self.file);
     }
+  }
+
+  /// The wait is over: this descriptor now holds the lock.
+  pub(super) fn withdraw(&self) {
+    if self.keep_open {
+      announce::withdraw(&self.file);
+    }
+  }
+
+  /// Releases a held lock and says whether the descriptor may stay open for the next
+  /// hold: `false` when it must be closed to wake a waiter (whose inotify watch sees
+  /// the close), or when the unlock failed (the close then releases).
+  pub(super) fn release(&self) -> bool {
+    if self.file.unlock().is_err() {
+      return false;
+    }
+    // After the unlock, not before: see "Releasing" in the module docs of `lock`.
+    self.keep_open && !announce::someone_waits(&self.file)
   }
 }
 

@@ -5,9 +5,11 @@
 //!
 //! A lock belongs to an open file description, not to a process or thread: two opens of
 //! one lock file in one process exclude each other exactly as two processes do. A lock
-//! is held by a [`HeldLock`], which owns the descriptor; dropping it closes the
-//! descriptor, which releases the lock. The kernel does the same when the holder dies,
-//! SIGKILL included, so there are no stale locks. Descriptors are close-on-exec (std
+//! object ([`LockHandle`]) owns its own open file description and keeps it open between
+//! holds (see "Releasing"); dropping the handle closes it. A [`HeldLock`] (what a wait
+//! hands over) owns a locked descriptor; dropping it closes the descriptor, which
+//! releases the lock. The kernel closes everything when the holder dies, SIGKILL
+//! included, so there are no stale locks. Descriptors are close-on-exec (std
 //! opens everything with `O_CLOEXEC`), so a child spawned while a lock is held does not
 //! keep it alive.
 //!
@@ -42,10 +44,44 @@
 //!
 //! A blocking wait ([`lock_blocking`], for `acquireSync`) uses the same thread and parks
 //! the caller on a channel.
+//!
+//! # Releasing
+//!
+//! Closing the descriptor at every release would cost an open, an `fstat` and a close
+//! per hold, and it is only needed to wake waiters (their inotify `IN_CLOSE`). So a
+//! handle keeps its descriptor, and a release is `flock(LOCK_UN)` unless someone waits:
+//!
+//! - A waiter *announces* itself before its first try (see `announce`): a shared OFD
+//!   record lock on byte 1 of the lock file, held by the descriptor it waits with, so
+//!   it vanishes when that descriptor is closed (a waiter that dies, times out or is
+//!   cancelled withdraws by closing; one that wins withdraws explicitly).
+//! - A release unlocks, *then* asks `F_OFD_GETLK` whether any other descriptor holds
+//!   an announcement, and only then closes (raising the `IN_CLOSE` the waiter sleeps
+//!   on). The next hold reopens.
+//!
+//! Why no waiter is missed: a waiter does announce, watch, try; a releaser does unlock,
+//! check, close. Both kinds of lock live in one per-inode lock context under one kernel
+//! lock, so the steps fall in one order. If the waiter's try comes after the unlock, the
+//! try sees the lock free (or someone else's hold, whose own release repeats this
+//! argument). If it comes before the unlock, the announcement came earlier still, so
+//! the check sees it and the close follows; the watch also came before the try, so the
+//! close's event reaches the waiter. (A check *before* the unlock would lose a waiter
+//! that announces and fails its try between the two.)
+//!
+//! Where announcing is not safe (NFS, SMB and 9p emulate `flock` with whole-file record
+//! locks, which an announcement would collide with) every release closes, as before
+//! announcements existed; the choice is made per lock file from its filesystem type,
+//! so every process decides alike. A waiter that does not announce (an older version
+//! of this library) is still served by its safety-net poll, only later. A holder that
+//! handed its descriptor to a child (`hand_out_fd`) releases by closing: an unlock
+//! would release the child's lock too. Descriptors are close-on-exec, so a spawned
+//! child never inherits a held or a kept lock file.
 
+mod announce;
 mod file;
 #[cfg(target_os = "linux")]
 mod foreign;
+mod handle;
 mod identity;
 mod release_events;
 mod waiter;
@@ -56,6 +92,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use file::HeldLock;
+pub use handle::LockHandle;
 pub use waiter::WaitHandle;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +144,15 @@ pub fn lock_blocking(
   if timeout == Some(Duration::ZERO) {
     return Ok(None);
   }
+  wait_blocking(path, kind, timeout)
+}
+
+/// The waiting part of [`lock_blocking`]: on the waiter thread, the caller parked.
+fn wait_blocking(
+  path: &Path,
+  kind: LockKind,
+  timeout: Option<Duration>,
+) -> Result<Option<HeldLock>> {
   let (tx, rx) = mpsc::channel();
   let _handle = lock_async(path.to_path_buf(), kind, timeout, move |outcome| {
     let _ = tx.send(outcome);

@@ -266,3 +266,83 @@ fn a_symlinked_lock_path_looks_for_markers_beside_the_real_file() {
   let lock = file::open(&link).unwrap();
   assert!(format!("{lock:?}").contains("real/.b.lock.js-holder"));
 }
+
+#[test]
+fn a_handle_keeps_its_descriptor_between_holds_and_closes_it_for_a_waiter() {
+  let dir = ScratchDir::new("lock-handle");
+  let path = dir.join("a.lock");
+  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
+  assert!(handle.try_lock().unwrap());
+  handle.release();
+  assert!(handle.is_open(), "nobody waits: the descriptor is kept");
+  assert!(exclusive(&path).is_some(), "and the lock is free");
+  let mut latencies = Vec::new();
+  for _ in 0..10 {
+    assert!(handle.try_lock().unwrap());
+    let (tx, rx) = mpsc::channel();
+    let _wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
+      tx.send((outcome, Instant::now())).unwrap();
+    });
+    // Give the waiter time to announce itself, so the release is a real handover.
+    assert!(rx.recv_timeout(Duration::from_millis(30)).is_err());
+    let released = Instant::now();
+    handle.release();
+    assert!(
+      !handle.is_open(),
+      "a waiter announced itself: the release closes"
+    );
+    let (outcome, acquired) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let Ok(WaitOutcome::Acquired(held)) = outcome else {
+      panic!("{outcome:?}")
+    };
+    latencies.push(acquired - released);
+    assert!(!handle.try_lock().unwrap(), "the waiter holds it now");
+    drop(held);
+  }
+  latencies.sort();
+  println!(
+    "handover after a release that closed: median {:?}",
+    latencies[5]
+  );
+}
+
+#[test]
+fn a_won_wait_withdraws_its_announcement() {
+  let dir = ScratchDir::new("lock-withdraw");
+  let path = dir.join("a.lock");
+  let mut first = LockHandle::new(path.clone(), LockKind::Exclusive);
+  assert!(first.try_lock().unwrap());
+  let (tx, rx) = mpsc::channel();
+  let _wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
+    tx.send(outcome).unwrap();
+  });
+  assert!(rx.recv_timeout(Duration::from_millis(30)).is_err());
+  first.release();
+  let Ok(WaitOutcome::Acquired(held)) = rx.recv_timeout(Duration::from_secs(30)).unwrap() else {
+    panic!("the waiter gets the lock")
+  };
+  let mut second = LockHandle::new(path.clone(), LockKind::Exclusive);
+  second.adopt(held);
+  second.release();
+  assert!(second.is_open(), "the winner no longer counts as a waiter");
+}
+
+#[test]
+fn a_handle_whose_lock_file_was_replaced_locks_the_new_file() {
+  let dir = ScratchDir::new("lock-handle-moved");
+  let path = dir.join("a.lock");
+  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
+  assert!(handle.try_lock().unwrap());
+  handle.release();
+  assert!(handle.is_open());
+  // Deleted and recreated between holds: the kept descriptor is of the old file.
+  std::fs::remove_file(&path).unwrap();
+  let newcomer = exclusive(&path).expect("the new file is free");
+  assert!(
+    !handle.try_lock().unwrap(),
+    "the newcomer's file is the lock now"
+  );
+  drop(newcomer);
+  assert!(handle.try_lock().unwrap());
+  assert!(exclusive(&path).is_none(), "held on the file at the path");
+}

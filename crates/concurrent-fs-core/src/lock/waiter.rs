@@ -190,6 +190,7 @@ fn attempt(events: &mut ReleaseEvents, wait: &mut Pending) -> Result<Attempt> {
 
 fn reopen(events: &mut ReleaseEvents, wait: &mut Pending) -> Result<()> {
   let lock = file::open(wait.lock.path())?;
+  lock.announce();
   if let Some(watch) = wait.watch.take() {
     events.unwatch(watch);
   }
@@ -198,8 +199,9 @@ fn reopen(events: &mut ReleaseEvents, wait: &mut Pending) -> Result<()> {
   Ok(())
 }
 
-/// Opens the lock file, watches it, then tries once: the watch comes first so that a
-/// release between a failed try and the watch cannot be missed.
+/// Opens the lock file, announces the wait, watches the file, then tries once: the
+/// announcement and the watch come first so that a release between a failed try and
+/// them cannot be missed (see "Releasing" in the module docs of `lock`).
 fn begin(
   events: &mut ReleaseEvents,
   id: u64,
@@ -215,6 +217,7 @@ fn begin(
       return None;
     }
   };
+  lock.announce();
   let watch = events.watch(&path);
   let interval = if watch.is_some() {
     WATCHED_POLL.0
@@ -250,7 +253,10 @@ fn finish(events: &mut ReleaseEvents, wait: Pending, outcome: Result<Option<bool
     events.unwatch(watch);
   }
   let outcome = outcome.map(|acquired| match acquired {
-    Some(true) => WaitOutcome::Acquired(wait.lock.into_held()),
+    Some(true) => {
+      wait.lock.withdraw();
+      WaitOutcome::Acquired(wait.lock.into_held())
+    }
     Some(false) => WaitOutcome::TimedOut,
     None => WaitOutcome::Cancelled,
   });

@@ -18,6 +18,7 @@ import { removeLeftoverScratch, runCheck } from './merge-check';
 import { isAncestor, mergeTree, requireGitFor, resolveBranch, resolveCommit, treeOf } from './merge-tree';
 import type { RepoContext } from './repo';
 import { removeStaleGitLock } from './stale-git-lock';
+import { listWorktrees } from './worktrees';
 
 /** How a merge lands on the target: a merge commit, a squashed commit, replayed commits, or a fast-forward only. */
 export type MergeStrategy = 'merge' | 'squash' | 'rebase' | 'ff-only';
@@ -273,7 +274,7 @@ async function advanceTarget(ctx: RepoContext, into: string, old: string, next: 
 
 /** The worktree (with its directory present) that has `ref` checked out, if any. */
 async function worktreeWith(ctx: RepoContext, ref: string): Promise<string | undefined> {
-  const out = await ctx.git(['worktree', 'list', '--porcelain', '-z']);
+  const out = await listWorktrees(ctx);
   // Records of "key value" fields, each NUL-terminated; an empty field ends a record.
   let path: string | undefined;
   let fields = new Map<string, string>();

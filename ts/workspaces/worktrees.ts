@@ -20,6 +20,16 @@ export interface Registration {
   adminDir?: string;
 }
 
+/**
+ * `git worktree list --porcelain -z`, under the repo lock: run beside a `worktree add`
+ * it can read the new admin directory half-made and fail ("failed to read
+ * .git/worktrees/<id>/commondir"), a git-internal race; every add of ours is made under
+ * that lock.
+ */
+export function listWorktrees(repo: RepoContext) {
+  return repo.withRepoLock(() => repo.git(['worktree', 'list', '--porcelain', '-z']));
+}
+
 /** Parses `git worktree list --porcelain -z`: records separated by an empty field. */
 export function parseWorktreeList(text: string): Registration[] {
   const found: Registration[] = [];
@@ -45,7 +55,7 @@ export function parseWorktreeList(text: string): Registration[] {
 
 /** Every registered worktree except the main one, with its admin directory. */
 export async function linkedWorktrees(repo: RepoContext): Promise<Registration[]> {
-  const out = await repo.git(['worktree', 'list', '--porcelain', '-z']);
+  const out = await listWorktrees(repo);
   const [, ...linked] = parseWorktreeList(out.stdout);
   const admin = await adminDirs(repo.commonDir);
   for (const registration of linked) registration.adminDir = admin.get(registration.path);

@@ -58,7 +58,13 @@ export function encodeFrame(seq: number, payload: Buffer): Buffer {
  * valid frame (a torn tail that later bytes can never complete).
  */
 export function decodeFrame(buf: Buffer, offset: number): { event: LogEvent; end: number } | 'short' | 'bad' {
-  if (buf.length - offset < HEADER_BYTES) return buf.subarray(offset).equals(MAGIC.subarray(0, buf.length - offset)) ? 'short' : 'bad';
+  const have = buf.length - offset;
+  if (have < HEADER_BYTES) {
+    // A header cut by the end of what was read: more may follow if what is there starts like one.
+    const prefix = Math.min(have, MAGIC.length);
+    if (!buf.subarray(offset, offset + prefix).equals(MAGIC.subarray(0, prefix))) return 'bad';
+    return have >= 8 && buf.readUInt32LE(offset + 4) > MAX_PAYLOAD_BYTES ? 'bad' : 'short';
+  }
   if (!buf.subarray(offset, offset + 4).equals(MAGIC)) return 'bad';
   const length = buf.readUInt32LE(offset + 4);
   if (length > MAX_PAYLOAD_BYTES) return 'bad';

@@ -269,7 +269,9 @@ export function createEventApi(deps: Deps) {
           } finally {
             this.#wakeWaiters();
           }
-          const settle = () => batch.forEach((a, i) => a.resolve(written.firstSeq + i));
+          const settle = () => {
+            for (const [i, a] of batch.entries()) a.resolve(written.firstSeq + i);
+          };
           if (this.#durability === 'none') settle();
           else
             written.group

@@ -21,7 +21,7 @@
 // ready -> claimed, rewrite the record with attempts + 1. Nothing ever waits while holding
 // a lock, so claims cannot deadlock.
 import { createHash } from 'node:crypto';
-import { access, unlink } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend, Durability } from '../backend';
 import { invalidArgType, invalidArgValue, isSystemError, outOfRange, throwIfAborted } from '../errors';
@@ -239,9 +239,9 @@ function invalidState(message: string): Error {
   return Object.assign(new Error(`Invalid state: ${message}`), { code: 'ERR_INVALID_STATE' });
 }
 
-async function unlinkIfExists(path: string): Promise<void> {
+function unlinkIfExists(path: string): void {
   try {
-    await unlink(path);
+    unlinkSync(path);
   } catch (err) {
     if (!isSystemError(err, 'ENOENT')) throw err;
   }
@@ -285,7 +285,7 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       serializeJson(data, 'data');
       await this.#ensureDirs();
       for (const dep of dependsOn) {
-        if ((await this.#stateOf(dep)) === undefined)
+        if (this.#stateOf(dep) === undefined)
           throw invalidArgValue('options.dependsOn', dep, `must name a task of the queue in '${this.dir}'`);
       }
       const record: TaskRecord = { id: deps.uuidv7(), data, exclusive, dependsOn, maxAttempts, attempts: 0, createdAt: Date.now() };
@@ -322,7 +322,7 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       const found = new Map<string, TaskInfo>();
       for (const s of STATES) {
         for (const id of await this.#layout.ids(s)) {
-          const record = await this.#layout.read(s, id);
+          const record = await this.#layout.readAsync(s, id);
           if (record) found.set(id, { ...record, state: s });
         }
       }
@@ -365,14 +365,14 @@ export function createTaskApi(backend: Backend, deps: Deps) {
     /** Claims `id` if it is still ready, its dependencies are done and its keys are free. */
     async #tryTake(id: string, worker: string | undefined): Promise<ClaimedTask | 'gone' | 'busy' | 'blocked'> {
       // A look first: taking the lease of a task another claimer took would recreate its lease file.
-      if (!(await exists(this.#layout.record('ready', id)))) return 'gone';
+      if (!this.#layout.has('ready', id)) return 'gone';
       const lease = new deps.FileLock(this.#layout.lease(id));
       if (!lease.tryAcquire()) return 'busy';
       const hold = new Hold(lease, []);
       try {
-        const record = await this.#layout.read('ready', id);
+        const record = this.#layout.read('ready', id);
         if (!record) {
-          await this.#dropLeaseFile(id); // finished meanwhile: our lock made a fresh lease file
+          this.#dropLeaseFile(id); // finished meanwhile: our lock made a fresh lease file
           hold.release();
           return 'gone';
         }
@@ -399,8 +399,8 @@ export function createTaskApi(backend: Backend, deps: Deps) {
     /** 'done' when every dependency is done, 'waiting' if one is not yet, else the ID of a failed one. */
     async #dependencies(record: TaskRecord): Promise<string> {
       for (const dep of record.dependsOn) {
-        if (await exists(this.#layout.record('done', dep))) continue;
-        return (await exists(this.#layout.record('failed', dep))) ? dep : 'waiting';
+        if (this.#layout.has('done', dep)) continue;
+        return this.#layout.has('failed', dep) ? dep : 'waiting';
       }
       return 'done';
     }
@@ -423,8 +423,8 @@ export function createTaskApi(backend: Backend, deps: Deps) {
         const lease = new deps.FileLock(this.#layout.lease(id));
         if (!lease.tryAcquire()) continue; // its claimer lives
         try {
-          const record = await this.#layout.read('claimed', id);
-          if (!record) await this.#dropLeaseFile(id);
+          const record = this.#layout.read('claimed', id);
+          if (!record) this.#dropLeaseFile(id);
           else if (await this.#giveBack(record, { message: 'its claimer ended without completing it (the process died or released it)' })) {
             this.#candidates = new Set([id, ...this.#candidates]);
           }
@@ -453,17 +453,16 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       const final = error ? { ...record, error } : record;
       if (final !== record || record.result !== undefined) await this.#layout.write(from, final);
       await this.#layout.move(id, from, to);
-      await this.#dropLeaseFile(id);
+      this.#dropLeaseFile(id);
     }
 
     /** A finished task needs no lease file. Native holders may delete theirs (see Locks); the fallback's goes at release. */
-    async #dropLeaseFile(id: string): Promise<void> {
-      if (backend.implementation === 'native') await unlinkIfExists(this.#layout.lease(id));
+    #dropLeaseFile(id: string): void {
+      if (backend.implementation === 'native') unlinkIfExists(this.#layout.lease(id));
     }
 
-    async #stateOf(id: string): Promise<TaskState | undefined> {
-      for (const s of STATES) if (await exists(this.#layout.record(s, id))) return s;
-      return undefined;
+    #stateOf(id: string): TaskState | undefined {
+      return STATES.find((s) => this.#layout.has(s, id));
     }
 
     #ensureDirs(): Promise<unknown> {
@@ -548,14 +547,4 @@ export function createTaskApi(backend: Backend, deps: Deps) {
   }
 
   return { TaskQueue: TaskQueue as TaskQueueConstructor };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch (err) {
-    if (isSystemError(err, 'ENOENT')) return false;
-    throw err;
-  }
 }

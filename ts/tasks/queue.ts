@@ -376,6 +376,13 @@ export function createTaskApi(backend: Backend, deps: Deps) {
           hold.release();
           return 'gone';
         }
+        if (this.#layout.has('claimed', id)) {
+          // A claimer died between writing claimed/ and removing ready/: the ready copy is
+          // stale, and the claimed one (its lease free) is given back by #recoverOrphans.
+          this.#layout.remove('ready', id);
+          hold.release();
+          return 'gone';
+        }
         const gate = await this.#dependencies(record);
         if (gate !== 'done') {
           if (gate !== 'waiting') await this.#end(id, 'ready', 'failed', record, { message: `dependency ${gate} failed` });
@@ -386,9 +393,12 @@ export function createTaskApi(backend: Backend, deps: Deps) {
           hold.release();
           return 'blocked';
         }
-        await this.#layout.move(id, 'ready', 'claimed');
+        // Written under a new name, then the ready record removed (not renamed, then
+        // rewritten): replacing a file by rename makes ext4 start its writeback inside the
+        // rename (auto_da_alloc), the largest cost of a claim when it was done that way.
         const claimed: TaskRecord = { ...record, attempts: record.attempts + 1, ...(worker === undefined ? {} : { worker }) };
         await this.#layout.write('claimed', claimed);
+        await this.#layout.remove('ready', id);
         return new Claim(this, claimed, hold);
       } catch (err) {
         hold.release();
@@ -424,8 +434,13 @@ export function createTaskApi(backend: Backend, deps: Deps) {
         if (!lease.tryAcquire()) continue; // its claimer lives
         try {
           const record = this.#layout.read('claimed', id);
-          if (!record) this.#dropLeaseFile(id);
-          else if (await this.#giveBack(record, { message: 'its claimer ended without completing it (the process died or released it)' })) {
+          if (!record) {
+            this.#dropLeaseFile(id);
+            continue;
+          }
+          // Its claimer may have died before removing the ready copy: that must not outlive the give-back.
+          await this.#layout.remove('ready', id);
+          if (await this.#giveBack(record, { message: 'its claimer ended without completing it (the process died or released it)' })) {
             this.#candidates = new Set([id, ...this.#candidates]);
           }
         } finally {

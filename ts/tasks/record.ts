@@ -7,7 +7,7 @@
 // while as an fs.promises call each was a round trip through the threadpool that cost
 // more than the call itself and dominated a claim. What can wait for the disk (flushes,
 // durable writes) and what grows with the queue (directory listings) stays async.
-import { readFileSync, renameSync, statSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend, Durability } from '../backend';
@@ -118,6 +118,17 @@ export class Layout {
     const settings = { durability: this.durability, mode: undefined, noClobber };
     if (this.durability === 'none') this.backend.writeSync(this.record(state, record.id), bytes, settings);
     else await this.backend.write(this.record(state, record.id), bytes, settings);
+  }
+
+  /** Removes the record from `state` if it is there; with durability, the removal is flushed. */
+  async remove(state: TaskState, id: string): Promise<void> {
+    try {
+      unlinkSync(this.record(state, id));
+    } catch (err) {
+      if (isSystemError(err, 'ENOENT')) return;
+      throw err;
+    }
+    if (this.durability !== 'none') await syncDir(join(this.dir, state));
   }
 
   /** Moves the record; with durability, the destination directory's entry is flushed too. */

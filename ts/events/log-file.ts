@@ -6,7 +6,7 @@
 // write. Those are made with synchronous calls, in place: each fs.promises call would be
 // a round trip through the threadpool, and they dominated an append's cost. The flush,
 // which waits for the disk, stays asynchronous.
-import { ftruncateSync, readSync, statSync, writeSync } from 'node:fs';
+import { fstatSync, ftruncateSync, readSync, statSync, writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { checkFrame } from './frame';
 
@@ -45,6 +45,11 @@ export class LogFile {
   /** `${dev}:${ino}`: a replaced log file is another file. */
   get id(): string {
     return `${this.dev}:${this.ino}`;
+  }
+
+  /** The size of this file. */
+  size(): number {
+    return fstatSync(this.handle.fd).size;
   }
 
   /** The size of the file at `path` when it is still this one, else undefined (gone or replaced). */

@@ -308,14 +308,14 @@ export function createEventApi(deps: Deps) {
           file?.retire(); // gone or replaced: this is a new log
           file = await LogFile.open(this.path, () => this.#closeWhenIdle());
           this.#file = file;
-          size = file.sizeIfCurrent(this.path) ?? 0;
+          size = file.size(); // of the file opened, even if the path changed since
         }
         const known = this.#known?.ino === file.ino && this.#known.end <= size ? this.#known : { end: 0, seq: 0 };
         const end = file.findEnd(known, size);
         const frames = batch.map((a, i) => encodeFrame(end.seq + 1 + i, a.payload));
         const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-        // Known only once written: a failed write leaves a torn tail that the next append cuts.
-        this.#known = undefined;
+        // The end found stays true if the write fails: it leaves a torn tail the next append cuts.
+        this.#known = { end: end.end, seq: end.seq, ino: file.ino };
         file.append(end.end, end.torn, bytes);
         const written = end.end + bytes.length;
         this.#known = { end: written, seq: end.seq + batch.length, ino: file.ino };

@@ -49,6 +49,21 @@ const WHY_MISSED = {
   'counter-full':
     'Flush-bound: each of our increments makes two flushes (file and directory); write-file-atomic makes one and skips the ' +
     'directory flush, so the peers do less durable work per increment.',
+  'events-none':
+    'One append at a time is bound by a turn of the log lock: open + flock + the lock-file identity and fallback-marker checks + ' +
+    'close (7 syscalls), then a stat and the write: about 9 syscalls and 30 µs of CPU per append (strace -c; CPU column). With ' +
+    'appends in flight they share a turn of the lock and one write (1.6 syscalls per append), which reached 110,000-134,000/s ' +
+    'in standalone runs at load 5 and falls short of 100,000/s when the machine is busier (bench/README.md, "Event log").',
+  'events-data-group-commit':
+    'With one append in flight per process, each append hands the log lock and then the flush lock from process to process; a ' +
+    'release wakes every waiter (inotify), all retry, one wins: about 900 µs of CPU per append on 2 cores (CPU column), while ' +
+    "the disk itself merges 8 processes' concurrent fdatasyncs (the 8-process plain-file row). Appends in flight in each " +
+    'process share a turn of each lock and reach the target.',
+  'tasks-8-workers':
+    'Each claim + complete creates two files (the lease file and the claimed record), and creating a file on this VM took ' +
+    '0.5-0.8 ms (p50 of an empty O_CREAT) while other builds ran, against 14-23 µs at a quiet moment; strace -T put 0.64 ms ' +
+    'of a claim in the temp file open alone. The figure with process start also holds 8 Node starts on 2 cores ' +
+    '(bench/README.md, "Task queue").',
 };
 
 const signed = (x, digits) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;

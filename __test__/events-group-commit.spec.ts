@@ -1,7 +1,8 @@
 // EventLog group commit at durability 'data': concurrent appends in one process share
 // flushes. Seen from the outside with strace: the fdatasync calls of 100 concurrent
 // appends are counted, and the trace's order shows that no append was acknowledged
-// before a flush that started after its record's write had finished.
+// before a flush that started after its record's write had finished (appends of one object
+// may share one write: every record in it counts as written when it ends).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,12 +49,21 @@ interface Trace {
   acked: Map<number, number>;
 }
 
+/** The seqs of the records one write holds (appends of one object may share a write). */
+function recordSeqs(bytes: Buffer): number[] {
+  const seqs: number[] = [];
+  for (let at = 0; at + 20 <= bytes.length && bytes.toString('latin1', at, at + 4) === 'CFE1'; at += 20 + bytes.readUInt32LE(at + 4)) {
+    seqs.push(Number(bytes.readBigUInt64LE(at + 8)));
+  }
+  return seqs;
+}
+
 /** Reads a `strace -f -xx` trace of write/fdatasync/fsync, following calls split by other threads. */
 function parseTrace(lines: string[]): Trace {
   const trace: Trace = { flushes: [], written: new Map(), acked: new Map() };
-  const pending = new Map<string, { kind: 'flush'; start: number } | { kind: 'write'; seq: number }>();
+  const pending = new Map<string, { kind: 'flush'; start: number } | { kind: 'write'; seqs: number[] }>();
   const wrote = (bytes: Buffer, at: number) => {
-    if (bytes.subarray(0, 4).toString('latin1') === 'CFE1') trace.written.set(Number(bytes.readBigUInt64LE(8)), at);
+    for (const seq of recordSeqs(bytes)) trace.written.set(seq, at);
     const ack = /^ack (\d+)\n$/.exec(bytes.toString('latin1'));
     if (ack) trace.acked.set(Number(ack[1]), at);
   };
@@ -65,7 +75,7 @@ function parseTrace(lines: string[]): Trace {
       const was = pending.get(pid!);
       pending.delete(pid!);
       if (was?.kind === 'flush') trace.flushes.push({ start: was.start, end: at, ok: / = 0$/.test(call) });
-      else if (was?.kind === 'write' && was.seq > 0) trace.written.set(was.seq, at);
+      else if (was?.kind === 'write') for (const seq of was.seqs) trace.written.set(seq, at);
       return;
     }
     const unfinished = call.endsWith('<unfinished ...>');
@@ -81,9 +91,9 @@ function parseTrace(lines: string[]): Trace {
       wrote(bytes, at);
       return;
     }
-    const isRecord = bytes.subarray(0, 4).toString('latin1') === 'CFE1';
-    pending.set(pid!, { kind: 'write', seq: isRecord ? Number(bytes.readBigUInt64LE(8)) : 0 });
-    if (!isRecord) wrote(bytes, at); // an ack: printed once it starts is late enough to count as sooner
+    const seqs = recordSeqs(bytes);
+    pending.set(pid!, { kind: 'write', seqs });
+    if (seqs.length === 0) wrote(bytes, at); // an ack: printed once it starts is late enough to count as sooner
   });
   return trace;
 }
@@ -108,7 +118,7 @@ describe.skipIf(STRACE_MISSING)('EventLog group commit (durability data)', () =>
       const path = join(dir, 'events.log');
       const traceFile = join(dir, 'trace');
       const run = runStraced(
-        ['-f', '--seccomp-bpf', '-qq', '-o', traceFile, '-s', '24', '-xx', '-e', 'trace=write,fdatasync,fsync'],
+        ['-f', '--seccomp-bpf', '-qq', '-o', traceFile, '-s', '65536', '-xx', '-e', 'trace=write,fdatasync,fsync'],
         appendScript(impl, path),
       );
       expect(run.code, run.trace.join('\n')).toBe(0);
@@ -134,7 +144,7 @@ describe.skipIf(STRACE_MISSING)('EventLog group commit (durability data)', () =>
       const traceFile = join(dir, 'trace');
       const inject = ['-e', 'inject=fdatasync:error=EIO:when=1'];
       const run = runStraced(
-        ['-f', '--seccomp-bpf', '-qq', '-o', traceFile, '-s', '24', '-xx', '-e', 'trace=write,fdatasync,fsync', ...inject],
+        ['-f', '--seccomp-bpf', '-qq', '-o', traceFile, '-s', '65536', '-xx', '-e', 'trace=write,fdatasync,fsync', ...inject],
         appendScript(impl, path),
       );
       expect(run.code, run.trace.join('\n')).toBe(0);

@@ -109,6 +109,23 @@ describe.each(IMPLEMENTATIONS)('EventLog (%s)', (impl) => {
     expect((await readAll(path)).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 
+  it('a record header split by the 64 KiB read chunk is read whole, and a new appender keeps every record', async () => {
+    // Readers read the log in 64 KiB chunks. Size a first record so that the second one's
+    // 20-byte header starts 10 bytes before the chunk's end: the reader must read on,
+    // not stop there as if at a torn tail (and an appender must not cut the log there).
+    const path = join(tempDir('events'), 'events.log');
+    const probe = join(tempDir('events'), 'probe.log');
+    await new EventLog(probe, { durability: 'none' }).append({ pad: '' });
+    const overhead = readFileSync(probe).length; // frame of an empty pad
+    const log = new EventLog(path, { durability: 'none' });
+    await log.append({ pad: 'x'.repeat(64 * 1024 - 10 - overhead) });
+    expect(readFileSync(path).length).toBe(64 * 1024 - 10);
+    for (let n = 2; n <= 5; n++) await log.append({ pad: '' });
+    expect((await readAll(path)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(await new EventLog(path, { durability: 'none' }).append({ pad: '' })).toEqual({ seq: 6 });
+    expect((await readAll(path)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it("tail sees another process's appends as they come, from 'end' or a seq; abort rejects", async () => {
     const path = join(tempDir('events'), 'events.log');
     const log = new EventLog(path, { durability: 'none' });

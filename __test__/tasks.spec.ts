@@ -6,7 +6,7 @@
 // workers, every dependency ended before its dependant started, every task is done,
 // none was acknowledged twice, and a task taken back from a dead worker counted up.
 import { spawn } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
@@ -192,6 +192,32 @@ describe.each(IMPLEMENTATIONS)('TaskQueue (%s)', (impl) => {
     expect([again?.id, again?.attempts, again?.data]).toEqual([id, 2, { n: 1 }]);
     await again?.complete('ok');
     expect(await q.list()).toMatchObject([{ id, state: 'done', result: 'ok', attempts: 2 }]);
+  });
+
+  it('a claimer killed between writing claimed/ and removing ready/: the stale ready copy never comes back', async () => {
+    // A claim writes claimed/<id>.json, then removes ready/<id>.json; this is the state a
+    // SIGKILL between the two leaves (made by hand: the window is microseconds wide).
+    const killedMidClaim = async (maxAttempts: number) => {
+      const dir = tempDir('tasks');
+      const q = new (api().TaskQueue)(dir);
+      const id = await q.add({ n: 1 }, { maxAttempts });
+      const ready = JSON.parse(readFileSync(join(dir, 'ready', `${id}.json`), 'utf8'));
+      writeFileSync(join(dir, 'claimed', `${id}.json`), JSON.stringify({ ...ready, attempts: 1, worker: 'dead' }));
+      return { dir, q, id };
+    };
+    const states = (dir: string) => ['ready', 'claimed', 'done', 'failed'].map((s) => readdirSync(join(dir, s)).length);
+
+    const retried = await killedMidClaim(3);
+    const again = await retried.q.claim();
+    expect([again?.id, again?.attempts]).toEqual([retried.id, 2]);
+    await again?.complete();
+    expect(await retried.q.claim()).toBeUndefined();
+    expect(states(retried.dir)).toEqual([0, 0, 1, 0]);
+
+    const spent = await killedMidClaim(1);
+    expect(await spent.q.claim()).toBeUndefined(); // out of attempts: failed, and not handed out from the stale copy
+    expect(await spent.q.list()).toMatchObject([{ id: spent.id, state: 'failed', attempts: 1 }]);
+    expect(states(spent.dir)).toEqual([0, 0, 0, 1]);
   });
 
   it('exclusive keys: a task is not handed out while one sharing a key is claimed', async () => {

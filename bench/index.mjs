@@ -4,7 +4,7 @@
 //
 //   npm run bench                      full run (about 10 min; wants a quiet machine)
 //   npm run bench -- --quick           short run to check the suite works
-//   npm run bench -- --only=ids,locks  some sections (ids, writes, locks, counter, store, memory)
+//   npm run bench -- --only=ids,locks  some sections (ids, writes, locks, counter, store, memory, tasks, events)
 //   npm run bench -- --dir=/some/dir   where the files go (default: the OS temp dir)
 //   node bench/index.mjs --from=bench/results/latest.json
 //                                      report a saved run again (tables, targets, README)
@@ -17,13 +17,15 @@ import { loadavg, tmpdir } from 'node:os';
 import { machine } from './lib/machine.mjs';
 import { markdown, printTables, updateReadme } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
+import { runEvents } from './sections/events.mjs';
 import { runIds } from './sections/ids.mjs';
 import { runLocks } from './sections/locks.mjs';
 import { runMemory, summarize } from './sections/memory.mjs';
 import { COUNTER_KINDS, runProcesses, STORE_KINDS } from './sections/processes.mjs';
+import { runTasks } from './sections/tasks.mjs';
 import { runWrites } from './sections/writes.mjs';
 
-const SECTIONS = ['ids', 'writes', 'locks', 'counter', 'store', 'memory'];
+const SECTIONS = ['ids', 'writes', 'locks', 'counter', 'store', 'memory', 'tasks', 'events'];
 
 function parseArgs(argv) {
   const args = { quick: false, only: SECTIONS, dir: tmpdir(), from: undefined };
@@ -50,6 +52,14 @@ async function measureAll(args) {
   // shorter rounds, so one burst of it spoils fewer of them.
   config.writeTiming = args.quick ? {} : { time: 400, warmupTime: 100, rounds: 5 };
   config.contention = { processes: 4, iterations: args.quick ? 100 : 500, rounds: args.quick ? 1 : 3, durabilities: ['full', 'none'] };
+  // Issue 13: a queue of `tasks` drained by 1, 8 and 32 workers; appends per run (none;
+  // data, full and the raw flush loop), split among the processes; a paced tail.
+  config.taskQueue = { tasks: args.quick ? 300 : 2000, rounds: args.quick ? 1 : 3 };
+  config.events = {
+    counts: args.quick ? { none: 4000, flushed: 200 } : { none: 40_000, flushed: 1600 },
+    tail: { count: args.quick ? 50 : 300, paceMs: 5, durability: 'data' },
+    rounds: args.quick ? 1 : 3,
+  };
 
   const require = createRequire(import.meta.url);
   const cfs = { native: require('../dist/native.js'), js: require('../dist/js.js') };
@@ -67,6 +77,8 @@ async function measureAll(args) {
     counter: () => runProcesses(COUNTER_KINDS, config, 'counter'),
     store: () => runProcesses(STORE_KINDS, config, 'store'),
     memory: () => runMemory(config),
+    tasks: () => runTasks(config),
+    events: () => runEvents(config),
   };
   const results = {};
   // The 1-minute load average as each section starts and at the end: other work on the

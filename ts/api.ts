@@ -40,7 +40,6 @@ export function createApi(backend: Backend) {
     ...createTaskApi(backend, { FileLock: locks.FileLock, uuidv7: ids.uuidv7 }),
     ...createPortApi({ FileLock: locks.FileLock }),
     ...createEventApi({
-      withLock: locks.withLock,
       FileLock: locks.FileLock,
       openStore: (dir) => new store.ConcurrentFileStore(dir, { durability: 'data' }),
     }),

@@ -63,6 +63,50 @@ export function sectionTables(results) {
       })),
     });
   }
+  if (results.tasks) {
+    tables.push({
+      title: `Task queue, claim + complete (tasks/s; each run drains ${fmtCount(results.tasks[0].tasks)} tasks and checks each was claimed once)`,
+      rows: results.tasks.map((r) => ({
+        workers: r.mode === 'processes' ? `${r.workers} process${r.workers === 1 ? '' : 'es'}` : `${r.workers} loops in 1 process`,
+        'tasks/s': fmtRate(r.rate),
+        'tasks/s with process start': r.mode === 'processes' ? fmtRate(r.rateWithStart) : '',
+        'claim p50 ms': r.claimP50.toFixed(2),
+        'claim p99 ms': r.claimP99.toFixed(2),
+        'double claims': fmtCount(r.doubleClaims),
+        'CPU µs per task': fmtRate(r.cpuMicrosPerTask),
+      })),
+    });
+  }
+  if (results.events) {
+    const appends = results.events.filter((r) => r.kind !== 'tail');
+    tables.push({
+      title: 'Event log (appends/s; every append run reads the log back: each append once, seq contiguous)',
+      rows: appends.map((r) => ({
+        appender:
+          r.kind === 'raw' ? `plain file: write + ${r.durability === 'full' ? 'fsync' : 'fdatasync'} per record` : 'EventLog.append',
+        durability: r.durability,
+        processes: `${r.processes} x ${fmtCount(r.count)}`,
+        'in flight per process': String(r.inflight),
+        'appends/s': fmtRate(r.rate),
+        'append p50 ms': r.kind === 'raw' ? '' : r.appendP50.toFixed(3),
+        'append p99 ms': r.kind === 'raw' ? '' : r.appendP99.toFixed(3),
+        'CPU µs per append': fmtRate(r.cpuMicrosPerAppend),
+      })),
+    });
+    const tail = results.events.find((r) => r.kind === 'tail');
+    if (tail) {
+      tables.push({
+        title: 'Event log tail latency (append call in one process to a tail in another seeing it)',
+        rows: [
+          {
+            run: `${tail.count} appends ${tail.paceMs} ms apart, durability ${tail.durability}`,
+            'p50 ms': tail.tailP50.toFixed(2),
+            'p99 ms': tail.tailP99.toFixed(2),
+          },
+        ],
+      });
+    }
+  }
   if (results.memory) {
     tables.push({
       title: 'Memory (RSS after a full GC, V8 young generation pinned at 1 MiB semi-spaces; see bench/README.md)',
@@ -102,7 +146,7 @@ export function printTables(results, targets) {
     console.table(table.rows);
   }
   if (targets.length) {
-    console.log('\nTargets (issue 6)');
+    console.log('\nTargets (issues 6 and 13)');
     for (const t of targets) {
       console.log(
         `- ${t.met ? 'MET    ' : 'NOT MET'} ${t.path}: ${t.target}\n          ${t.measured}${t.why ? `\n          why: ${t.why}` : ''}`,

@@ -53,12 +53,19 @@ export function encodeFrame(seq: number, payload: Buffer): Buffer {
 }
 
 /**
- * The frame at `offset` of `buf`: `{ event, end }` when whole and valid; 'short' when
- * `buf` ends inside it (more may come, or it is a torn tail); 'bad' when it is not a
- * valid frame (a torn tail that later bytes can never complete).
+ * Where the frame at `offset` of `buf` ends and its seq, when it is whole and its checksum
+ * holds; 'short' when `buf` ends inside it (more may come, or it is a torn tail); 'bad'
+ * when it is not a valid frame (a torn tail that later bytes can never complete).
+ * Appenders only need this; readers also parse the payload (`decodeFrame`).
  */
-export function decodeFrame(buf: Buffer, offset: number): { event: LogEvent; end: number } | 'short' | 'bad' {
-  if (buf.length - offset < HEADER_BYTES) return buf.subarray(offset).equals(MAGIC.subarray(0, buf.length - offset)) ? 'short' : 'bad';
+export function checkFrame(buf: Buffer, offset: number): { seq: number; end: number } | 'short' | 'bad' {
+  const have = buf.length - offset;
+  if (have < HEADER_BYTES) {
+    // A header cut by the end of what was read: more may follow if what is there starts like one.
+    const prefix = Math.min(have, MAGIC.length);
+    if (!buf.subarray(offset, offset + prefix).equals(MAGIC.subarray(0, prefix))) return 'bad';
+    return have >= 8 && buf.readUInt32LE(offset + 4) > MAX_PAYLOAD_BYTES ? 'bad' : 'short';
+  }
   if (!buf.subarray(offset, offset + 4).equals(MAGIC)) return 'bad';
   const length = buf.readUInt32LE(offset + 4);
   if (length > MAX_PAYLOAD_BYTES) return 'bad';
@@ -66,12 +73,18 @@ export function decodeFrame(buf: Buffer, offset: number): { event: LogEvent; end
   if (end > buf.length) return 'short';
   const payload = buf.subarray(offset + HEADER_BYTES, end);
   if (crc32c([buf.subarray(offset + 8, offset + 16), payload]) !== buf.readUInt32LE(offset + 16)) return 'bad';
-  const seq = Number(buf.readBigUInt64LE(offset + 8));
+  return { seq: Number(buf.readBigUInt64LE(offset + 8)), end };
+}
+
+/** `checkFrame`, and the event it holds; a payload that is not JSON makes it 'bad'. */
+export function decodeFrame(buf: Buffer, offset: number): { event: LogEvent; end: number } | 'short' | 'bad' {
+  const checked = checkFrame(buf, offset);
+  if (typeof checked !== 'object') return checked;
   let parsed: { time: number; data: unknown };
   try {
-    parsed = JSON.parse(payload.toString('utf8'));
+    parsed = JSON.parse(buf.toString('utf8', offset + HEADER_BYTES, checked.end));
   } catch {
     return 'bad';
   }
-  return { event: { seq, time: parsed.time, data: parsed.data }, end };
+  return { event: { seq: checked.seq, time: parsed.time, data: parsed.data }, end: checked.end };
 }

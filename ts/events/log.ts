@@ -2,28 +2,33 @@
 // server. Records are framed and checksummed (./frame.ts). Appends are made under the
 // log's lock, `${path}.lock`: the appender finds the end of the last whole record (from
 // where it last looked, so an append reads only what others added since), cuts off any
-// torn tail a killed appender left there, and writes its record there with one write at
-// that offset. So `seq` is contiguous (1, 2, 3 ...), torn bytes never sit between good
-// records, and a reader, which checks every checksum and stops at the first record that
-// is not whole, never sees a torn or interleaved record. `tail` waits at the end for the
-// file to change (fs.watch: inotify on Linux) and polls slowly as a backstop. The flush
-// an append waits for is made after the lock is let go, and shared by the appends of this
-// object that wrote meanwhile (group commit, ./flush-group.ts) and with other processes'
-// appends (./shared-flush.ts).
+// torn tail a killed appender left there, and writes its records there with one write.
+// So `seq` is contiguous (1, 2, 3 ...), torn bytes never sit between good records, and a
+// reader, which checks every checksum and stops at the first record that is not whole,
+// never sees a torn or interleaved record. `tail` waits at the end for the file to change
+// (fs.watch: inotify on Linux) and polls slowly as a backstop.
+//
+// The appends of one EventLog object queue up while one of them is under the lock: each
+// time the lock is had, every queued append is written at once (one stat, one read of
+// others' records, one write: ./log-file.ts). The flush an append waits for is made after
+// the lock is let go, and shared by the appends of this object written meanwhile (group
+// commit, ./flush-group.ts) and with other processes' appends (./shared-flush.ts).
 import { watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Durability } from '../backend';
 import { invalidArgType, isSystemError, outOfRange, throwIfAborted } from '../errors';
 import { serializeJson } from '../json-file';
-import type { FileLockConstructor, LockOptions } from '../lock';
+import type { FileLockBase, FileLockConstructor } from '../lock';
 import { syncDir } from '../sync-dir';
 import { toOptions, toPath, toSignal, toWriteSettings } from '../validate';
 import { FlushGroup } from './flush-group';
 import { decodeFrame, encodeFrame, type LogEvent } from './frame';
+import { LogFile, type Position } from './log-file';
 import { SharedFlush } from './shared-flush';
 
 export type { LogEvent } from './frame';
+export type { Position } from './log-file';
 
 /** Options of `new EventLog(path, options)`. */
 export interface EventLogOptions {
@@ -38,7 +43,6 @@ interface CursorStore {
 }
 
 interface Deps {
-  withLock: <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<T>;
   FileLock: FileLockConstructor;
   openStore: (dir: string) => CursorStore;
 }
@@ -129,10 +133,15 @@ const CHUNK_BYTES = 64 * 1024;
 /** The backstop poll of `tail` (fs.watch can miss events on some filesystems). */
 const TAIL_POLL_MS = 1000;
 
-/** Where a scan stopped: the end of the last whole record, and its seq (0: none). */
-export interface Position {
-  end: number;
-  seq: number;
+/** The most appends, and bytes, one write takes from the queue. */
+const MAX_BATCH_APPENDS = 4096;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** An append waiting in this object's queue for the lock. */
+interface Queued {
+  payload: Buffer;
+  resolve: (seq: number) => void;
+  reject: (err: unknown) => void;
 }
 
 /** Reads whole records from `from.end` on; calls `onEvent` for each; returns where they stop. */
@@ -183,21 +192,28 @@ export function createEventApi(deps: Deps) {
   class EventLog implements EventLogBase {
     readonly path: string;
     readonly #durability: Durability;
+    readonly #lock: FileLockBase;
     /** Where this process last saw the end of the log (under the lock), and on which file. */
     #known: (Position & { ino: number }) | undefined;
     /** The appends of this object that share flushes (group commit). */
     #group: FlushGroup | undefined;
     /** Flushes shared with other processes' appends (see ./shared-flush.ts). */
     readonly #shared: SharedFlush;
-    /** Appends of this object that have not written yet, and who waits for that to change. */
-    #writing = 0;
+    /** Appends waiting for the lock, and whether a drain of them is running. */
+    #queue: Queued[] = [];
+    #draining = false;
+    /** Who waits for the drain to write its next batch (or to end). */
     #wake: { promise: Promise<void>; resolve: () => void } | undefined;
+    /** The log's descriptor, kept while appends come; closed once idle. */
+    #file: LogFile | undefined;
+    #idleCheck = false;
     /** This object's flush of the log's directory (so the log's own name is durable), shared. */
     #dirFlush: Promise<void> | undefined;
 
     constructor(path: string | URL, options?: EventLogOptions) {
       this.path = resolve(toPath(path));
       this.#durability = toWriteSettings({ durability: toOptions(options).durability ?? 'data' }).durability;
+      this.#lock = new deps.FileLock(`${this.path}.lock`);
       this.#shared = new SharedFlush(this.path, this.#durability === 'full' ? 'full' : 'data', deps.FileLock);
     }
 
@@ -221,51 +237,107 @@ export function createEventApi(deps: Deps) {
       };
     }
 
-    /**
-     * The write is made under the lock; the flush after it, outside, shared with the
-     * other appends of this object that wrote meanwhile (group commit, ./flush-group.ts).
-     */
     async append(event: unknown): Promise<{ seq: number }> {
       const payload = serializeJson({ time: Date.now(), data: event }, 'event');
-      const writing = this.#startWriting();
-      const { seq, handle, group, n } = await deps
-        .withLock(`${this.path}.lock`, async () => {
-          const handle = await open(this.path, 'a+');
-          try {
-            const end = await this.#findEnd(handle);
-            const seq = end.seq + 1;
-            const frame = encodeFrame(seq, payload);
-            // 'a+' appends on every write, so the file must end exactly at `end` first.
-            if (end.torn) await handle.truncate(end.end);
-            await handle.write(frame, 0, frame.length);
-            const written = end.end + frame.length;
-            this.#known = { ...this.#known!, end: written, seq };
-            const group = this.#groupFor(end.file);
-            const ino = this.#known.ino;
-            const n = group.wrote(() => this.#shared.flush(handle, ino, written));
-            return { seq, handle, group, n };
-          } catch (err) {
-            await handle.close();
-            throw err;
-          } finally {
-            writing.done();
-          }
-        })
-        .catch((err: unknown) => {
-          writing.done(); // the lock was not had: this append will not write
-          throw err;
-        });
-      try {
-        // Our descriptor stays open until our write is flushed: any flush may use it.
-        if (this.#durability !== 'none') await group.flushed(n, () => this.#othersWriting());
-      } finally {
-        await handle.close();
-      }
+      const seq = await new Promise<number>((resolve, reject) => {
+        this.#queue.push({ payload, resolve, reject });
+        if (!this.#draining) void this.#drain();
+      });
       // The first appends of each object (whichever process created the file) also wait
       // for one flush of the directory: until then the log's own name could vanish in a
       // power cut. It started after the file existed, so it covers every later append.
       if (this.#durability !== 'none') await this.#flushDir();
       return { seq };
+    }
+
+    /**
+     * Writes the queued appends, a batch per turn of the lock, until none is left. A
+     * batch's flush is not waited for here: the next batch is written meanwhile, and the
+     * flush group decides when to flush (once nothing more is on its way to write).
+     */
+    async #drain(): Promise<void> {
+      this.#draining = true;
+      try {
+        while (this.#queue.length > 0) {
+          const batch = this.#takeBatch();
+          let written: { firstSeq: number; group: FlushGroup; n: number };
+          try {
+            written = await this.#writeBatch(batch);
+          } catch (err) {
+            for (const a of batch) a.reject(err);
+            continue;
+          } finally {
+            this.#wakeWaiters();
+          }
+          const settle = () => {
+            for (const [i, a] of batch.entries()) a.resolve(written.firstSeq + i);
+          };
+          if (this.#durability === 'none') settle();
+          else
+            written.group
+              .flushed(written.n, () => this.#othersWriting())
+              .then(settle, (err: unknown) => {
+                for (const a of batch) a.reject(err);
+              });
+        }
+      } finally {
+        this.#draining = false;
+        this.#wakeWaiters();
+        this.#closeWhenIdle();
+      }
+    }
+
+    #takeBatch(): Queued[] {
+      let bytes = 0;
+      let n = 0;
+      while (n < this.#queue.length && n < MAX_BATCH_APPENDS && (n === 0 || bytes + this.#queue[n]!.payload.length <= MAX_BATCH_BYTES)) {
+        bytes += this.#queue[n]!.payload.length;
+        n++;
+      }
+      return this.#queue.splice(0, n);
+    }
+
+    /** Under the lock: finds the end, cuts a torn tail, writes the batch's records in one write. */
+    async #writeBatch(batch: Queued[]): Promise<{ firstSeq: number; group: FlushGroup; n: number }> {
+      // Uncontended, the lock is taken without leaving the thread (a flock); else waited for.
+      if (!this.#lock.tryAcquire()) await this.#lock.acquire();
+      try {
+        let file = this.#file;
+        let size = file?.sizeIfCurrent(this.path);
+        if (!file || size === undefined) {
+          file?.retire(); // gone or replaced: this is a new log
+          file = await LogFile.open(this.path, () => this.#closeWhenIdle());
+          this.#file = file;
+          size = file.size(); // of the file opened, even if the path changed since
+        }
+        const known = this.#known?.ino === file.ino && this.#known.end <= size ? this.#known : { end: 0, seq: 0 };
+        const end = file.findEnd(known, size);
+        const frames = batch.map((a, i) => encodeFrame(end.seq + 1 + i, a.payload));
+        const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+        // The end found stays true if the write fails: it leaves a torn tail the next append cuts.
+        this.#known = { end: end.end, seq: end.seq, ino: file.ino };
+        file.append(end.end, end.torn, bytes);
+        const written = end.end + bytes.length;
+        this.#known = { end: written, seq: end.seq + batch.length, ino: file.ino };
+        const group = this.#groupFor(file.id);
+        const n = group.wrote(() => file.flushing((handle) => this.#shared.flush(handle, file.ino, written)));
+        return { firstSeq: end.seq + 1, group, n };
+      } finally {
+        this.#lock.release();
+      }
+    }
+
+    /** Closes the descriptor once no append is queued or being flushed (checked after this turn of the event loop). */
+    #closeWhenIdle(): void {
+      if (this.#idleCheck) return;
+      this.#idleCheck = true;
+      setImmediate(() => {
+        this.#idleCheck = false;
+        const file = this.#file;
+        if (!file || this.#draining || this.#queue.length > 0 || file.busy) return;
+        this.#file = undefined;
+        file.retire();
+      });
     }
 
     #flushDir(): Promise<void> {
@@ -276,25 +348,15 @@ export function createEventApi(deps: Deps) {
       return this.#dirFlush;
     }
 
-    /** Counts an append on its way to write; `done()` (once is enough) when it wrote or gave up. */
-    #startWriting(): { done: () => void } {
-      this.#writing += 1;
-      let ended = false;
-      return {
-        done: () => {
-          if (ended) return;
-          ended = true;
-          this.#writing -= 1;
-          const wake = this.#wake;
-          this.#wake = undefined;
-          wake?.resolve();
-        },
-      };
+    #wakeWaiters(): void {
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.resolve();
     }
 
-    /** Undefined when no append of this object is on its way to write, else a promise of the next that is no longer. */
+    /** Undefined when no append of this object is on its way to write, else a promise of the next write (or the drain's end). */
     #othersWriting(): Promise<void> | undefined {
-      if (this.#writing === 0) return undefined;
+      if (!this.#draining) return undefined;
       if (!this.#wake) {
         let resolve!: () => void;
         const promise = new Promise<void>((r) => {
@@ -309,16 +371,6 @@ export function createEventApi(deps: Deps) {
     #groupFor(file: string): FlushGroup {
       if (this.#group?.file !== file) this.#group = new FlushGroup(file);
       return this.#group;
-    }
-
-    /** Under the lock: the end of the last whole record, read on from where we last were. */
-    async #findEnd(handle: FileHandle): Promise<Position & { torn: boolean; file: string }> {
-      const { dev, ino, size } = await handle.stat();
-      const known = this.#known?.ino === ino && this.#known.end <= size ? this.#known : { end: 0, seq: 0 };
-      const found = await scan(handle, known);
-      const torn = found.torn || found.end < size;
-      this.#known = { end: found.end, seq: found.seq, ino };
-      return { ...found, torn, file: `${dev}:${ino}` };
     }
 
     async *read(options?: { from?: number }): AsyncGenerator<LogEvent> {

@@ -21,7 +21,7 @@
 // ready -> claimed, rewrite the record with attempts + 1. Nothing ever waits while holding
 // a lock, so claims cannot deadlock.
 import { createHash } from 'node:crypto';
-import { access, unlink } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend, Durability } from '../backend';
 import { invalidArgType, invalidArgValue, isSystemError, outOfRange, throwIfAborted } from '../errors';
@@ -239,9 +239,9 @@ function invalidState(message: string): Error {
   return Object.assign(new Error(`Invalid state: ${message}`), { code: 'ERR_INVALID_STATE' });
 }
 
-async function unlinkIfExists(path: string): Promise<void> {
+function unlinkIfExists(path: string): void {
   try {
-    await unlink(path);
+    unlinkSync(path);
   } catch (err) {
     if (!isSystemError(err, 'ENOENT')) throw err;
   }
@@ -285,7 +285,7 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       serializeJson(data, 'data');
       await this.#ensureDirs();
       for (const dep of dependsOn) {
-        if ((await this.#stateOf(dep)) === undefined)
+        if (this.#stateOf(dep) === undefined)
           throw invalidArgValue('options.dependsOn', dep, `must name a task of the queue in '${this.dir}'`);
       }
       const record: TaskRecord = { id: deps.uuidv7(), data, exclusive, dependsOn, maxAttempts, attempts: 0, createdAt: Date.now() };
@@ -322,7 +322,7 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       const found = new Map<string, TaskInfo>();
       for (const s of STATES) {
         for (const id of await this.#layout.ids(s)) {
-          const record = await this.#layout.read(s, id);
+          const record = await this.#layout.readAsync(s, id);
           if (record) found.set(id, { ...record, state: s });
         }
       }
@@ -365,14 +365,21 @@ export function createTaskApi(backend: Backend, deps: Deps) {
     /** Claims `id` if it is still ready, its dependencies are done and its keys are free. */
     async #tryTake(id: string, worker: string | undefined): Promise<ClaimedTask | 'gone' | 'busy' | 'blocked'> {
       // A look first: taking the lease of a task another claimer took would recreate its lease file.
-      if (!(await exists(this.#layout.record('ready', id)))) return 'gone';
+      if (!this.#layout.has('ready', id)) return 'gone';
       const lease = new deps.FileLock(this.#layout.lease(id));
       if (!lease.tryAcquire()) return 'busy';
       const hold = new Hold(lease, []);
       try {
-        const record = await this.#layout.read('ready', id);
+        const record = this.#layout.read('ready', id);
         if (!record) {
-          await this.#dropLeaseFile(id); // finished meanwhile: our lock made a fresh lease file
+          this.#dropLeaseFile(id); // finished meanwhile: our lock made a fresh lease file
+          hold.release();
+          return 'gone';
+        }
+        if (this.#layout.has('claimed', id)) {
+          // A claimer died between writing claimed/ and removing ready/: the ready copy is
+          // stale, and the claimed one (its lease free) is given back by #recoverOrphans.
+          this.#layout.remove('ready', id);
           hold.release();
           return 'gone';
         }
@@ -386,9 +393,12 @@ export function createTaskApi(backend: Backend, deps: Deps) {
           hold.release();
           return 'blocked';
         }
-        await this.#layout.move(id, 'ready', 'claimed');
+        // Written under a new name, then the ready record removed (not renamed, then
+        // rewritten): replacing a file by rename makes ext4 start its writeback inside the
+        // rename (auto_da_alloc), the largest cost of a claim when it was done that way.
         const claimed: TaskRecord = { ...record, attempts: record.attempts + 1, ...(worker === undefined ? {} : { worker }) };
         await this.#layout.write('claimed', claimed);
+        await this.#layout.remove('ready', id);
         return new Claim(this, claimed, hold);
       } catch (err) {
         hold.release();
@@ -399,8 +409,8 @@ export function createTaskApi(backend: Backend, deps: Deps) {
     /** 'done' when every dependency is done, 'waiting' if one is not yet, else the ID of a failed one. */
     async #dependencies(record: TaskRecord): Promise<string> {
       for (const dep of record.dependsOn) {
-        if (await exists(this.#layout.record('done', dep))) continue;
-        return (await exists(this.#layout.record('failed', dep))) ? dep : 'waiting';
+        if (this.#layout.has('done', dep)) continue;
+        return this.#layout.has('failed', dep) ? dep : 'waiting';
       }
       return 'done';
     }
@@ -423,9 +433,14 @@ export function createTaskApi(backend: Backend, deps: Deps) {
         const lease = new deps.FileLock(this.#layout.lease(id));
         if (!lease.tryAcquire()) continue; // its claimer lives
         try {
-          const record = await this.#layout.read('claimed', id);
-          if (!record) await this.#dropLeaseFile(id);
-          else if (await this.#giveBack(record, { message: 'its claimer ended without completing it (the process died or released it)' })) {
+          const record = this.#layout.read('claimed', id);
+          if (!record) {
+            this.#dropLeaseFile(id);
+            continue;
+          }
+          // Its claimer may have died before removing the ready copy: that must not outlive the give-back.
+          await this.#layout.remove('ready', id);
+          if (await this.#giveBack(record, { message: 'its claimer ended without completing it (the process died or released it)' })) {
             this.#candidates = new Set([id, ...this.#candidates]);
           }
         } finally {
@@ -453,17 +468,16 @@ export function createTaskApi(backend: Backend, deps: Deps) {
       const final = error ? { ...record, error } : record;
       if (final !== record || record.result !== undefined) await this.#layout.write(from, final);
       await this.#layout.move(id, from, to);
-      await this.#dropLeaseFile(id);
+      this.#dropLeaseFile(id);
     }
 
     /** A finished task needs no lease file. Native holders may delete theirs (see Locks); the fallback's goes at release. */
-    async #dropLeaseFile(id: string): Promise<void> {
-      if (backend.implementation === 'native') await unlinkIfExists(this.#layout.lease(id));
+    #dropLeaseFile(id: string): void {
+      if (backend.implementation === 'native') unlinkIfExists(this.#layout.lease(id));
     }
 
-    async #stateOf(id: string): Promise<TaskState | undefined> {
-      for (const s of STATES) if (await exists(this.#layout.record(s, id))) return s;
-      return undefined;
+    #stateOf(id: string): TaskState | undefined {
+      return STATES.find((s) => this.#layout.has(s, id));
     }
 
     #ensureDirs(): Promise<unknown> {
@@ -548,14 +562,4 @@ export function createTaskApi(backend: Backend, deps: Deps) {
   }
 
   return { TaskQueue: TaskQueue as TaskQueueConstructor };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch (err) {
-    if (isSystemError(err, 'ENOENT')) return false;
-    throw err;
-  }
 }

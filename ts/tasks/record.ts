@@ -1,7 +1,14 @@
 // A task's record and where it lives: one JSON file, `<dir>/<state>/<id>.json`. The
 // directory a record sits in *is* the task's state; records move between states by
 // rename, and are rewritten (atomically) only by the holder of the task's lease.
-import { readdir, rename } from 'node:fs/promises';
+//
+// The calls a claim makes on one task (a look, a read of a small record, renames, an
+// unlink) are synchronous: each is a dentry or page-cache operation of microseconds,
+// while as an fs.promises call each was a round trip through the threadpool that cost
+// more than the call itself and dominated a claim. What can wait for the disk (flushes,
+// durable writes) and what grows with the queue (directory listings) stays async.
+import { readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend, Durability } from '../backend';
 import { isSystemError } from '../errors';
@@ -81,21 +88,52 @@ export class Layout {
       .sort();
   }
 
+  /** Whether the task's record is in `state`. */
+  has(state: TaskState, id: string): boolean {
+    return statSync(this.record(state, id), { throwIfNoEntry: false }) !== undefined;
+  }
+
   /** The record, or undefined when it is not in `state` (any more). */
-  async read(state: TaskState, id: string): Promise<TaskRecord | undefined> {
+  read(state: TaskState, id: string): TaskRecord | undefined {
     const path = this.record(state, id);
-    const bytes = await readIfExists(path);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      if (isSystemError(err, 'ENOENT')) return undefined;
+      throw err;
+    }
     return parseJson(path, bytes) as TaskRecord | undefined;
   }
 
+  /** `read` without blocking: for `list`, which reads every record. */
+  async readAsync(state: TaskState, id: string): Promise<TaskRecord | undefined> {
+    const path = this.record(state, id);
+    return parseJson(path, await readIfExists(path)) as TaskRecord | undefined;
+  }
+
+  /** Replaces the record atomically; without durability in place (no flush to wait for), else on the threadpool. */
   async write(state: TaskState, record: TaskRecord, noClobber = false): Promise<void> {
     const bytes = serializeJson(record, 'task');
-    await this.backend.write(this.record(state, record.id), bytes, { durability: this.durability, mode: undefined, noClobber });
+    const settings = { durability: this.durability, mode: undefined, noClobber };
+    if (this.durability === 'none') this.backend.writeSync(this.record(state, record.id), bytes, settings);
+    else await this.backend.write(this.record(state, record.id), bytes, settings);
+  }
+
+  /** Removes the record from `state` if it is there; with durability, the removal is flushed. */
+  async remove(state: TaskState, id: string): Promise<void> {
+    try {
+      unlinkSync(this.record(state, id));
+    } catch (err) {
+      if (isSystemError(err, 'ENOENT')) return;
+      throw err;
+    }
+    if (this.durability !== 'none') await syncDir(join(this.dir, state));
   }
 
   /** Moves the record; with durability, the destination directory's entry is flushed too. */
   async move(id: string, from: TaskState, to: TaskState): Promise<void> {
-    await rename(this.record(from, id), this.record(to, id));
+    renameSync(this.record(from, id), this.record(to, id));
     if (this.durability !== 'none') await syncDir(join(this.dir, to));
   }
 }

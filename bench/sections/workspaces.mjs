@@ -199,21 +199,31 @@ export async function runWorkspaces({
       );
       result.failures.push(row);
     }
-    // 2. Wall times on a big repository: plain parallel, serialised, ours.
+    // 2. Wall times on a big repository: plain parallel, serialised, ours. Nothing is
+    // deleted between the scenarios (deleting N x 20k files slowed whichever scenario came
+    // next by several times on this VM); each gets a root of its own, writeback is flushed
+    // before each, and the order turns with N so that no kind always follows the same one.
     const big = await generateRepo(join(base, 'big'), bigFiles);
-    const bigRoot = join(base, 'big', 'wt');
-    const single = await serialised(big, bigRoot, 1, 'single');
-    await cleanUp(big, bigRoot);
-    for (const n of timingCounts) {
-      const plain = await plainParallel(big, bigRoot, n, `p${n}`);
-      await cleanUp(big, bigRoot);
-      const serial = await serialised(big, bigRoot, n, `s${n}`);
-      await cleanUp(big, bigRoot);
-      const mine = await ours(big, bigRoot, n, `o${n}`);
-      await cleanUp(big, bigRoot);
-      const row = { n, files: bigFiles, singleAdd: single.wall, plain, serialised: serial.wall, ours: mine };
+    const rootOf = (tag) => join(base, 'big', tag);
+    await run('sync', []);
+    const single = await serialised(big, rootOf('single'), 1, 'single');
+    for (const [index, n] of timingCounts.entries()) {
+      const kinds = {
+        plain: () => plainParallel(big, rootOf(`p${n}`), n, `p${n}`),
+        serialised: async () => (await serialised(big, rootOf(`s${n}`), n, `s${n}`)).wall,
+        ours: () => ours(big, rootOf(`o${n}`), n, `o${n}`),
+      };
+      const order = ['plain', 'serialised', 'ours'];
+      for (let turn = 0; turn < index % order.length; turn++) order.push(order.shift());
+      const measured = {};
+      for (const kind of order) {
+        await run('sync', []);
+        measured[kind] = await kinds[kind]();
+      }
+      const { plain, serialised: serial, ours: mine } = measured;
+      const row = { n, files: bigFiles, order, singleAdd: single.wall, plain, serialised: serial, ours: mine };
       log(
-        `workspaces: N=${n}, ${bigFiles} files: plain parallel ${plain.failures} failed, ${plain.wall.toFixed(0)} ms; serialised ${serial.wall.toFixed(0)} ms; ours ${mine.failures} failed, ${mine.wall.toFixed(0)} ms (create p50 ${mine.p50.toFixed(0)}, p99 ${mine.p99.toFixed(0)} ms); one add alone ${single.wall.toFixed(0)} ms`,
+        `workspaces: N=${n}, ${bigFiles} files (order ${order.join(', ')}): plain parallel ${plain.failures} failed, ${plain.wall.toFixed(0)} ms; serialised ${serial.toFixed(0)} ms; ours ${mine.failures} failed, ${mine.wall.toFixed(0)} ms (create p50 ${mine.p50.toFixed(0)}, p99 ${mine.p99.toFixed(0)} ms); one add alone ${single.wall.toFixed(0)} ms`,
       );
       result.timing.push(row);
     }

@@ -114,9 +114,14 @@ it('the consumers run without cargo or rustc on PATH', () => {
 });
 
 describe('package contents', () => {
-  it('the main tarball holds built JS, its types, README, LICENSE and package.json only', () => {
+  it('the main tarball holds built JS, its types, the docs pages the README links, README, LICENSE and package.json only', () => {
     const files = tarList(main);
-    for (const file of files) assert.match(file, /^package\/(package\.json|README\.md|LICENSE|dist\/[\w/-]+\.(js|d\.ts))$/);
+    for (const file of files)
+      assert.match(file, /^package\/(package\.json|README\.md|LICENSE|docs\/[\w-]+\.md|dist\/[\w/-]+\.(js|d\.ts))$/);
+    // The README's links into docs/ must work on the npm page too: the pages they name ship.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const [, page] of readme.matchAll(/\]\((docs\/[\w-]+\.md)/g))
+      assert.ok(files.includes(`package/${page}`), `${page} is linked but not shipped`);
     for (const entry of ['index', 'native', 'js']) {
       assert.ok(files.includes(`package/dist/${entry}.js`) && files.includes(`package/dist/${entry}.d.ts`), entry);
     }
@@ -201,7 +206,9 @@ describe('(a) main + platform tarballs', () => {
         compilerOptions: { ...compilerOptions, module, moduleResolution, skipLibCheck: !shipped },
         files,
         include: shipped ? ['../node_modules/concurrent-fs/dist/**/*.d.ts'] : [],
-        exclude: [],
+        // concurrent-fs/etcd's types name etcd3's, an optional peer dependency this consumer
+        // does not install (nothing reaches them unless the app imports concurrent-fs/etcd).
+        exclude: shipped ? ['../node_modules/concurrent-fs/dist/etcd/**', '../node_modules/concurrent-fs/dist/etcd.d.ts'] : [],
       };
       writeFileSync(join(types, `tsconfig.${mode}.json`), JSON.stringify(config));
       run('node', [tsc, '-p', `tsconfig.${mode}.json`], { cwd: types });

@@ -49,7 +49,7 @@ export function createLockStatusApi(backend: Backend) {
     const found = await lockFileAt(file);
     if (found === undefined) return { locked: false, shared: false, holders: [] };
     const marker = fallbackHolder(found.real);
-    if (kernelLocksVisible) return summarise(combine(await flockHolds(found.ino), marker));
+    if (kernelLocksVisible()) return summarise(combine(await flockHolds(found.ino), marker));
     return probe(backend, file, marker);
   }
 

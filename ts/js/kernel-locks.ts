@@ -2,10 +2,25 @@
 // fallback cannot take an flock, but it can see one, which is how a fallback process
 // and native processes (or flock(1), py-filelock) on one lock file exclude each other
 // (the protocol is in the core's lock/foreign.rs). Elsewhere there is no such view:
-// `kernelLocksVisible` is false and the fallback excludes only other fallback holders.
+// `kernelLocksVisible()` is false and the fallback excludes only other fallback holders.
 import * as fs from 'node:fs';
 
-export const kernelLocksVisible = process.platform === 'linux' && fs.existsSync('/proc/locks');
+let visible: boolean | undefined;
+
+/**
+ * Whether /proc/locks can be read here. Asked on first use, not at import: Deno refuses
+ * a look at /proc without --allow-all, and an import must not need that.
+ */
+export function kernelLocksVisible(): boolean {
+  if (visible === undefined) {
+    try {
+      visible = process.platform === 'linux' && fs.existsSync('/proc/locks');
+    } catch {
+      visible = false;
+    }
+  }
+  return visible;
+}
 
 /**
  * True when a kernel lock on inode `ino` conflicts with a lock of the given kind:
@@ -18,7 +33,7 @@ export const kernelLocksVisible = process.platform === 'linux' && fs.existsSync(
  * fallback wait for an unrelated lock, never ignore a real one.
  */
 export function kernelLockConflicts(ino: bigint, shared: boolean): boolean {
-  if (!kernelLocksVisible) return false;
+  if (!kernelLocksVisible()) return false;
   const suffix = `:${ino}`;
   for (const line of fs.readFileSync('/proc/locks', 'latin1').split('\n')) {
     const fields = line.trim().split(/\s+/);

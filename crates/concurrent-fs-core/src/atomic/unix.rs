@@ -131,8 +131,9 @@ impl Target {
   /// flush, however their paths were spelled.
   pub fn dir_key(&self) -> io::Result<DirKey> {
     let stat = retry(|| rfs::fstat(&self.dir))?;
-    #[allow(clippy::useless_conversion)]
-    Ok((u64::from(stat.st_dev), u64::from(stat.st_ino)))
+    // dev_t is i32 on macOS, u64 on Linux: only equality matters here.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    Ok((stat.st_dev as u64, u64::from(stat.st_ino)))
   }
 
   /// True when there is an entry at the name (of any kind).

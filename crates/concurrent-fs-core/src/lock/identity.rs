@@ -26,8 +26,9 @@ pub fn of_open(_file: &File, metadata: &std::fs::Metadata) -> io::Result<FileId>
 #[cfg(unix)]
 pub fn at_path(path: &Path) -> io::Result<Option<FileId>> {
   match rustix::fs::stat(path) {
-    #[allow(clippy::useless_conversion)]
-    Ok(stat) => Ok(Some(FileId(u64::from(stat.st_dev), u64::from(stat.st_ino)))),
+    // dev_t is i32 on macOS, u64 on Linux: only equality matters here.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    Ok(stat) => Ok(Some(FileId(stat.st_dev as u64, u64::from(stat.st_ino)))),
     Err(rustix::io::Errno::NOENT) => Ok(None),
     Err(errno) => Err(errno.into()),
   }

@@ -63,8 +63,10 @@ describe.runIf(LINUX)('native: releasing with and without waiters', () => {
        const readline = require('node:readline').createInterface({ input: process.stdin });
        readline.on('line', async () => {
          await lock.acquire();
-         console.log(performance.timeOrigin + performance.now());
+         const acquiredAt = performance.timeOrigin + performance.now();
          lock.release();
+         // Printed after the release: the parent's next tryAcquire must find the lock free.
+         console.log(acquiredAt);
        });
        console.log('ready');`,
     );

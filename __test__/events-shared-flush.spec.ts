@@ -3,12 +3,11 @@
 // and a failed flush fails every append it was to cover. Made deterministic by holding
 // the flush lock from the test while the children write, released once the test has
 // seen (by tailing the log) every child's record.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAULT_ENV, STRACE_MISSING } from './helpers/faults';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { runFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const CHILDREN = 4;
@@ -20,23 +19,10 @@ interface Outcome {
   datasyncs: number;
 }
 
-function child(impl: string, log: string, token: string, wrapper: string[]): Promise<Outcome> {
-  const [command, ...args] = [...wrapper, process.execPath, join(FIXTURES, 'event-flush-child.cjs'), impl, log, token];
-  return new Promise((resolve, reject) => {
-    const run = spawn(command!, args, { cwd: ROOT, env: { ...process.env, ...FAULT_ENV } });
-    let out = '';
-    let err = '';
-    run.stdout.on('data', (d) => {
-      out += d;
-    });
-    run.stderr.on('data', (d) => {
-      err += d;
-    });
-    run.on('error', reject);
-    run.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as Outcome) : reject(new Error(`child ${token} exited ${code}: ${err}`)),
-    );
-  });
+async function child(impl: string, log: string, token: string, wrapper: string[]): Promise<Outcome> {
+  const run = await runFixture('event-flush-child.cjs', [impl, log, token], FAULT_ENV, wrapper);
+  if (run.code !== 0) throw new Error(`child ${token} exited ${run.code ?? run.signal}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as Outcome;
 }
 
 /** Starts the children with the flush lock held here; releases it once every record is in the log. */

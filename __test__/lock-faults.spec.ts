@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { FIXTURES, isAlive, ROOT } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import type { Impl } from './helpers/worker';
 
@@ -27,15 +27,6 @@ async function startHolder(impl: Impl, path: string, withChild = false) {
     exited.then(() => reject(new Error(`holder exited before locking: ${stderr}`)));
   });
   return { holder, exited, childPid: Number(line.split(' ')[1]) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe.each(IMPLEMENTATIONS)('locks under faults (%s)', (impl) => {
@@ -79,18 +70,18 @@ describe.each(IMPLEMENTATIONS)('locks under faults (%s)', (impl) => {
     const path = join(tempDir(), 'a.lock');
     const { holder, exited, childPid } = await startHolder(impl, path, true);
     try {
-      expect(alive(childPid)).toBe(true);
+      expect(isAlive(childPid)).toBe(true);
       expect(new cfs.FileLock(path).tryAcquire()).toBe(false);
       holder.kill('SIGKILL');
       expect((await exited).signal).toBe('SIGKILL');
-      expect(alive(childPid)).toBe(true);
+      expect(isAlive(childPid)).toBe(true);
       // At once: the first try after the holder's exit succeeds, no wait.
       const lock = new cfs.FileLock(path);
       const first = lock.tryAcquire();
       if (first) lock.release();
       expect(first).toBe(true);
     } finally {
-      if (alive(childPid)) process.kill(childPid, 'SIGKILL');
+      if (isAlive(childPid)) process.kill(childPid, 'SIGKILL');
     }
   });
 

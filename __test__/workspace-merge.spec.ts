@@ -9,7 +9,7 @@ import { type Child, talkTo } from './helpers/child';
 import { describeWith, startProcess } from './helpers/foreign';
 import { addWorktree, commit, GIT_MISSING, git, makeRepo, worktreeState } from './helpers/git-repo';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, runNode } from './helpers/spawn';
+import { FIXTURES, isAlive, runNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const { openRepo } = require('../dist/workspaces/repo.js') as typeof import('../ts/workspaces/repo');
@@ -258,7 +258,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
     controller.abort();
     await expect(merging).rejects.toMatchObject({ name: 'AbortError' });
     const pid = Number(readFileSync(mark, 'utf8'));
-    await until(() => !alive(pid));
+    await until(() => !isAlive(pid));
     expect(git(repo, 'rev-parse', 'main')).toBe(old);
     expect(worktrees(repo)).toEqual(registered);
   });
@@ -435,14 +435,5 @@ function killQuietly(pid: number): void {
     process.kill(pid, 'SIGKILL');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

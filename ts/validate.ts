@@ -85,3 +85,16 @@ export function toWriteSettings(options: Record<string, unknown>): WriteSettings
     noClobber: toBoolean(options.noClobber, 'options.noClobber', false),
   };
 }
+
+/** Scanning 2^bits lock files is fine up to 65536 (sonyflake's machine field). */
+const MAX_LEASE_BITS = 16;
+
+/** `options.bits` of a worker-ID lease (local or on etcd): an integer 1..16, default 10. */
+export function toLeaseBits(value: unknown): number {
+  if (value === undefined) return 10;
+  if (typeof value !== 'number') throw invalidArgType('options.bits', 'of type number', value);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LEASE_BITS) {
+    throw outOfRange('options.bits', `an integer >= 1 and <= ${MAX_LEASE_BITS}`, value);
+  }
+  return value;
+}

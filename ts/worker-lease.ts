@@ -15,10 +15,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from './backend';
-import { invalidArgType, LockTimeoutError, outOfRange } from './errors';
+import { LockTimeoutError } from './errors';
 import type { HeldMark } from './id-backend';
 import { createLockApi, type FileLockBase } from './lock';
-import { toOptions, toPath, toTimeout } from './validate';
+import { toLeaseBits, toOptions, toPath, toTimeout } from './validate';
 
 /** Options of `leaseWorkerId(dir, options)`. */
 export interface LeaseWorkerIdOptions {
@@ -37,9 +37,6 @@ export interface WorkerLease {
   /** `release()`, for `using`. */
   [Symbol.dispose](): void;
 }
-
-/** Scanning 2^bits lock files is fine up to 65536 (sonyflake's machine field). */
-const MAX_LEASE_BITS = 16;
 
 /** Poll delays (ms) while every ID is taken: quick at first, then gentle on the disk. */
 const FIRST_POLL_MS = 2;
@@ -84,15 +81,6 @@ class Lease implements WorkerLease {
   }
 }
 
-function toBits(value: unknown): number {
-  if (value === undefined) return 10;
-  if (typeof value !== 'number') throw invalidArgType('options.bits', 'of type number', value);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_LEASE_BITS) {
-    throw outOfRange('options.bits', `an integer >= 1 and <= ${MAX_LEASE_BITS}`, value);
-  }
-  return value;
-}
-
 export function createLeaseApi(backend: Backend) {
   const { FileLock } = createLockApi(backend);
 
@@ -125,7 +113,7 @@ export function createLeaseApi(backend: Backend) {
   async function leaseWorkerId(dir: string | URL, options?: LeaseWorkerIdOptions): Promise<WorkerLease> {
     const path = toPath(dir, 'dir');
     const opts = toOptions(options);
-    const bits = toBits(opts.bits);
+    const bits = toLeaseBits(opts.bits);
     const timeout = toTimeout(opts.timeout, 'options.timeout', 0);
     await mkdir(path, { recursive: true });
     const deadline = performance.now() + timeout;

@@ -18,10 +18,16 @@ export function runNode(script: string, env: Record<string, string | undefined> 
   return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Starts a fixture script; resolves when it exits. */
-export function runFixture(name: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Finished> {
+/** Starts a fixture script (behind `wrapper`, e.g. strace, if given); resolves when it exits. */
+export function runFixture(
+  name: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  wrapper: readonly string[] = [],
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(FIXTURES, name), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const [command, ...rest] = [...wrapper, process.execPath, join(FIXTURES, name), ...args];
+    const child = spawn(command!, rest, { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -33,4 +39,14 @@ export function runFixture(name: string, args: string[], env: Record<string, str
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** Whether a process with this pid exists (signal 0 delivers nothing, only checks). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

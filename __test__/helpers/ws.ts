@@ -6,7 +6,7 @@ import { type ChildProcessWithoutNullStreams, execFileSync, spawn, spawnSync } f
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { FIXTURES, ROOT } from './spawn';
+import { FIXTURES, isAlive, ROOT } from './spawn';
 import { tempDir } from './tmp';
 
 /** Why the installed git cannot run these tests, or undefined. */
@@ -85,15 +85,6 @@ afterEach(() => {
     } catch {}
   }
 });
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Polls `condition` (for things that send no event) until it holds; a generous deadline. */
 export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, deadlineMs = 60_000): Promise<void> {
@@ -175,7 +166,7 @@ export async function startAgent(
       else if (style === 'group') process.kill(-(child.pid as number), 'SIGKILL');
       else process.kill(child.pid as number, 'SIGKILL');
     },
-    gone: () => waitUntil(() => !pidAlive(pid), `agent ${pid} to end`),
+    gone: () => waitUntil(() => !isAlive(pid), `agent ${pid} to end`),
   };
 }
 

@@ -12,8 +12,8 @@
 // a machine whose clock is behind (by up to MAX_CLOCK_BEHIND_MS; more is refused with
 // ClockBackwardsError rather than waited out).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClockBackwardsError, invalidArgType, LockTimeoutError, outOfRange } from '../errors';
-import { toTimeout } from '../validate';
+import { ClockBackwardsError, LockTimeoutError } from '../errors';
+import { toLeaseBits, toTimeout } from '../validate';
 import { LeaseLostError } from './errors';
 import { markKey, prefixEnd, workerPrefix } from './keys';
 import type { LockHost } from './lock';
@@ -29,7 +29,6 @@ export interface EtcdLeaseWorkerIdOptions {
   timeout?: number;
 }
 
-const MAX_LEASE_BITS = 16;
 /**
  * A mark at most ttl + this far ahead of this clock is waited out (a holder that stopped
  * without writing its final mark leaves a reservation up to a ttl ahead); further means
@@ -45,17 +44,8 @@ function clockMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-function toBits(value: unknown): number {
-  if (value === undefined) return 10;
-  if (typeof value !== 'number') throw invalidArgType('options.bits', 'of type number', value);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_LEASE_BITS) {
-    throw outOfRange('options.bits', `an integer >= 1 and <= ${MAX_LEASE_BITS}`, value);
-  }
-  return value;
-}
-
 export async function leaseWorkerIdOn(host: LockHost, name: string, options: Record<string, unknown>): Promise<EtcdWorkerLease> {
-  const bits = toBits(options.bits);
+  const bits = toLeaseBits(options.bits);
   const timeout = toTimeout(options.timeout, 'options.timeout', 0);
   const deadline = performance.now() + timeout;
   for (let attempt = 0; ; attempt++) {

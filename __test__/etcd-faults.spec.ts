@@ -138,6 +138,30 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd through failures', () => {
     });
   }
 
+  it('a server down longer than the ttl: the hold is lost within about one ttl; back, the lock goes to the next client with a larger token', async () => {
+    const server = await startEtcd();
+    const coordinator = await connect(server, { ttl: 2 });
+    const lock = await coordinator.lock('x').acquire();
+    const token = lock.fencingToken as bigint;
+    await server.stop('SIGKILL');
+    const down = performance.now();
+    const lostAfter = await abortedAfter(lock.signal, down);
+    console.log(`server SIGKILL to lock.signal abort: ${lostAfter.toFixed(0)} ms (ttl 2 s)`);
+    expect(lostAfter).toBeLessThan(2000 + SLACK_MS);
+    expect(lock.signal.reason).toBeInstanceOf(etcd.LeaseLostError);
+    expect(lock.isLocked).toBe(false);
+    expect(() => lock.assertHeld()).toThrow(etcd.LeaseLostError);
+    await server.restart();
+    const back = performance.now();
+    // The server renews leases across its restart: the lost hold's key goes when its lease
+    // is revoked by the old client or expires, about one ttl after the server is back.
+    const next = await (await connect(server)).lock('x').acquire({ timeout: 30_000 });
+    const takeover = performance.now() - back;
+    console.log(`server back to the next holder: ${takeover.toFixed(0)} ms (ttl 2 s)`);
+    expect(next.fencingToken).toBeGreaterThan(token);
+    expect(takeover).toBeLessThan(2000 + SLACK_MS);
+  });
+
   it('a server back without its data: the hold is lost at once', async () => {
     const server = await startEtcd();
     const coordinator = await connect(server, { ttl: 10 });

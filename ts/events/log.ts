@@ -33,6 +33,17 @@ export interface EventDeps {
   openStore: (dir: string) => CursorStore;
 }
 
+/** The `EventLog` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface EventLogConstructor {
+  /**
+   * A log at `path`; nothing is touched until the first call.
+   * @param path The log file (created by the first append).
+   * @param options `durability` (default `'data'`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
+   */
+  new (path: string | URL, options?: EventLogOptions): EventLogBase;
+}
+
 /**
  * An append-only log of JSON events for any number of processes (the type of an
  * `EventLog`). Readers never see a torn or interleaved record, even when an appender is
@@ -114,17 +125,6 @@ export abstract class EventLogBase {
     const from = toFrom(opts.from, true);
     yield* tailEvents(this.path, from, toSignal(opts.signal));
   }
-}
-
-/** The `EventLog` class users get (an interface for the same reason as `FileLockConstructor`). */
-export interface EventLogConstructor {
-  /**
-   * A log at `path`; nothing is touched until the first call.
-   * @param path The log file (created by the first append).
-   * @param options `durability` (default `'data'`).
-   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
-   */
-  new (path: string | URL, options?: EventLogOptions): EventLogBase;
 }
 
 /** Binds EventLogBase to its dependencies: the `EventLog` class users get. */

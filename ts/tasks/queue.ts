@@ -106,6 +106,17 @@ const SPREAD = 16;
 /** The longest a claim goes without looking for dead claimers' tasks. */
 const RECOVER_EVERY_MS = 20;
 
+/** The `TaskQueue` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface TaskQueueConstructor {
+  /**
+   * A queue over `dir`; nothing is touched until the first call.
+   * @param dir The queue's directory (created on first use).
+   * @param options `durability` (default `'none'`: survives process crashes, not power loss).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
+   */
+  new (dir: string | URL, options?: TaskQueueOptions): TaskQueueBase;
+}
+
 /**
  * A task queue in a directory for any number of processes (the type of a `TaskQueue`).
  * A claimed task is held by its claimer's kernel lock: a claimer that dies gives it back
@@ -280,17 +291,6 @@ export abstract class TaskQueueBase {
     });
     return this.#ready;
   }
-}
-
-/** The `TaskQueue` class users get (an interface for the same reason as `FileLockConstructor`). */
-export interface TaskQueueConstructor {
-  /**
-   * A queue over `dir`; nothing is touched until the first call.
-   * @param dir The queue's directory (created on first use).
-   * @param options `durability` (default `'none'`: survives process crashes, not power loss).
-   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
-   */
-  new (dir: string | URL, options?: TaskQueueOptions): TaskQueueBase;
 }
 
 /** Binds TaskQueueBase to an implementation: the `TaskQueue` class users get. */

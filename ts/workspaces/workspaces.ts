@@ -92,9 +92,39 @@ export interface WorkspaceConflict {
   readonly files: string[];
 }
 
+/** Where `merge`'s scratch worktrees for `check` go, inside the root (no workspace name starts with '.'). */
+const MERGE_SCRATCH = '.merge-scratch';
+
+function toComponent(value: unknown, label: string): string {
+  if (typeof value !== 'string') throw invalidArgType(label, 'of type string', value);
+  if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value)) {
+    throw invalidArgValue(label, value, "must be a single path component (not empty, no '/', '\\' or NUL, not '.' or '..')");
+  }
+  return value;
+}
+
+/** What Workspaces is built on (see `createWorkspacesApi`). */
+export interface WorkspacesDeps {
+  FileLock: FileLockConstructor;
+  withLock: WithLock;
+  lockStatus: (path: string) => Promise<LockStatus>;
+  openStore: (dir: string) => ConcurrentFileStoreBase;
+  /** The backend's atomic, reflinking copy (for `include`). */
+  cloneFile: (src: string, dest: string) => Promise<CopyMethod>;
+}
+
+/** The `Workspaces` class users get: `Workspaces.open(repo, options)`. */
+export interface WorkspacesConstructor {
+  /** Opens the workspaces of the repository containing `repo` (any of its worktrees). */
+  open(repo: string | URL, options?: WorkspacesOptions): Promise<WorkspacesBase>;
+}
+
 /**
  * The git worktrees of one repository, one per agent (the type of a `Workspaces`). See
  * `createWorkspacesApi` for the class users get.
+ * @example
+ * const wss: Workspaces = await Workspaces.open('.');
+ * await using ws = await wss.create('alice');
  */
 export abstract class WorkspacesBase {
   /** The repository's `<git-common-dir>/concurrent-fs`. */
@@ -259,32 +289,6 @@ export abstract class WorkspacesBase {
     this.#held.set(record.name, lease);
     return new Workspace(record, lease, () => this.#held.delete(record.name));
   }
-}
-
-/** The `Workspaces` class users get: `Workspaces.open(repo, options)`. */
-export interface WorkspacesConstructor {
-  /** Opens the workspaces of the repository containing `repo` (any of its worktrees). */
-  open(repo: string | URL, options?: WorkspacesOptions): Promise<WorkspacesBase>;
-}
-
-export interface WorkspacesDeps {
-  FileLock: FileLockConstructor;
-  withLock: WithLock;
-  lockStatus: (path: string) => Promise<LockStatus>;
-  openStore: (dir: string) => ConcurrentFileStoreBase;
-  /** The backend's atomic, reflinking copy (for `include`). */
-  cloneFile: (src: string, dest: string) => Promise<CopyMethod>;
-}
-
-/** Where `merge`'s scratch worktrees for `check` go, inside the root (no workspace name starts with '.'). */
-const MERGE_SCRATCH = '.merge-scratch';
-
-function toComponent(value: unknown, label: string): string {
-  if (typeof value !== 'string') throw invalidArgType(label, 'of type string', value);
-  if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value)) {
-    throw invalidArgValue(label, value, "must be a single path component (not empty, no '/', '\\' or NUL, not '.' or '..')");
-  }
-  return value;
 }
 
 /** Binds WorkspacesBase to its dependencies: the `Workspaces` class users get. */

@@ -120,8 +120,7 @@ export interface WorkspacesConstructor {
 }
 
 /**
- * The git worktrees of one repository, one per agent (the type of a `Workspaces`). See
- * `createWorkspacesApi` for the class users get.
+ * The git worktrees of one repository, one per agent (the type of a `Workspaces`).
  * @example
  * const wss: Workspaces = await Workspaces.open('.');
  * await using ws = await wss.create('alice');

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { invalidArgType, LockTimeoutError, outOfRange, throwIfAborted } from './errors';
-import { registerDescriptors } from './held-descriptors';
+import { HeldLock } from './held-lock';
 import type { FileLockBase, FileLockConstructor } from './lock';
 import { delay } from './retry';
 import { toOptions, toPath, toSignal, toTimeout } from './validate';
@@ -65,19 +65,12 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
-class Lease implements PortLease {
-  #lock: FileLockBase | undefined;
+class Lease extends HeldLock implements PortLease {
   constructor(
     readonly port: number,
     lock: FileLockBase,
   ) {
-    this.#lock = lock;
-    registerDescriptors(this, () => [this.#lock?.descriptor()]);
-  }
-  release(): void {
-    const lock = this.#lock;
-    this.#lock = undefined;
-    lock?.release();
+    super(lock);
   }
   [Symbol.dispose](): void {
     this.release();
@@ -87,35 +80,41 @@ class Lease implements PortLease {
   }
 }
 
-export function createPortApi(deps: { FileLock: FileLockConstructor }) {
-  /** One pass over the range, lowest first; never waits for a lock. */
-  async function tryLease(dir: string, [first, last]: [number, number]): Promise<PortLease | undefined> {
-    for (let port = first; port <= last; port++) {
-      const lock = new deps.FileLock(join(dir, `port-${port}.lock`));
-      if (!lock.tryAcquire()) continue; // a live leaseholder has it
-      if (await canBind(port)) return new Lease(port, lock);
-      lock.release(); // a foreign program listens there
-    }
-    return undefined;
+/** One pass over the range, lowest first; never waits for a lock. */
+async function tryLease(FileLock: FileLockConstructor, dir: string, [first, last]: [number, number]): Promise<PortLease | undefined> {
+  for (let port = first; port <= last; port++) {
+    const lock = new FileLock(join(dir, `port-${port}.lock`));
+    if (!lock.tryAcquire()) continue; // a live leaseholder has it
+    if (await canBind(port)) return new Lease(port, lock);
+    lock.release(); // a foreign program listens there
   }
+  return undefined;
+}
 
+/** `leasePort` with the FileLock class given. */
+async function leasePortWith(FileLock: FileLockConstructor, options: LeasePortOptions): Promise<PortLease> {
+  const opts = toOptions(options);
+  const dir = resolve(toPath(opts.dir, 'options.dir'));
+  const range = toRange(opts.range);
+  const timeout = toTimeout(opts.timeout, 'options.timeout', 0);
+  const signal = toSignal(opts.signal);
+  throwIfAborted(signal);
+  await mkdir(dir, { recursive: true });
+  const deadline = performance.now() + timeout;
+  for (let poll = FIRST_POLL_MS; ; poll = Math.min(poll * 2, MAX_POLL_MS)) {
+    const lease = await tryLease(FileLock, dir, range);
+    if (lease) return lease;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new LockTimeoutError(dir, timeout);
+    await delay(Math.min(poll, left), signal);
+  }
+}
+
+/** Binds `leasePort` to the FileLock class of an implementation. */
+export function createPortApi(deps: { FileLock: FileLockConstructor }) {
   /** The lowest port of `range` that no live leaseholder sharing `dir` has and that is free to bind now. */
-  async function leasePort(options: LeasePortOptions): Promise<PortLease> {
-    const opts = toOptions(options);
-    const dir = resolve(toPath(opts.dir, 'options.dir'));
-    const range = toRange(opts.range);
-    const timeout = toTimeout(opts.timeout, 'options.timeout', 0);
-    const signal = toSignal(opts.signal);
-    throwIfAborted(signal);
-    await mkdir(dir, { recursive: true });
-    const deadline = performance.now() + timeout;
-    for (let poll = FIRST_POLL_MS; ; poll = Math.min(poll * 2, MAX_POLL_MS)) {
-      const lease = await tryLease(dir, range);
-      if (lease) return lease;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new LockTimeoutError(dir, timeout);
-      await delay(Math.min(poll, left), signal);
-    }
+  function leasePort(options: LeasePortOptions): Promise<PortLease> {
+    return leasePortWith(deps.FileLock, options);
   }
 
   return { leasePort };

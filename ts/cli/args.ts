@@ -13,6 +13,16 @@ export interface OptionSpec {
   short?: string;
 }
 
+/** Specs of flags that take a value (`--dir D`), for the options of parseArgs. */
+export function valueFlags<N extends string>(...names: N[]): Record<N, { type: 'string' }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<N, { type: 'string' }>;
+}
+
+/** Specs of flags that take no value (`--json`). */
+export function switchFlags<N extends string>(...names: N[]): Record<N, { type: 'boolean' }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'boolean' }])) as Record<N, { type: 'boolean' }>;
+}
+
 type Values<S extends Record<string, OptionSpec>> = {
   [K in keyof S]?: S[K]['type'] extends 'boolean' ? boolean : string;
 };

@@ -3,7 +3,7 @@
 // locked updates, optimistic updates, minting IDs — and reports over the IPC channel.
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { choiceArg, integerArg, parseCommandArgs, UsageError } from './args';
+import { choiceArg, integerArg, parseCommandArgs, UsageError, valueFlags } from './args';
 import type { Command } from './command';
 import {
   type Counter,
@@ -26,13 +26,7 @@ const USAGE = `Usage: concurrent-fs demo-worker --dir D --updates M --ids K --im
 Internal: one worker process of 'concurrent-fs demo', which starts it.
 `;
 
-const OPTIONS = {
-  dir: { type: 'string' },
-  updates: { type: 'string' },
-  ids: { type: 'string' },
-  impl: { type: 'string' },
-  index: { type: 'string' },
-} as const;
+const OPTIONS = valueFlags('dir', 'updates', 'ids', 'impl', 'index');
 
 /** Progress goes to the parent at most this often (ms), and at the end of each phase. */
 const PROGRESS_INTERVAL_MS = 50;

@@ -42,71 +42,86 @@ function describeEnd(worker: WorkerState, code: number | null, signal: NodeJS.Si
   return `${who} ${how} (its last report: ${locked} locked and ${optimistic} optimistic updates done)`;
 }
 
-export function startCrew(options: CrewOptions): Crew {
-  const children: ChildProcess[] = [];
-  const workers: WorkerState[] = [];
-  const closed: Promise<void>[] = [];
+/** The workers of one demo run, by index: their processes and what the parent knows of them. */
+class WorkerCrew implements Crew {
+  readonly workers: WorkerState[] = [];
+  readonly done: Promise<void>;
+  readonly #children: ChildProcess[] = [];
+
+  constructor(private readonly options: CrewOptions) {
+    const closed: Promise<void>[] = [];
+    for (let index = 0; index < options.count; index++) closed.push(this.#start(index));
+    const limit = setTimeout(() => this.#timeUp(), options.timeLimitMs);
+    this.done = Promise.all(closed).then(() => clearTimeout(limit));
+  }
+
+  stop(signal: NodeJS.Signals): void {
+    for (const child of this.#children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  }
+
+  /** Starts worker `index`; resolves once it is gone. */
+  #start(index: number): Promise<void> {
+    const child = spawn(process.execPath, this.options.args(index), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const worker: WorkerState = { index, pid: child.pid, progress: { locked: 0, optimistic: 0, conflicts: 0, ids: 0 }, closed: false };
+    this.#children.push(child);
+    this.workers.push(worker);
+    child.on('message', (message: WorkerMessage) => {
+      if (message.type === 'ready') worker.waitingFor = message.phase;
+      else worker.progress = message.progress;
+      if (message.type === 'done') worker.report = message.report;
+      this.#releaseWhenAllReady();
+    });
+    return new Promise((resolve) => {
+      child.on('error', (err) => {
+        this.#fail(worker, `worker ${index}: ${err.message}`);
+        if (child.pid !== undefined) return;
+        worker.closed = true; // it never started, so it will never close
+        resolve();
+      });
+      // 'close' comes after the exit and after the IPC channel closed, so every
+      // message the worker sent has arrived by then.
+      child.on('close', (code, signal) => {
+        worker.closed = true;
+        if (code !== 0 || worker.report === undefined) this.#fail(worker, describeEnd(worker, code, signal));
+        this.#releaseWhenAllReady();
+        resolve();
+      });
+    });
+  }
 
   /** Go, once every live worker waits for the same phase (one that died must not block the rest). */
-  const releaseWhenAllReady = () => {
-    const live = workers.filter((w) => !w.closed);
+  #releaseWhenAllReady(): void {
+    const live = this.workers.filter((w) => !w.closed);
     const phase = live[0]?.waitingFor;
     if (phase === undefined || !live.every((w) => w.waitingFor === phase)) return;
     const go: GoMessage = { type: 'go' };
     for (const worker of live) {
       worker.waitingFor = undefined;
-      const child = children[worker.index]!;
+      const child = this.#children[worker.index]!;
       if (child.connected) child.send(go);
     }
-  };
-
-  const fail = (worker: WorkerState, why: string) => {
-    if (worker.failure !== undefined) return;
-    worker.failure = why;
-    options.onFailure(worker);
-  };
-
-  for (let index = 0; index < options.count; index++) {
-    const child = spawn(process.execPath, options.args(index), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const worker: WorkerState = { index, pid: child.pid, progress: { locked: 0, optimistic: 0, conflicts: 0, ids: 0 }, closed: false };
-    children.push(child);
-    workers.push(worker);
-    child.on('message', (message: WorkerMessage) => {
-      if (message.type === 'ready') worker.waitingFor = message.phase;
-      else worker.progress = message.progress;
-      if (message.type === 'done') worker.report = message.report;
-      releaseWhenAllReady();
-    });
-    closed.push(
-      new Promise((resolve) => {
-        child.on('error', (err) => {
-          fail(worker, `worker ${index}: ${err.message}`);
-          if (child.pid !== undefined) return;
-          worker.closed = true; // it never started, so it will never close
-          resolve();
-        });
-        // 'close' comes after the exit and after the IPC channel closed, so every
-        // message the worker sent has arrived by then.
-        child.on('close', (code, signal) => {
-          worker.closed = true;
-          if (code !== 0 || worker.report === undefined) fail(worker, describeEnd(worker, code, signal));
-          releaseWhenAllReady();
-          resolve();
-        });
-      }),
-    );
   }
 
-  const stop = (signal: NodeJS.Signals) => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  };
-  const limit = setTimeout(() => {
-    for (const worker of workers) {
+  #fail(worker: WorkerState, why: string): void {
+    if (worker.failure !== undefined) return;
+    worker.failure = why;
+    this.options.onFailure(worker);
+  }
+
+  /** The time limit: every worker still running has failed, and is killed. */
+  #timeUp(): void {
+    for (const worker of this.workers) {
       if (!worker.closed)
-        fail(worker, `worker ${worker.index} (pid ${worker.pid}) was still running after ${options.timeLimitMs / 1000} s; killed`);
+        this.#fail(
+          worker,
+          `worker ${worker.index} (pid ${worker.pid}) was still running after ${this.options.timeLimitMs / 1000} s; killed`,
+        );
     }
-    stop('SIGKILL');
-  }, options.timeLimitMs);
-  const done = Promise.all(closed).then(() => clearTimeout(limit));
-  return { workers, done, stop };
+    this.stop('SIGKILL');
+  }
+}
+
+/** Starts `options.count` workers; the demo follows them through the crew. */
+export function startCrew(options: CrewOptions): Crew {
+  return new WorkerCrew(options);
 }

@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { choiceArg, integerArg, parseCommandArgs, UsageError } from './args';
+import { choiceArg, integerArg, parseCommandArgs, UsageError, valueFlags } from './args';
 import type { Command } from './command';
 import { IDS_DIR } from './demo-protocol';
 import { checkInvariants, formatSummary, type Setup } from './demo-report';
@@ -36,14 +36,7 @@ Options:
 Exit status: 0 when every check passed; 1 otherwise; 2 for bad arguments.
 `;
 
-const OPTIONS = {
-  workers: { type: 'string' },
-  updates: { type: 'string' },
-  ids: { type: 'string' },
-  dir: { type: 'string' },
-  impl: { type: 'string' },
-  'time-limit': { type: 'string' },
-} as const;
+const OPTIONS = valueFlags('workers', 'updates', 'ids', 'dir', 'impl', 'time-limit');
 
 /** Leased worker IDs have 10 bits. */
 const MAX_WORKERS = 1024;

@@ -1,6 +1,6 @@
 // `concurrent-fs id`: print unique, increasing IDs, one a line. Large counts are minted
 // in batches and streamed out as the pipe accepts them.
-import { choiceArg, integerArg, parseCommandArgs, UsageError } from './args';
+import { choiceArg, integerArg, parseCommandArgs, switchFlags, UsageError, valueFlags } from './args';
 import type { Command } from './command';
 import { EXIT_TEMPFAIL } from './exit';
 import type { Cfs } from './impl';
@@ -27,13 +27,7 @@ Exit status: 0 printed; 75 if every worker ID in DIR is taken; 2 for bad argumen
 A reader that stops early (| head) ends the output quietly.
 `;
 
-const OPTIONS = {
-  count: { type: 'string' },
-  format: { type: 'string' },
-  worker: { type: 'string' },
-  lease: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
+const OPTIONS = { ...valueFlags('count', 'format', 'worker', 'lease'), ...switchFlags('json') };
 
 const FORMATS = ['snowflake', 'uuidv7'] as const;
 

@@ -4,7 +4,7 @@
 // however they end, so a server that outlives a killed wrapper keeps its port.
 
 import { heldDescriptors } from '../held-descriptors';
-import { integerArg, UsageError } from './args';
+import { integerArg, switchFlags, UsageError, valueFlags } from './args';
 import { commandAfterDashes, requireCommand, runChild } from './child-command';
 import type { Command } from './command';
 import { EXIT_TEMPFAIL } from './exit';
@@ -44,12 +44,7 @@ function rangeArg(text: string | undefined): [number, number] | undefined {
 
 async function lease(argv: readonly string[]): Promise<number> {
   const { own, command } = commandAfterDashes(argv);
-  const { values, positionals } = parseVerbArgs(own, {
-    range: { type: 'string' },
-    dir: { type: 'string' },
-    timeout: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseVerbArgs(own, { ...valueFlags('range', 'dir', 'timeout'), ...switchFlags('json') });
   noPositionals(positionals);
   requireCommand(command);
   const range = rangeArg(values.range);

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heldDescriptors } from '../held-descriptors';
-import { choiceArg, integerArg, UsageError } from './args';
+import { choiceArg, integerArg, switchFlags, UsageError, valueFlags } from './args';
 import { commandAfterDashes, requireCommand, runChild } from './child-command';
 import type { Command } from './command';
 import { EXIT_TEMPFAIL } from './exit';
@@ -94,14 +94,7 @@ async function readOutcome(path: string): Promise<Outcome | undefined> {
 
 async function claim(argv: readonly string[]): Promise<number> {
   const { own, command } = commandAfterDashes(argv);
-  const { values, positionals } = parseVerbArgs(own, {
-    dir: { type: 'string' },
-    hold: { type: 'boolean' },
-    worker: { type: 'string' },
-    wait: { type: 'string' },
-    retry: { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseVerbArgs(own, { ...valueFlags('dir', 'worker', 'wait'), ...switchFlags('hold', 'retry', 'json') });
   noPositionals(positionals);
   // Without a process to hold it, a claim would end as this command exits.
   if (!values.hold) throw new UsageError('claim needs --hold -- COMMAND: a claim lasts as long as the process holding it');

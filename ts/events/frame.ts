@@ -77,7 +77,7 @@ export function checkFrame(buf: Buffer, offset: number): { seq: number; end: num
 }
 
 /** `checkFrame`, and the event it holds; a payload that is not JSON makes it 'bad'. */
-export function decodeFrame(buf: Buffer, offset: number): { event: LogEvent; end: number } | 'short' | 'bad' {
+export function decodeFrame(buf: Buffer, offset: number): { event: LogEvent; seq: number; end: number } | 'short' | 'bad' {
   const checked = checkFrame(buf, offset);
   if (typeof checked !== 'object') return checked;
   let parsed: { time: number; data: unknown };
@@ -86,5 +86,5 @@ export function decodeFrame(buf: Buffer, offset: number): { event: LogEvent; end
   } catch {
     return 'bad';
   }
-  return { event: { seq: checked.seq, time: parsed.time, data: parsed.data }, end: checked.end };
+  return { event: { seq: checked.seq, time: parsed.time, data: parsed.data }, seq: checked.seq, end: checked.end };
 }

@@ -9,14 +9,7 @@
 import { fstatSync, ftruncateSync, readSync, statSync, writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { checkFrame } from './frame';
-
-/** Where a scan stopped: the end of the last whole record, and its seq (0: none). */
-export interface Position {
-  end: number;
-  seq: number;
-}
-
-const CHUNK_BYTES = 64 * 1024;
+import { FrameWindow, type Position } from './frame-window';
 
 export class LogFile {
   /** Flushes using the descriptor: it stays open until they settle. */
@@ -63,29 +56,17 @@ export class LogFile {
    * this process saw before) to `size`; `torn` when bytes after it are not a whole record.
    */
   findEnd(from: Position, size: number): Position & { torn: boolean } {
-    let buf = Buffer.alloc(0);
-    let base = from.end; // file offset of buf[0]
-    let at = 0;
-    let seq = from.seq;
+    const window = new FrameWindow(from);
     for (;;) {
-      const checked = checkFrame(buf, at);
-      if (typeof checked === 'object') {
-        if (checked.seq !== seq + 1) break; // not the next record: treat as torn
-        seq = checked.seq;
-        at = checked.end;
-        continue;
-      }
-      if (checked === 'bad' || base + buf.length >= size) break;
-      // 'short': read more, keeping the unread rest.
-      const rest = buf.subarray(at);
-      const more = Buffer.allocUnsafe(Math.min(Math.max(CHUNK_BYTES, rest.length), size - base - buf.length));
-      const read = readSync(this.handle.fd, more, 0, more.length, base + buf.length);
+      const step = window.next(checkFrame);
+      if (typeof step === 'object') continue;
+      if (step === 'stop' || window.readAt >= size) break;
+      const more = Buffer.allocUnsafe(Math.min(window.chunkBytes(), size - window.readAt));
+      const read = readSync(this.handle.fd, more, 0, more.length, window.readAt);
       if (read === 0) break;
-      base += at;
-      at = 0;
-      buf = rest.length ? Buffer.concat([rest, more.subarray(0, read)]) : more.subarray(0, read);
+      window.push(more.subarray(0, read));
     }
-    const end = base + at;
+    const { end, seq } = window.position;
     return { end, seq, torn: end < size };
   }
 

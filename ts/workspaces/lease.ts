@@ -11,39 +11,26 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { registerDescriptors } from '../held-descriptors';
+import { HeldLock } from '../held-lock';
 import { isOwnerGone, type Owner } from '../js/owner';
 import type { FileLockBase, FileLockConstructor } from '../lock';
 import type { LockStatus } from '../lock-status';
 import { WorkspaceBusyError, type WorkspaceOwner } from './errors';
 import type { Records, WorkspaceRecord } from './records';
 
-/** A held lease. */
-export class Lease {
-  #lock: FileLockBase | undefined;
+/** A held lease of workspace `name`. */
+export class Lease extends HeldLock {
   constructor(
     readonly name: string,
     lock: FileLockBase,
   ) {
-    this.#lock = lock;
-    registerDescriptors(this, () => [this.#lock?.descriptor()]);
-  }
-
-  get held(): boolean {
-    return this.#lock !== undefined;
+    super(lock);
   }
 
   /** The descriptors to hand to a child that works in the workspace (empty for the fallback). */
   descriptors(): number[] {
-    const fd = this.#lock?.descriptor();
+    const fd = this.descriptor();
     return fd === undefined ? [] : [fd];
-  }
-
-  /** Lets go; calling it again does nothing. */
-  release(): void {
-    const lock = this.#lock;
-    this.#lock = undefined;
-    if (lock?.isLocked) lock.release();
   }
 }
 

@@ -1,7 +1,7 @@
 // FileLock, withLock and lockMany: reentrancy, timeouts, cancellation and ordering on
 // top of an implementation's OS-level lock (flock on Unix, LockFileEx on Windows, or
 // the fallback's lock files).
-import type { Backend, OsLock } from './backend';
+import type { Backend, LockHandle } from './backend';
 import { abortError, LockTimeoutError, systemError, throwIfAborted } from './errors';
 import { heldInContext, runHolding } from './lock-context';
 import { compareIdentities, currentIdentity, type LockIdentity, lockFileIdentity } from './lock-identity';
@@ -83,7 +83,7 @@ export abstract class FileLockBase {
   /** Whether this is a shared (reader) lock, from `options.shared`. */
   readonly shared: boolean;
   readonly #timeout: number;
-  readonly #os: OsLock;
+  readonly #handle: LockHandle;
   #count = 0;
   /** Where `held` keeps this lock alive while held; -1 when not held. */
   #slot = -1;
@@ -94,7 +94,7 @@ export abstract class FileLockBase {
     this.path = toPath(path);
     this.shared = toBoolean(opts.shared, 'options.shared', false);
     this.#timeout = toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY);
-    this.#os = backend.openLock(this.path, this.shared);
+    this.#handle = backend.openLock(this.path, this.shared);
   }
 
   /** Whether this object holds the lock now (its hold count is above zero). */
@@ -115,7 +115,7 @@ export abstract class FileLockBase {
       return true;
     }
     this.#refuseWhilePending('tryAcquire');
-    if (!this.#os.tryLock()) return false;
+    if (!this.#handle.tryLock()) return false;
     this.#holdFirst();
     return true;
   }
@@ -138,7 +138,7 @@ export abstract class FileLockBase {
     }
     this.#refuseWhilePending('acquireSync');
     this.#refuseDeadlock();
-    if (!this.#os.lockSync(timeout)) throw new LockTimeoutError(this.path, timeout);
+    if (!this.#handle.lockSync(timeout)) throw new LockTimeoutError(this.path, timeout);
     this.#holdFirst();
     return this;
   }
@@ -170,7 +170,7 @@ export abstract class FileLockBase {
       return this;
     }
     this.#refuseDeadlock();
-    const wait = this.#os.lock(Math.max(0, deadline - performance.now()), signal);
+    const wait = this.#handle.lock(Math.max(0, deadline - performance.now()), signal);
     this.#pending = wait;
     try {
       if (!(await wait)) throw new LockTimeoutError(this.path, timeout);
@@ -179,7 +179,7 @@ export abstract class FileLockBase {
     }
     if (signal?.aborted) {
       // The lock came in as the signal fired: honour the abort.
-      this.#os.unlock();
+      this.#handle.unlock();
       throw abortError(signal);
     }
     this.#holdFirst();
@@ -197,7 +197,7 @@ export abstract class FileLockBase {
     this.#count--;
     if (this.#count === 0) {
       this.#letGo();
-      this.#os.release();
+      this.#handle.release();
     }
   }
 
@@ -207,7 +207,7 @@ export abstract class FileLockBase {
    * @internal
    */
   descriptor(): number | undefined {
-    return this.#count > 0 ? this.#os.fd() : undefined;
+    return this.#count > 0 ? this.#handle.fd() : undefined;
   }
 
   /** The OS lock has one wait at a time; a blocking call beside it could never end. */
@@ -245,7 +245,7 @@ export abstract class FileLockBase {
     if (this.#count === 0 && this.#pending) return;
     this.#count = 0;
     this.#letGo();
-    this.#os.unlock();
+    this.#handle.unlock();
   }
 
   /** As `[Symbol.dispose]`, for `await using`. */

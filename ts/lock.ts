@@ -155,16 +155,11 @@ export abstract class FileLockBase {
    * await using held = await new FileLock('data.json.lock').acquire({ timeout: 5000 });
    */
   async acquire(options?: AcquireOptions): Promise<this> {
-    const opts = toOptions(options);
-    const timeout = toTimeout(opts.timeout, 'options.timeout', this.#timeout);
-    const signal = toSignal(opts.signal);
-    throwIfAborted(signal);
-    const deadline = performance.now() + timeout;
-    // One OS wait per object: a second acquire() while the first waits joins it, within
-    // its own timeout and signal, and gets the lock (counted) when the first does.
-    while (this.#count === 0 && this.#pending) {
-      if (!(await joinWithin(this.#pending, deadline, signal))) throw new LockTimeoutError(this.path, timeout);
-    }
+    const limits = startAcquire(options, this.#timeout);
+    const { timeout, signal, deadline } = limits;
+    // One OS wait per object: a second acquire() joins the pending one. (Checked here, not
+    // in joinPending, so that an uncontended acquire awaits nothing before its OS wait.)
+    if (this.#count === 0 && this.#pending) await joinPending(() => (this.#count === 0 ? this.#pending : null), limits, this.path);
     if (this.#count > 0) {
       this.#count++;
       return this;
@@ -278,98 +273,105 @@ export function createLockApi(backend: Backend) {
       super(backend, path, options);
     }
   }
+  const newLock: NewLock = (path, shared) => new FileLock(path, { shared });
+  return {
+    FileLock: FileLock as FileLockConstructor,
+    withLock: <T>(path: string | URL, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> => withLock(newLock, path, fn, options),
+    lockMany: (paths: readonly (string | URL)[], options?: LockOptions): Promise<LockSet> => lockMany(newLock, paths, options),
+  };
+}
 
-  /**
-   * Runs `fn` holding the lock. Inside `fn` (and whatever it awaits), `withLock` on the
-   * same file re-enters (counts up) instead of waiting for itself.
-   */
-  async function withLock<T>(path: string | URL, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError('The "fn" argument must be of type function');
-    const opts = toOptions(options);
-    const shared = toBoolean(opts.shared, 'options.shared', false);
-    const target = toPath(path);
-    const acquire = { timeout: opts.timeout as number | undefined, signal: opts.signal as AbortSignal | undefined };
-    const lock = reentered(target, shared) ?? (await acquireOwn(new FileLock(target, { shared }), acquire));
-    try {
-      return await runHolding(lock, fn);
-    } finally {
-      // Closes the lock file of a lock made here; counts an outer holder's down.
-      lock[Symbol.dispose]();
-    }
+/** Makes a `FileLock` (not yet held) for `withLock` and `lockMany`. */
+type NewLock = (path: string, shared: boolean) => FileLockBase;
+
+/**
+ * Runs `fn` holding the lock. Inside `fn` (and whatever it awaits), `withLock` on the
+ * same file re-enters (counts up) instead of waiting for itself.
+ */
+async function withLock<T>(newLock: NewLock, path: string | URL, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
+  if (typeof fn !== 'function') throw new TypeError('The "fn" argument must be of type function');
+  const opts = toOptions(options);
+  const shared = toBoolean(opts.shared, 'options.shared', false);
+  const target = toPath(path);
+  const acquire = { timeout: opts.timeout as number | undefined, signal: opts.signal as AbortSignal | undefined };
+  const lock = reentered(target, shared) ?? (await acquireOwn(newLock(target, shared), acquire));
+  try {
+    return await runHolding(lock, fn);
+  } finally {
+    // Closes the lock file of a lock made here; counts an outer holder's down.
+    lock[Symbol.dispose]();
   }
+}
 
-  /**
-   * Takes every lock or none, never waiting while it holds any: it waits for one lock
-   * alone, then tries the others in the canonical order (by file identity: device, then
-   * inode, the same in every process); if one is taken, it lets go of all and waits for
-   * that one alone. So it cannot deadlock with another lockMany (or anything else), even
-   * while lock files are deleted and recreated under it (which changes their order), and
-   * two spellings of one lock file are one lock.
-   */
-  async function lockMany(paths: readonly (string | URL)[], options?: LockOptions): Promise<LockSet> {
-    if (!Array.isArray(paths)) throw new TypeError('The "paths" argument must be an array');
-    const opts = toOptions(options);
-    const timeout = toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY);
-    const signal = toSignal(opts.signal);
-    const shared = toBoolean(opts.shared, 'options.shared', false);
-    const given = paths.map((p, i) => toPath(p, `paths[${i}]`));
-    throwIfAborted(signal);
-    const deadline = performance.now() + timeout;
-    let first = 0;
-    for (;;) {
-      const ordered = await canonicalOrder(given);
-      if (ordered.length === 0) return new HeldLocks([], []);
-      const waitFor = ordered[Math.min(first, ordered.length - 1)] as OrderedLock;
-      const waited =
-        reentered(waitFor.path, shared) ?? (await acquireFor(new FileLock(waitFor.path, { shared }), deadline, signal, timeout));
-      const round = tryTheRest(ordered, waitFor, waited, shared);
-      if (round.held)
-        return new HeldLocks(
-          ordered.map((entry) => entry.path),
-          round.held,
-        );
-      first = round.blocked;
-    }
+/**
+ * Takes every lock or none, never waiting while it holds any: it waits for one lock
+ * alone, then tries the others in the canonical order (by file identity: device, then
+ * inode, the same in every process); if one is taken, it lets go of all and waits for
+ * that one alone. So it cannot deadlock with another lockMany (or anything else), even
+ * while lock files are deleted and recreated under it (which changes their order), and
+ * two spellings of one lock file are one lock.
+ */
+async function lockMany(newLock: NewLock, paths: readonly (string | URL)[], options?: LockOptions): Promise<LockSet> {
+  if (!Array.isArray(paths)) throw new TypeError('The "paths" argument must be an array');
+  const opts = toOptions(options);
+  const timeout = toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY);
+  const signal = toSignal(opts.signal);
+  const shared = toBoolean(opts.shared, 'options.shared', false);
+  const given = paths.map((p, i) => toPath(p, `paths[${i}]`));
+  throwIfAborted(signal);
+  const deadline = performance.now() + timeout;
+  let first = 0;
+  for (;;) {
+    const ordered = await canonicalOrder(given);
+    if (ordered.length === 0) return heldLocks([], []);
+    const waitFor = ordered[Math.min(first, ordered.length - 1)] as OrderedLock;
+    const waited = reentered(waitFor.path, shared) ?? (await acquireFor(newLock(waitFor.path, shared), deadline, signal, timeout));
+    const round = tryTheRest(newLock, ordered, waitFor, waited, shared);
+    if (round.held)
+      return heldLocks(
+        ordered.map((entry) => entry.path),
+        round.held,
+      );
+    first = round.blocked;
   }
+}
 
-  /**
-   * With `waited` held, tries every other lock once. All held, on the files they were
-   * ordered by: `held` in canonical order. Else none held, and `blocked` names the lock
-   * to wait for next.
-   */
-  function tryTheRest(
-    ordered: OrderedLock[],
-    waitFor: OrderedLock,
-    waited: FileLockBase,
-    shared: boolean,
-  ): { held?: FileLockBase[]; blocked: number } {
-    const held: FileLockBase[] = [];
-    let blocked = 0;
-    try {
-      for (const [index, entry] of ordered.entries()) {
-        if (entry === waitFor) {
-          held.push(waited);
-          continue;
-        }
-        const lock = reentered(entry.path, shared) ?? new FileLock(entry.path, { shared });
-        if (!lock.isLocked && !lock.tryAcquire()) {
-          lock[Symbol.dispose]();
-          blocked = index;
-          break;
-        }
-        held.push(lock);
+/**
+ * With `waited` held, tries every other lock once. All held, on the files they were
+ * ordered by: `held` in canonical order. Else none held, and `blocked` names the lock
+ * to wait for next.
+ */
+function tryTheRest(
+  newLock: NewLock,
+  ordered: OrderedLock[],
+  waitFor: OrderedLock,
+  waited: FileLockBase,
+  shared: boolean,
+): { held?: FileLockBase[]; blocked: number } {
+  const held: FileLockBase[] = [];
+  let blocked = 0;
+  try {
+    for (const [index, entry] of ordered.entries()) {
+      if (entry === waitFor) {
+        held.push(waited);
+        continue;
       }
-    } catch (err) {
-      releaseAll(held.includes(waited) ? held : [...held, waited]);
-      throw err;
+      const lock = reentered(entry.path, shared) ?? newLock(entry.path, shared);
+      if (!lock.isLocked && !lock.tryAcquire()) {
+        lock[Symbol.dispose]();
+        blocked = index;
+        break;
+      }
+      held.push(lock);
     }
-    const complete = held.length === ordered.length && ordered.every((entry) => currentIdentity(entry.path)?.key === entry.identity.key);
-    if (complete) return { held, blocked };
+  } catch (err) {
     releaseAll(held.includes(waited) ? held : [...held, waited]);
-    return { blocked };
+    throw err;
   }
-
-  return { FileLock: FileLock as FileLockConstructor, withLock, lockMany };
+  const complete = held.length === ordered.length && ordered.every((entry) => currentIdentity(entry.path)?.key === entry.identity.key);
+  if (complete) return { held, blocked };
+  releaseAll(held.includes(waited) ? held : [...held, waited]);
+  return { blocked };
 }
 
 /** The lock this async context already holds on `path`'s file, counted up once more. */
@@ -393,6 +395,48 @@ async function acquireFor(lock: FileLockBase, deadline: number, signal: AbortSig
   } catch (err) {
     if (err instanceof LockTimeoutError) throw new LockTimeoutError(lock.path, timeout);
     throw err;
+  }
+}
+
+/** What bounds one `acquire` call: its `timeout` (ms) and `signal`, checked, and the deadline they set. */
+export interface AcquireLimits {
+  readonly timeout: number;
+  readonly signal: AbortSignal | undefined;
+  /** A `performance.now()` time. */
+  readonly deadline: number;
+}
+
+/**
+ * Checks `acquire`'s options (`timeout` defaults to the lock's own) and starts its
+ * clock; throws an AbortError if the signal has aborted already. Shared by `FileLock`
+ * and `EtcdLock`, which take the same options.
+ */
+export function startAcquire(options: unknown, defaultTimeout: number): AcquireLimits {
+  const opts = toOptions(options);
+  const timeout = toTimeout(opts.timeout, 'options.timeout', defaultTimeout);
+  const signal = toSignal(opts.signal);
+  throwIfAborted(signal);
+  return { timeout, signal, deadline: performance.now() + timeout };
+}
+
+/** Waits for `pending` within `deadline` and `signal`: true when it settled, false at the deadline. */
+export type Join = (pending: Promise<unknown>, deadline: number, signal: AbortSignal | undefined) => Promise<boolean>;
+
+/**
+ * A lock object has one wait at a time: a second `acquire()` while the first waits joins
+ * it, within its own timeout and signal, and gets the lock (counted) when the first
+ * does. Resolves once `pending()` returns none (the object holds the lock, or the first
+ * call failed and this one may wait itself); throws `LockTimeoutError` (naming `name`)
+ * at the deadline.
+ */
+export async function joinPending(
+  pending: () => Promise<unknown> | null | undefined,
+  limits: AcquireLimits,
+  name: string,
+  join: Join = joinWithin,
+): Promise<void> {
+  for (let current = pending(); current; current = pending()) {
+    if (!(await join(current, limits.deadline, limits.signal))) throw new LockTimeoutError(name, limits.timeout);
   }
 }
 
@@ -459,23 +503,13 @@ function releaseAll(locks: FileLockBase[]): void {
   for (const lock of [...locks].reverse()) if (lock.isLocked) lock[Symbol.dispose]();
 }
 
-class HeldLocks implements LockSet {
-  #locks: FileLockBase[];
-  constructor(
-    readonly paths: readonly string[],
-    locks: FileLockBase[],
-  ) {
-    this.#locks = locks;
-  }
-  release(): void {
-    const locks = this.#locks;
-    this.#locks = [];
-    releaseAll(locks);
-  }
-  [Symbol.dispose](): void {
-    this.release();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.release();
-  }
+/** The set `lockMany` returns: `release()` lets go of every lock once. */
+function heldLocks(paths: readonly string[], locks: FileLockBase[]): LockSet {
+  let left = locks;
+  const release = (): void => {
+    const now = left;
+    left = [];
+    releaseAll(now);
+  };
+  return { paths, release, [Symbol.dispose]: release, [Symbol.asyncDispose]: async () => release() };
 }

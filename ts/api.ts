@@ -17,7 +17,7 @@ import { createWorkspacesApi } from './workspaces/workspaces';
 export function createApi(backend: Backend) {
   const locks = createLockApi(backend);
   const versions = createVersionApi(backend, locks.withLock);
-  const ids = createIdApi(backend);
+  const ids = createIdApi(backend, { FileLock: locks.FileLock });
   const atomic = createAtomicApi(backend);
   const store = createStoreApi(backend, {
     withLock: locks.withLock,

@@ -264,16 +264,22 @@ export interface SnowflakeConstructor {
   parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts;
 }
 
-export function createSnowflakeClass(ids: IdBackend): SnowflakeConstructor {
-  return class Snowflake extends SnowflakeBase {
+export function createSnowflakeApi(ids: IdBackend) {
+  class Snowflake extends SnowflakeBase {
     constructor(options: SnowflakeOptions) {
       super(ids, options);
     }
 
     /** The fields of an ID, for an epoch and layout (default: the constructor's defaults). */
     static parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts {
-      const opts = toOptions(options);
-      return parseId(ids, id, toEpoch(opts.epoch), toLayout(opts.layout));
+      return parseWithOptions(ids, id, options);
     }
-  };
+  }
+  return { Snowflake: Snowflake as SnowflakeConstructor };
+}
+
+/** `Snowflake.parse`: the epoch and layout from `options`, else the defaults. */
+function parseWithOptions(ids: IdBackend, id: unknown, options: unknown): SnowflakeParts {
+  const opts = toOptions(options);
+  return parseId(ids, id, toEpoch(opts.epoch), toLayout(opts.layout));
 }

@@ -19,7 +19,8 @@ export function createApi(backend: Backend) {
   const versions = createVersionApi(backend, locks.withLock);
   const ids = createIdApi(backend, { FileLock: locks.FileLock });
   const atomic = createAtomicApi(backend);
-  const store = createStoreApi(backend, {
+  const store = createStoreApi({
+    backend,
     withLock: locks.withLock,
     optimisticUpdate: versions.optimisticUpdate,
     ids: leasedSnowflakes(ids),

@@ -16,7 +16,7 @@ import { createWorkspacesApi } from './workspaces/workspaces';
 
 export function createApi(backend: Backend) {
   const locks = createLockApi(backend);
-  const versions = createVersionApi(backend, locks.withLock);
+  const versions = createVersionApi({ backend, withLock: locks.withLock });
   const ids = createIdApi(backend, { FileLock: locks.FileLock });
   const atomic = createAtomicApi(backend);
   const store = createStoreApi({
@@ -30,7 +30,7 @@ export function createApi(backend: Backend) {
   return {
     implementation: backend.implementation,
     ...atomic,
-    ...createJsonApi(atomic.atomicWrite, locks.withLock),
+    ...createJsonApi({ atomicWrite: atomic.atomicWrite, withLock: locks.withLock }),
     ...locks,
     ...lockStatus,
     ...versions,

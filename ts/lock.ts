@@ -76,6 +76,24 @@ function letGo(slot: number): void {
   freeSlots.push(slot);
 }
 
+/**
+ * The `FileLock` class users get. Declared as an interface so that the shipped `.d.ts`
+ * names `FileLockBase` instead of spelling out a class expression: a spelled-out class
+ * with private fields is not assignable to `FileLockBase`, so `const l: FileLock = new
+ * FileLock(p)` would not compile in a user's project.
+ */
+export interface FileLockConstructor {
+  /**
+   * A lock on `path`, not yet held. The lock file is created (if absent) when first
+   * locked, and never deleted by the lock.
+   * @param path The lock file (usually a sidecar such as `data.json.lock`), a string or `file:` URL.
+   * @param options `shared` (default `false`), `timeout` (default wait of `acquire`, ms; default `Infinity`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad
+   * arguments, before any file is touched.
+   */
+  new (path: string | URL, options?: FileLockOptions): FileLockBase;
+}
+
 /** A cross-process lock on one lock file. See `createLockApi` for the class users get. */
 export abstract class FileLockBase {
   /** The lock file, as given (a `file:` URL as its path). */
@@ -247,24 +265,6 @@ export abstract class FileLockBase {
   async [Symbol.asyncDispose](): Promise<void> {
     this[Symbol.dispose]();
   }
-}
-
-/**
- * The `FileLock` class users get. Declared as an interface so that the shipped `.d.ts`
- * names `FileLockBase` instead of spelling out a class expression: a spelled-out class
- * with private fields is not assignable to `FileLockBase`, so `const l: FileLock = new
- * FileLock(p)` would not compile in a user's project.
- */
-export interface FileLockConstructor {
-  /**
-   * A lock on `path`, not yet held. The lock file is created (if absent) when first
-   * locked, and never deleted by the lock.
-   * @param path The lock file (usually a sidecar such as `data.json.lock`), a string or `file:` URL.
-   * @param options `shared` (default `false`), `timeout` (default wait of `acquire`, ms; default `Infinity`).
-   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad
-   * arguments, before any file is touched.
-   */
-  new (path: string | URL, options?: FileLockOptions): FileLockBase;
 }
 
 export function createLockApi(backend: Backend) {

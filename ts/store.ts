@@ -135,6 +135,17 @@ async function unlinkIfExists(path: string): Promise<boolean> {
   }
 }
 
+/** The `ConcurrentFileStore` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface ConcurrentFileStoreConstructor {
+  /**
+   * A store over `dir`; nothing is touched until the first call.
+   * @param dir The store's directory (created on the first write).
+   * @param options `durability` (default `'full'`), `lockTimeout` (ms, default 30000).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
+   */
+  new (dir: string | URL, options?: StoreOptions): ConcurrentFileStoreBase;
+}
+
 /**
  * A directory of JSON documents shared by many processes (the type of a
  * `ConcurrentFileStore`; see `createStoreApi` for the class users get). A document's name is its file's name in `dir`, used as given
@@ -348,17 +359,6 @@ export abstract class ConcurrentFileStoreBase {
     });
     return this.#ready;
   }
-}
-
-/** The `ConcurrentFileStore` class users get (an interface for the same reason as `FileLockConstructor`). */
-export interface ConcurrentFileStoreConstructor {
-  /**
-   * A store over `dir`; nothing is touched until the first call.
-   * @param dir The store's directory (created on the first write).
-   * @param options `durability` (default `'full'`), `lockTimeout` (ms, default 30000).
-   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
-   */
-  new (dir: string | URL, options?: StoreOptions): ConcurrentFileStoreBase;
 }
 
 export function createStoreApi(deps: StoreDeps) {

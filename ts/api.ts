@@ -1,4 +1,24 @@
-// The whole public API, built over one implementation.
+// The whole public API, built over one implementation (a Backend): `createApi` is called
+// once per entry point (ts/index.ts, and the generated ts/native.ts and ts/js.ts).
+//
+// One pattern for every public class (FileLock, Snowflake, ConcurrentFileStore, and the
+// same in TaskQueue, EventLog, Workspaces), in four parts (in a module: XConstructor,
+// XBase, createXApi, then the module functions):
+//
+// 1. `XBase`, an abstract class at module level with all the behaviour and the doc
+//    comments. What it needs (the Backend, or a small typed `XDeps` object) comes first
+//    in its `protected constructor(deps, ...publicArgs)`. It is the public instance type:
+//    each entry point exports `type X = XBase`.
+// 2. `XConstructor`, an interface with the public `new (...publicArgs): XBase` signature
+//    and its doc comment, so that the shipped .d.ts names `XBase` rather than spelling out
+//    a class expression (see the comment on `FileLockConstructor` in ts/lock.ts).
+// 3. `createXApi(deps)` binds the deps and nothing else:
+//    `class X extends XBase { constructor(...a) { super(deps, ...a); } }`, returned as
+//    `X as XConstructor`, beside one-line functions that pass `deps` on (a static that
+//    needs deps, such as `Snowflake.parse`, is one of those). No class bodies or logic.
+// 4. Everything else is module-level functions: statics and helpers that need no deps as
+//    they are, and those that do (withLock, writeIfVersion, leaseWorkerId ...) taking
+//    their deps as the first argument.
 import { createAtomicApi } from './atomic';
 import type { Backend } from './backend';
 import { cloneFile } from './clone-file';
@@ -16,10 +36,11 @@ import { createWorkspacesApi } from './workspaces/workspaces';
 
 export function createApi(backend: Backend) {
   const locks = createLockApi(backend);
-  const versions = createVersionApi(backend, locks.withLock);
-  const ids = createIdApi(backend);
+  const versions = createVersionApi({ backend, withLock: locks.withLock });
+  const ids = createIdApi(backend, { FileLock: locks.FileLock });
   const atomic = createAtomicApi(backend);
-  const store = createStoreApi(backend, {
+  const store = createStoreApi({
+    backend,
     withLock: locks.withLock,
     optimisticUpdate: versions.optimisticUpdate,
     ids: leasedSnowflakes(ids),
@@ -29,7 +50,7 @@ export function createApi(backend: Backend) {
   return {
     implementation: backend.implementation,
     ...atomic,
-    ...createJsonApi(atomic.atomicWrite, locks.withLock),
+    ...createJsonApi({ atomicWrite: atomic.atomicWrite, withLock: locks.withLock }),
     ...locks,
     ...lockStatus,
     ...versions,

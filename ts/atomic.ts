@@ -1,7 +1,7 @@
 // Atomic writes: argument checks in front of the implementation's write path, and the
 // per-path queue that makes calls from this process to one path commit in call order.
 import { resolve } from 'node:path';
-import type { AtomicFileHandle, Backend, Durability, WriteManyEntry } from './backend';
+import type { AtomicFileHandle, Backend, Durability, WriteManyEntry, WriteSettings } from './backend';
 import { abortError, invalidArgType, type SystemError, systemError, throwIfAborted } from './errors';
 import { makeParents, makeParentsSync } from './parents';
 import { toBoolean, toBytes, toDurability, toEncoding, toMode, toOptions, toPath, toSignal, toWriteSettings } from './validate';
@@ -140,69 +140,69 @@ function inCallOrder<T>(paths: string[], run: () => Promise<T>): Promise<T> {
 }
 
 export function createAtomicApi(backend: Backend) {
-  function atomicWriteSync(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): void {
-    const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
-    throwIfAborted(signal);
-    if (mkdirs) makeParentsSync(target, settings.durability);
-    backend.writeSync(target, bytes, settings);
-  }
+  return {
+    atomicWrite: (path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): Promise<void> =>
+      writeQueued(path, data, options, (target, bytes, settings) => backend.write(target, bytes, settings)),
+    atomicWriteSync: (path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): void =>
+      writeNow(path, data, options, (target, bytes, settings) => backend.writeSync(target, bytes, settings)),
+    atomicWriteMany: (entries: AtomicWriteManyEntry[], options?: AtomicWriteManyOptions): Promise<void> =>
+      atomicWriteMany(backend, entries, options),
+    createExclusive: (path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): Promise<boolean> =>
+      writeQueued(path, data, options, (target, bytes, settings) => backend.createExclusive(target, bytes, settings)),
+    createExclusiveSync: (path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): boolean =>
+      writeNow(path, data, options, (target, bytes, settings) => backend.createExclusiveSync(target, bytes, settings)),
+    openAtomic: (path: string | URL, options?: AtomicWriteOptions): Promise<AtomicFile> => openAtomic(backend, path, options),
+  };
+}
 
-  async function atomicWrite(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): Promise<void> {
-    const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
-    throwIfAborted(signal);
-    if (mkdirs) await makeParents(target, settings.durability);
-    await inCallOrder([target], () => {
-      throwIfAborted(signal);
-      return backend.write(target, bytes, settings);
-    });
-  }
+/** One write of a whole file by the backend: `atomicWrite`'s or `createExclusive`'s. */
+type WholeWrite<R> = (target: string, bytes: Uint8Array, settings: WriteSettings) => R;
 
-  function createExclusiveSync(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): boolean {
-    const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
-    throwIfAborted(signal);
-    if (mkdirs) makeParentsSync(target, settings.durability);
-    return backend.createExclusiveSync(target, bytes, settings);
-  }
+/** Checks the arguments, makes the parents if asked, and runs `write` blocking: not queued (a sync call cannot wait). */
+function writeNow<R>(path: unknown, data: unknown, options: unknown, write: WholeWrite<R>): R {
+  const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
+  throwIfAborted(signal);
+  if (mkdirs) makeParentsSync(target, settings.durability);
+  return write(target, bytes, settings);
+}
 
-  async function createExclusive(path: string | URL, data: AtomicWriteData, options?: AtomicWriteOptions): Promise<boolean> {
-    const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
+/** Checks the arguments, makes the parents if asked, and runs `write` after the calls to the same path before it. */
+async function writeQueued<R>(path: unknown, data: unknown, options: unknown, write: WholeWrite<Promise<R>>): Promise<R> {
+  const { target, bytes, settings, signal, mkdirs } = prepare(path, data, options);
+  throwIfAborted(signal);
+  if (mkdirs) await makeParents(target, settings.durability);
+  return inCallOrder([target], () => {
     throwIfAborted(signal);
-    if (mkdirs) await makeParents(target, settings.durability);
-    return inCallOrder([target], () => {
-      throwIfAborted(signal);
-      return backend.createExclusive(target, bytes, settings);
-    });
-  }
+    return write(target, bytes, settings);
+  });
+}
 
-  async function openAtomic(path: string | URL, options?: AtomicWriteOptions): Promise<AtomicFile> {
-    const { target, settings, signal, mkdirs } = prepare(path, '', options);
-    const encoding = toEncoding(toOptions(options).encoding);
-    throwIfAborted(signal);
-    if (mkdirs) await makeParents(target, settings.durability);
-    const handle = await backend.openAtomic(target, settings);
-    return new StreamedAtomicFile(target, handle, encoding, signal);
-  }
+async function openAtomic(backend: Backend, path: string | URL, options?: AtomicWriteOptions): Promise<AtomicFile> {
+  const { target, settings, signal, mkdirs } = prepare(path, '', options);
+  const encoding = toEncoding(toOptions(options).encoding);
+  throwIfAborted(signal);
+  if (mkdirs) await makeParents(target, settings.durability);
+  const handle = await backend.openAtomic(target, settings);
+  return new StreamedAtomicFile(target, handle, encoding, signal);
+}
 
-  /**
-   * Writes many files, each atomically, sharing the flushes: all temps are flushed
-   * together, then renamed in entry order (a later entry for one path wins), then each
-   * directory is flushed once. Not all-or-nothing: on failure it rejects with the first
-   * error, every file holds its old or new content, and `err.written` lists the paths
-   * renamed into place (with `err.committed` when only a directory flush failed).
-   */
-  async function atomicWriteMany(entries: AtomicWriteManyEntry[], options?: AtomicWriteManyOptions): Promise<void> {
-    const batch = prepareMany(entries, options);
+/**
+ * Writes many files, each atomically, sharing the flushes: all temps are flushed
+ * together, then renamed in entry order (a later entry for one path wins), then each
+ * directory is flushed once. Not all-or-nothing: on failure it rejects with the first
+ * error, every file holds its old or new content, and `err.written` lists the paths
+ * renamed into place (with `err.committed` when only a directory flush failed).
+ */
+async function atomicWriteMany(backend: Backend, entries: AtomicWriteManyEntry[], options?: AtomicWriteManyOptions): Promise<void> {
+  const batch = prepareMany(entries, options);
+  throwIfAborted(batch.signal);
+  if (batch.entries.length === 0) return;
+  if (batch.mkdirs) for (const entry of batch.entries) await makeParents(entry.path, batch.durability);
+  const paths = batch.entries.map((entry) => entry.path);
+  await inCallOrder(paths, () => {
     throwIfAborted(batch.signal);
-    if (batch.entries.length === 0) return;
-    if (batch.mkdirs) for (const entry of batch.entries) await makeParents(entry.path, batch.durability);
-    const paths = batch.entries.map((entry) => entry.path);
-    await inCallOrder(paths, () => {
-      throwIfAborted(batch.signal);
-      return backend.writeMany(batch.entries, batch.durability);
-    });
-  }
-
-  return { atomicWrite, atomicWriteSync, atomicWriteMany, createExclusive, createExclusiveSync, openAtomic };
+    return backend.writeMany(batch.entries, batch.durability);
+  });
 }
 
 /** Serialises calls (a stream's writes must land in order) and handles the signal. */

@@ -42,8 +42,11 @@ export interface AtomicFileHandle {
   abort(): Promise<void>;
 }
 
-/** One OS-level lock on one lock file. Not reentrant: the facade counts. */
-export interface OsLock {
+/**
+ * The backend's handle on one lock file: an OS lock (native) or the fallback's lock
+ * files. Not reentrant: the facade (FileLock) counts. Internal, never exported.
+ */
+export interface LockHandle {
   /** Never waits. */
   tryLock(): boolean;
   /** Blocks the calling thread; false when `timeoutMs` passed first. */
@@ -64,6 +67,9 @@ export interface OsLock {
   fd(): number | undefined;
 }
 
+/** @deprecated The old name of `LockHandle` (it is not only an OS lock); use `LockHandle`. */
+export type OsLock = LockHandle;
+
 export interface Backend {
   readonly implementation: 'native' | 'js';
   writeSync(path: string, data: Uint8Array, settings: WriteSettings): void;
@@ -76,7 +82,7 @@ export interface Backend {
    * Rejects with the first error, carrying `written`: the paths (as given) renamed into place.
    */
   writeMany(entries: WriteManyEntry[], durability: Durability): Promise<void>;
-  openLock(path: string, shared: boolean): OsLock;
+  openLock(path: string, shared: boolean): LockHandle;
   /**
    * Replaces `dest` atomically with a copy of `src` (a symlinked `src` is followed),
    * with `src`'s permission bits, flushed per `durability`; the blocks are shared

@@ -2,7 +2,8 @@
 // an implementation's `ids` backend.
 import type { Backend } from './backend';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors';
-import { createSnowflakeClass, toCount } from './snowflake';
+import type { FileLockConstructor } from './lock';
+import { createSnowflakeApi, toCount } from './snowflake';
 import { createLeaseApi } from './worker-lease';
 
 const UUIDV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -22,10 +23,10 @@ function toWorkerBits(value: unknown): number {
   return value;
 }
 
-export function createIdApi(backend: Backend) {
+export function createIdApi(backend: Backend, deps: { FileLock: FileLockConstructor }) {
   const ids = backend.ids;
   return {
-    Snowflake: createSnowflakeClass(ids),
+    ...createSnowflakeApi(ids),
     /** A new UUIDv7, greater than every one before it from this process. */
     uuidv7: (): string => ids.uuidv7(),
     /** A new UUIDv7 in binary form (16 bytes), in the same increasing sequence. */
@@ -39,6 +40,6 @@ export function createIdApi(backend: Backend) {
      * 38 processes, two share a 10-bit ID with probability 1/2). Prefer `leaseWorkerId`.
      */
     machineWorkerId: (bits?: number): number => ids.machineWorkerId(toWorkerBits(bits)),
-    ...createLeaseApi(backend),
+    ...createLeaseApi({ ids, FileLock: deps.FileLock }),
   };
 }

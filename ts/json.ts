@@ -10,6 +10,7 @@ import type { LockOptions } from './lock';
 import { makeParents } from './parents';
 import { resolveFile } from './resolve';
 import { toBoolean, toDurability, toOptions, toPath, toSignal, toSpaces, toTimeout } from './validate';
+import { namingCallersPath } from './versioned';
 
 /** Options of `writeJson`: those of `atomicWrite` (but `encoding`, always UTF-8) and `spaces`. */
 export interface WriteJsonOptions extends Omit<AtomicWriteOptions, 'encoding'> {
@@ -33,15 +34,6 @@ export interface UpdateJsonOptions {
 
 type WithLock = <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<T>;
 type AtomicWrite = (path: string, data: AtomicWriteData, options?: AtomicWriteOptions) => Promise<void>;
-
-/** Errors name the path the caller gave, not the file a symlink led to. */
-function namingCallersPath(err: unknown, file: string, target: string): unknown {
-  const named = err as Error & { path?: unknown };
-  if (file === target || !(err instanceof Error) || named.path !== file) return err;
-  named.path = target;
-  named.message = named.message.split(`'${file}'`).join(`'${target}'`);
-  return err;
-}
 
 /** A leading byte-order mark is not JSON, but editors write one: it is skipped. */
 function parse(path: string, bytes: Buffer): unknown {
@@ -86,68 +78,88 @@ async function endsWithNewline(path: string): Promise<boolean> {
   }
 }
 
-export function createJsonApi(atomicWrite: AtomicWrite, withLock: WithLock) {
-  /** The parsed JSON at `path`, or undefined when there is no file. Invalid JSON: CorruptFileError. */
-  async function readJson<T = unknown>(path: string | URL): Promise<T | undefined> {
-    const target = toPath(path);
-    const bytes = await readIfExists(target);
-    return bytes === null ? undefined : (parse(target, bytes) as T);
-  }
+/** What JSON files need of the API: its atomic write and `withLock`. */
+export interface JsonDeps {
+  atomicWrite: AtomicWrite;
+  withLock: WithLock;
+}
 
-  /**
-   * Replaces `path` atomically with `value` as JSON (indented by `spaces`), ending in a
-   * newline unless the file it replaces did not.
-   */
-  async function writeJson(path: string | URL, value: unknown, options?: WriteJsonOptions): Promise<void> {
-    const opts = toOptions(options);
-    const target = toPath(path);
-    const { spaces, encoding: _, ...writeOptions } = opts;
-    const bytes = serialize(value, toSpaces(spaces), true, 'value');
-    throwIfAborted(toSignal(opts.signal));
-    const newline = await endsWithNewline(target);
-    await atomicWrite(target, newline ? bytes : bytes.subarray(0, bytes.length - 1), writeOptions);
-  }
+export function createJsonApi(deps: JsonDeps) {
+  return {
+    readJson,
+    writeJson: (path: string | URL, value: unknown, options?: WriteJsonOptions): Promise<void> =>
+      writeJson(deps.atomicWrite, path, value, options),
+    updateJson: <T>(path: string | URL, fn: (current: T | undefined) => T | Promise<T>, options?: UpdateJsonOptions): Promise<T> =>
+      updateJson(deps, path, fn, options),
+  };
+}
 
-  /**
-   * Locked read-modify-write: `fn` gets the current value (undefined when absent) and
-   * returns the next, written atomically under `${file}.lock`. If `fn` throws, nothing
-   * is written. Resolves to what `fn` returned.
-   */
-  async function updateJson<T>(
-    path: string | URL,
-    fn: (current: T | undefined) => T | Promise<T>,
-    options?: UpdateJsonOptions,
-  ): Promise<T> {
-    if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
-    const opts = toOptions(options);
-    const target = toPath(path);
-    const spaces = toSpaces(opts.spaces);
-    const durability = toDurability(opts.durability);
-    const timeout = toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY);
-    const signal = toSignal(opts.signal);
-    const mkdirs = toBoolean(opts.mkdirs, 'options.mkdirs', false);
-    throwIfAborted(signal);
-    if (mkdirs) await makeParents(target, durability);
-    // The file itself (through any symlink): its sidecar is the one lock for every alias.
-    const file = await resolveFile(target);
-    return withLock(
-      `${file}.lock`,
-      async () => {
-        const bytes = await readIfExists(file);
-        const current = bytes === null ? undefined : (parse(target, bytes) as T);
-        const next = await fn(current);
-        const newline = bytes === null || bytes.length === 0 || bytes[bytes.length - 1] === 0x0a;
-        const out = serialize(next, spaces, newline, 'fn result');
-        try {
-          await atomicWrite(file, out, { durability });
-        } catch (err) {
-          throw namingCallersPath(err, file, target);
-        }
-        return next;
-      },
-      { timeout, signal },
-    );
-  }
+/** The parsed JSON at `path`, or undefined when there is no file. Invalid JSON: CorruptFileError. */
+async function readJson<T = unknown>(path: string | URL): Promise<T | undefined> {
+  const target = toPath(path);
+  const bytes = await readIfExists(target);
+  return bytes === null ? undefined : (parse(target, bytes) as T);
+}
 
-  return { readJson, writeJson, updateJson };
+/**
+ * Replaces `path` atomically with `value` as JSON (indented by `spaces`), ending in a
+ * newline unless the file it replaces did not.
+ */
+async function writeJson(atomicWrite: AtomicWrite, path: string | URL, value: unknown, options?: WriteJsonOptions): Promise<void> {
+  const opts = toOptions(options);
+  const target = toPath(path);
+  const { spaces, encoding: _, ...writeOptions } = opts;
+  const bytes = serialize(value, toSpaces(spaces), true, 'value');
+  throwIfAborted(toSignal(opts.signal));
+  const newline = await endsWithNewline(target);
+  await atomicWrite(target, newline ? bytes : bytes.subarray(0, bytes.length - 1), writeOptions);
+}
+
+/** `updateJson`'s path and options, checked (in this order) before anything is touched. */
+function toUpdateJsonSettings(path: unknown, options: unknown) {
+  const opts = toOptions(options);
+  return {
+    target: toPath(path),
+    spaces: toSpaces(opts.spaces),
+    durability: toDurability(opts.durability),
+    timeout: toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY),
+    signal: toSignal(opts.signal),
+    mkdirs: toBoolean(opts.mkdirs, 'options.mkdirs', false),
+  };
+}
+
+/**
+ * Locked read-modify-write: `fn` gets the current value (undefined when absent) and
+ * returns the next, written atomically under `${file}.lock`. If `fn` throws, nothing
+ * is written. Resolves to what `fn` returned.
+ */
+async function updateJson<T>(
+  { atomicWrite, withLock }: JsonDeps,
+  path: string | URL,
+  fn: (current: T | undefined) => T | Promise<T>,
+  options?: UpdateJsonOptions,
+): Promise<T> {
+  if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
+  const { target, spaces, durability, timeout, signal, mkdirs } = toUpdateJsonSettings(path, options);
+  throwIfAborted(signal);
+  if (mkdirs) await makeParents(target, durability);
+  // The file itself (through any symlink): its sidecar is the one lock for every alias.
+  const file = await resolveFile(target);
+  return withLock(
+    `${file}.lock`,
+    async () => {
+      const bytes = await readIfExists(file);
+      const current = bytes === null ? undefined : (parse(target, bytes) as T);
+      const next = await fn(current);
+      const newline = bytes === null || bytes.length === 0 || bytes[bytes.length - 1] === 0x0a;
+      const out = serialize(next, spaces, newline, 'fn result');
+      try {
+        await atomicWrite(file, out, { durability });
+      } catch (err) {
+        throw namingCallersPath(err, file, target);
+      }
+      return next;
+    },
+    { timeout, signal },
+  );
 }

@@ -1,7 +1,7 @@
 // FileLock, withLock and lockMany: reentrancy, timeouts, cancellation and ordering on
 // top of an implementation's OS-level lock (flock on Unix, LockFileEx on Windows, or
 // the fallback's lock files).
-import type { Backend, OsLock } from './backend';
+import type { Backend, LockHandle } from './backend';
 import { abortError, LockTimeoutError, systemError, throwIfAborted } from './errors';
 import { heldInContext, runHolding } from './lock-context';
 import { compareIdentities, currentIdentity, type LockIdentity, lockFileIdentity } from './lock-identity';
@@ -76,6 +76,24 @@ function letGo(slot: number): void {
   freeSlots.push(slot);
 }
 
+/**
+ * The `FileLock` class users get. Declared as an interface so that the shipped `.d.ts`
+ * names `FileLockBase` instead of spelling out a class expression: a spelled-out class
+ * with private fields is not assignable to `FileLockBase`, so `const l: FileLock = new
+ * FileLock(p)` would not compile in a user's project.
+ */
+export interface FileLockConstructor {
+  /**
+   * A lock on `path`, not yet held. The lock file is created (if absent) when first
+   * locked, and never deleted by the lock.
+   * @param path The lock file (usually a sidecar such as `data.json.lock`), a string or `file:` URL.
+   * @param options `shared` (default `false`), `timeout` (default wait of `acquire`, ms; default `Infinity`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad
+   * arguments, before any file is touched.
+   */
+  new (path: string | URL, options?: FileLockOptions): FileLockBase;
+}
+
 /** A cross-process lock on one lock file. See `createLockApi` for the class users get. */
 export abstract class FileLockBase {
   /** The lock file, as given (a `file:` URL as its path). */
@@ -83,7 +101,7 @@ export abstract class FileLockBase {
   /** Whether this is a shared (reader) lock, from `options.shared`. */
   readonly shared: boolean;
   readonly #timeout: number;
-  readonly #os: OsLock;
+  readonly #handle: LockHandle;
   #count = 0;
   /** Where `held` keeps this lock alive while held; -1 when not held. */
   #slot = -1;
@@ -94,7 +112,7 @@ export abstract class FileLockBase {
     this.path = toPath(path);
     this.shared = toBoolean(opts.shared, 'options.shared', false);
     this.#timeout = toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY);
-    this.#os = backend.openLock(this.path, this.shared);
+    this.#handle = backend.openLock(this.path, this.shared);
   }
 
   /** Whether this object holds the lock now (its hold count is above zero). */
@@ -115,7 +133,7 @@ export abstract class FileLockBase {
       return true;
     }
     this.#refuseWhilePending('tryAcquire');
-    if (!this.#os.tryLock()) return false;
+    if (!this.#handle.tryLock()) return false;
     this.#holdFirst();
     return true;
   }
@@ -138,7 +156,7 @@ export abstract class FileLockBase {
     }
     this.#refuseWhilePending('acquireSync');
     this.#refuseDeadlock();
-    if (!this.#os.lockSync(timeout)) throw new LockTimeoutError(this.path, timeout);
+    if (!this.#handle.lockSync(timeout)) throw new LockTimeoutError(this.path, timeout);
     this.#holdFirst();
     return this;
   }
@@ -155,22 +173,17 @@ export abstract class FileLockBase {
    * await using held = await new FileLock('data.json.lock').acquire({ timeout: 5000 });
    */
   async acquire(options?: AcquireOptions): Promise<this> {
-    const opts = toOptions(options);
-    const timeout = toTimeout(opts.timeout, 'options.timeout', this.#timeout);
-    const signal = toSignal(opts.signal);
-    throwIfAborted(signal);
-    const deadline = performance.now() + timeout;
-    // One OS wait per object: a second acquire() while the first waits joins it, within
-    // its own timeout and signal, and gets the lock (counted) when the first does.
-    while (this.#count === 0 && this.#pending) {
-      if (!(await joinWithin(this.#pending, deadline, signal))) throw new LockTimeoutError(this.path, timeout);
-    }
+    const limits = startAcquire(options, this.#timeout);
+    const { timeout, signal, deadline } = limits;
+    // One OS wait per object: a second acquire() joins the pending one. (Checked here, not
+    // in joinPending, so that an uncontended acquire awaits nothing before its OS wait.)
+    if (this.#count === 0 && this.#pending) await joinPending(() => (this.#count === 0 ? this.#pending : null), limits, this.path);
     if (this.#count > 0) {
       this.#count++;
       return this;
     }
     this.#refuseDeadlock();
-    const wait = this.#os.lock(Math.max(0, deadline - performance.now()), signal);
+    const wait = this.#handle.lock(Math.max(0, deadline - performance.now()), signal);
     this.#pending = wait;
     try {
       if (!(await wait)) throw new LockTimeoutError(this.path, timeout);
@@ -179,7 +192,7 @@ export abstract class FileLockBase {
     }
     if (signal?.aborted) {
       // The lock came in as the signal fired: honour the abort.
-      this.#os.unlock();
+      this.#handle.unlock();
       throw abortError(signal);
     }
     this.#holdFirst();
@@ -197,7 +210,7 @@ export abstract class FileLockBase {
     this.#count--;
     if (this.#count === 0) {
       this.#letGo();
-      this.#os.release();
+      this.#handle.release();
     }
   }
 
@@ -207,7 +220,7 @@ export abstract class FileLockBase {
    * @internal
    */
   descriptor(): number | undefined {
-    return this.#count > 0 ? this.#os.fd() : undefined;
+    return this.#count > 0 ? this.#handle.fd() : undefined;
   }
 
   /** The OS lock has one wait at a time; a blocking call beside it could never end. */
@@ -245,7 +258,7 @@ export abstract class FileLockBase {
     if (this.#count === 0 && this.#pending) return;
     this.#count = 0;
     this.#letGo();
-    this.#os.unlock();
+    this.#handle.unlock();
   }
 
   /** As `[Symbol.dispose]`, for `await using`. */
@@ -254,122 +267,111 @@ export abstract class FileLockBase {
   }
 }
 
-/**
- * The `FileLock` class users get. Declared as an interface so that the shipped `.d.ts`
- * names `FileLockBase` instead of spelling out a class expression: a spelled-out class
- * with private fields is not assignable to `FileLockBase`, so `const l: FileLock = new
- * FileLock(p)` would not compile in a user's project.
- */
-export interface FileLockConstructor {
-  /**
-   * A lock on `path`, not yet held. The lock file is created (if absent) when first
-   * locked, and never deleted by the lock.
-   * @param path The lock file (usually a sidecar such as `data.json.lock`), a string or `file:` URL.
-   * @param options `shared` (default `false`), `timeout` (default wait of `acquire`, ms; default `Infinity`).
-   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad
-   * arguments, before any file is touched.
-   */
-  new (path: string | URL, options?: FileLockOptions): FileLockBase;
-}
-
 export function createLockApi(backend: Backend) {
   class FileLock extends FileLockBase {
     constructor(path: string | URL, options?: FileLockOptions) {
       super(backend, path, options);
     }
   }
+  const newLock: NewLock = (path, shared) => new FileLock(path, { shared });
+  return {
+    FileLock: FileLock as FileLockConstructor,
+    withLock: <T>(path: string | URL, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> => withLock(newLock, path, fn, options),
+    lockMany: (paths: readonly (string | URL)[], options?: LockOptions): Promise<LockSet> => lockMany(newLock, paths, options),
+  };
+}
 
-  /**
-   * Runs `fn` holding the lock. Inside `fn` (and whatever it awaits), `withLock` on the
-   * same file re-enters (counts up) instead of waiting for itself.
-   */
-  async function withLock<T>(path: string | URL, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError('The "fn" argument must be of type function');
-    const opts = toOptions(options);
-    const shared = toBoolean(opts.shared, 'options.shared', false);
-    const target = toPath(path);
-    const acquire = { timeout: opts.timeout as number | undefined, signal: opts.signal as AbortSignal | undefined };
-    const lock = reentered(target, shared) ?? (await acquireOwn(new FileLock(target, { shared }), acquire));
-    try {
-      return await runHolding(lock, fn);
-    } finally {
-      // Closes the lock file of a lock made here; counts an outer holder's down.
-      lock[Symbol.dispose]();
-    }
+/** Makes a `FileLock` (not yet held) for `withLock` and `lockMany`. */
+type NewLock = (path: string, shared: boolean) => FileLockBase;
+
+/**
+ * Runs `fn` holding the lock. Inside `fn` (and whatever it awaits), `withLock` on the
+ * same file re-enters (counts up) instead of waiting for itself.
+ */
+async function withLock<T>(newLock: NewLock, path: string | URL, fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
+  if (typeof fn !== 'function') throw new TypeError('The "fn" argument must be of type function');
+  const opts = toOptions(options);
+  const shared = toBoolean(opts.shared, 'options.shared', false);
+  const target = toPath(path);
+  const acquire = { timeout: opts.timeout as number | undefined, signal: opts.signal as AbortSignal | undefined };
+  const lock = reentered(target, shared) ?? (await acquireOwn(newLock(target, shared), acquire));
+  try {
+    return await runHolding(lock, fn);
+  } finally {
+    // Closes the lock file of a lock made here; counts an outer holder's down.
+    lock[Symbol.dispose]();
   }
+}
 
-  /**
-   * Takes every lock or none, never waiting while it holds any: it waits for one lock
-   * alone, then tries the others in the canonical order (by file identity: device, then
-   * inode, the same in every process); if one is taken, it lets go of all and waits for
-   * that one alone. So it cannot deadlock with another lockMany (or anything else), even
-   * while lock files are deleted and recreated under it (which changes their order), and
-   * two spellings of one lock file are one lock.
-   */
-  async function lockMany(paths: readonly (string | URL)[], options?: LockOptions): Promise<LockSet> {
-    if (!Array.isArray(paths)) throw new TypeError('The "paths" argument must be an array');
-    const opts = toOptions(options);
-    const timeout = toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY);
-    const signal = toSignal(opts.signal);
-    const shared = toBoolean(opts.shared, 'options.shared', false);
-    const given = paths.map((p, i) => toPath(p, `paths[${i}]`));
-    throwIfAborted(signal);
-    const deadline = performance.now() + timeout;
-    let first = 0;
-    for (;;) {
-      const ordered = await canonicalOrder(given);
-      if (ordered.length === 0) return new HeldLocks([], []);
-      const waitFor = ordered[Math.min(first, ordered.length - 1)] as OrderedLock;
-      const waited =
-        reentered(waitFor.path, shared) ?? (await acquireFor(new FileLock(waitFor.path, { shared }), deadline, signal, timeout));
-      const round = tryTheRest(ordered, waitFor, waited, shared);
-      if (round.held)
-        return new HeldLocks(
-          ordered.map((entry) => entry.path),
-          round.held,
-        );
-      first = round.blocked;
-    }
+/**
+ * Takes every lock or none, never waiting while it holds any: it waits for one lock
+ * alone, then tries the others in the canonical order (by file identity: device, then
+ * inode, the same in every process); if one is taken, it lets go of all and waits for
+ * that one alone. So it cannot deadlock with another lockMany (or anything else), even
+ * while lock files are deleted and recreated under it (which changes their order), and
+ * two spellings of one lock file are one lock.
+ */
+async function lockMany(newLock: NewLock, paths: readonly (string | URL)[], options?: LockOptions): Promise<LockSet> {
+  if (!Array.isArray(paths)) throw new TypeError('The "paths" argument must be an array');
+  const opts = toOptions(options);
+  const timeout = toTimeout(opts.timeout, 'options.timeout', Number.POSITIVE_INFINITY);
+  const signal = toSignal(opts.signal);
+  const shared = toBoolean(opts.shared, 'options.shared', false);
+  const given = paths.map((p, i) => toPath(p, `paths[${i}]`));
+  throwIfAborted(signal);
+  const deadline = performance.now() + timeout;
+  let first = 0;
+  for (;;) {
+    const ordered = await canonicalOrder(given);
+    if (ordered.length === 0) return heldLocks([], []);
+    const waitFor = ordered[Math.min(first, ordered.length - 1)] as OrderedLock;
+    const waited = reentered(waitFor.path, shared) ?? (await acquireFor(newLock(waitFor.path, shared), deadline, signal, timeout));
+    const round = tryTheRest(newLock, ordered, waitFor, waited, shared);
+    if (round.held)
+      return heldLocks(
+        ordered.map((entry) => entry.path),
+        round.held,
+      );
+    first = round.blocked;
   }
+}
 
-  /**
-   * With `waited` held, tries every other lock once. All held, on the files they were
-   * ordered by: `held` in canonical order. Else none held, and `blocked` names the lock
-   * to wait for next.
-   */
-  function tryTheRest(
-    ordered: OrderedLock[],
-    waitFor: OrderedLock,
-    waited: FileLockBase,
-    shared: boolean,
-  ): { held?: FileLockBase[]; blocked: number } {
-    const held: FileLockBase[] = [];
-    let blocked = 0;
-    try {
-      for (const [index, entry] of ordered.entries()) {
-        if (entry === waitFor) {
-          held.push(waited);
-          continue;
-        }
-        const lock = reentered(entry.path, shared) ?? new FileLock(entry.path, { shared });
-        if (!lock.isLocked && !lock.tryAcquire()) {
-          lock[Symbol.dispose]();
-          blocked = index;
-          break;
-        }
-        held.push(lock);
+/**
+ * With `waited` held, tries every other lock once. All held, on the files they were
+ * ordered by: `held` in canonical order. Else none held, and `blocked` names the lock
+ * to wait for next.
+ */
+function tryTheRest(
+  newLock: NewLock,
+  ordered: OrderedLock[],
+  waitFor: OrderedLock,
+  waited: FileLockBase,
+  shared: boolean,
+): { held?: FileLockBase[]; blocked: number } {
+  const held: FileLockBase[] = [];
+  let blocked = 0;
+  try {
+    for (const [index, entry] of ordered.entries()) {
+      if (entry === waitFor) {
+        held.push(waited);
+        continue;
       }
-    } catch (err) {
-      releaseAll(held.includes(waited) ? held : [...held, waited]);
-      throw err;
+      const lock = reentered(entry.path, shared) ?? newLock(entry.path, shared);
+      if (!lock.isLocked && !lock.tryAcquire()) {
+        lock[Symbol.dispose]();
+        blocked = index;
+        break;
+      }
+      held.push(lock);
     }
-    const complete = held.length === ordered.length && ordered.every((entry) => currentIdentity(entry.path)?.key === entry.identity.key);
-    if (complete) return { held, blocked };
+  } catch (err) {
     releaseAll(held.includes(waited) ? held : [...held, waited]);
-    return { blocked };
+    throw err;
   }
-
-  return { FileLock: FileLock as FileLockConstructor, withLock, lockMany };
+  const complete = held.length === ordered.length && ordered.every((entry) => currentIdentity(entry.path)?.key === entry.identity.key);
+  if (complete) return { held, blocked };
+  releaseAll(held.includes(waited) ? held : [...held, waited]);
+  return { blocked };
 }
 
 /** The lock this async context already holds on `path`'s file, counted up once more. */
@@ -393,6 +395,48 @@ async function acquireFor(lock: FileLockBase, deadline: number, signal: AbortSig
   } catch (err) {
     if (err instanceof LockTimeoutError) throw new LockTimeoutError(lock.path, timeout);
     throw err;
+  }
+}
+
+/** What bounds one `acquire` call: its `timeout` (ms) and `signal`, checked, and the deadline they set. */
+export interface AcquireLimits {
+  readonly timeout: number;
+  readonly signal: AbortSignal | undefined;
+  /** A `performance.now()` time. */
+  readonly deadline: number;
+}
+
+/**
+ * Checks `acquire`'s options (`timeout` defaults to the lock's own) and starts its
+ * clock; throws an AbortError if the signal has aborted already. Shared by `FileLock`
+ * and `EtcdLock`, which take the same options.
+ */
+export function startAcquire(options: unknown, defaultTimeout: number): AcquireLimits {
+  const opts = toOptions(options);
+  const timeout = toTimeout(opts.timeout, 'options.timeout', defaultTimeout);
+  const signal = toSignal(opts.signal);
+  throwIfAborted(signal);
+  return { timeout, signal, deadline: performance.now() + timeout };
+}
+
+/** Waits for `pending` within `deadline` and `signal`: true when it settled, false at the deadline. */
+export type Join = (pending: Promise<unknown>, deadline: number, signal: AbortSignal | undefined) => Promise<boolean>;
+
+/**
+ * A lock object has one wait at a time: a second `acquire()` while the first waits joins
+ * it, within its own timeout and signal, and gets the lock (counted) when the first
+ * does. Resolves once `pending()` returns none (the object holds the lock, or the first
+ * call failed and this one may wait itself); throws `LockTimeoutError` (naming `name`)
+ * at the deadline.
+ */
+export async function joinPending(
+  pending: () => Promise<unknown> | null | undefined,
+  limits: AcquireLimits,
+  name: string,
+  join: Join = joinWithin,
+): Promise<void> {
+  for (let current = pending(); current; current = pending()) {
+    if (!(await join(current, limits.deadline, limits.signal))) throw new LockTimeoutError(name, limits.timeout);
   }
 }
 
@@ -459,23 +503,13 @@ function releaseAll(locks: FileLockBase[]): void {
   for (const lock of [...locks].reverse()) if (lock.isLocked) lock[Symbol.dispose]();
 }
 
-class HeldLocks implements LockSet {
-  #locks: FileLockBase[];
-  constructor(
-    readonly paths: readonly string[],
-    locks: FileLockBase[],
-  ) {
-    this.#locks = locks;
-  }
-  release(): void {
-    const locks = this.#locks;
-    this.#locks = [];
-    releaseAll(locks);
-  }
-  [Symbol.dispose](): void {
-    this.release();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.release();
-  }
+/** The set `lockMany` returns: `release()` lets go of every lock once. */
+function heldLocks(paths: readonly string[], locks: FileLockBase[]): LockSet {
+  let left = locks;
+  const release = (): void => {
+    const now = left;
+    left = [];
+    releaseAll(now);
+  };
+  return { paths, release, [Symbol.dispose]: release, [Symbol.asyncDispose]: async () => release() };
 }

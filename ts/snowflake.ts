@@ -158,6 +158,20 @@ export function parseId(ids: IdBackend, id: unknown, epoch: number, layout: Snow
 /** Key of the test-only clock hook. Deliberately absent from the types and the docs. */
 const TEST_CLOCK_OFFSET = Symbol.for('concurrent-fs.test.snowflakeClockOffset');
 
+/** The `Snowflake` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface SnowflakeConstructor {
+  /**
+   * A generator for one worker ID.
+   * @param options `workerId` (required; `leaseWorkerId` gives a free one), `epoch` (default
+   * 2024-01-01 UTC, not in the future), `layout` (default `'twitter'`), `clockBackwards` (default `'wait'`).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad options
+   * (a `workerId` that does not fit the layout's worker field, a layout over 63 bits ...).
+   */
+  new (options: SnowflakeOptions): SnowflakeBase;
+  /** The fields of an ID, for an epoch and layout (default: the constructor's defaults). */
+  parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts;
+}
+
 /** A generator of strictly increasing 63-bit IDs for one worker. */
 export abstract class SnowflakeBase {
   /** This generator's worker ID, from `options.workerId`. */
@@ -250,30 +264,22 @@ export abstract class SnowflakeBase {
   }
 }
 
-/** The `Snowflake` class users get (an interface for the same reason as `FileLockConstructor`). */
-export interface SnowflakeConstructor {
-  /**
-   * A generator for one worker ID.
-   * @param options `workerId` (required; `leaseWorkerId` gives a free one), `epoch` (default
-   * 2024-01-01 UTC, not in the future), `layout` (default `'twitter'`), `clockBackwards` (default `'wait'`).
-   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad options
-   * (a `workerId` that does not fit the layout's worker field, a layout over 63 bits ...).
-   */
-  new (options: SnowflakeOptions): SnowflakeBase;
-  /** The fields of an ID, for an epoch and layout (default: the constructor's defaults). */
-  parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts;
-}
-
-export function createSnowflakeClass(ids: IdBackend): SnowflakeConstructor {
-  return class Snowflake extends SnowflakeBase {
+export function createSnowflakeApi(ids: IdBackend) {
+  class Snowflake extends SnowflakeBase {
     constructor(options: SnowflakeOptions) {
       super(ids, options);
     }
 
     /** The fields of an ID, for an epoch and layout (default: the constructor's defaults). */
     static parse(id: bigint | string, options?: SnowflakeParseOptions): SnowflakeParts {
-      const opts = toOptions(options);
-      return parseId(ids, id, toEpoch(opts.epoch), toLayout(opts.layout));
+      return parseWithOptions(ids, id, options);
     }
-  };
+  }
+  return { Snowflake: Snowflake as SnowflakeConstructor };
+}
+
+/** `Snowflake.parse`: the epoch and layout from `options`, else the defaults. */
+function parseWithOptions(ids: IdBackend, id: unknown, options: unknown): SnowflakeParts {
+  const opts = toOptions(options);
+  return parseId(ids, id, toEpoch(opts.epoch), toLayout(opts.layout));
 }

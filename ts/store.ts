@@ -48,7 +48,9 @@ export function leasedSnowflakes(ids: {
   };
 }
 
-interface Deps {
+/** What a store needs: the implementation's writes and versions, and the API's locked and conditional writes. */
+export interface StoreDeps {
+  backend: Backend;
   withLock: <T>(path: string, fn: () => T | Promise<T>, options?: LockOptions) => Promise<T>;
   optimisticUpdate: <T>(
     path: string,
@@ -70,110 +72,6 @@ export interface UpdateMergeOptions<T> {
   merge: (base: T | undefined, mine: T, theirs: T | undefined) => T | Promise<T>;
   /** Cancels the call (or its wait); it rejects with `AbortError` (`ABORT_ERR`). */
   signal?: AbortSignal;
-}
-
-/**
- * A directory of JSON documents shared by many processes (the type of a
- * `ConcurrentFileStore`). A document's name is its file's name in `dir`, used as given
- * (`'tasks.json'`): a single path component, not empty, without `/`, `\` or NUL, not `.`
- * or `..`, not starting with `.` and not ending with `.lock` (else `ERR_INVALID_ARG_VALUE`).
- * A document that is a symlink is refused (`ELOOP`), never followed out of `dir`.
- */
-export interface ConcurrentFileStoreBase {
-  /** The store's directory, as an absolute path; created on the first write. */
-  readonly dir: string;
-  /**
-   * Reads a document, without a lock (documents are replaced atomically, so it is whole).
-   * @param name The document's file name.
-   * @returns The parsed document, or `undefined` if it does not exist.
-   * @throws `ECORRUPT` (`CorruptFileError`) when it is not JSON; `ELOOP` for a symlink; OS
-   * errors; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad name.
-   * @example
-   * const tasks = (await store.read<Task[]>('tasks.json')) ?? [];
-   */
-  read<T>(name: string): Promise<T | undefined>;
-  /**
-   * Locked read-modify-write: takes `${name}.lock` (waiting up to `lockTimeout`), reads,
-   * calls `fn`, writes its result atomically, and unlocks. If `fn` throws, nothing is written.
-   * @param name The document's file name.
-   * @param fn Gets the current value (`undefined` when absent), returns the new one (JSON-serialisable).
-   * @returns The value written.
-   * @throws `ELOCKTIMEOUT` (`LockTimeoutError`); `ECORRUPT` (`CorruptFileError`, the file is left as
-   * it is); `ELOOP` for a symlink; OS errors; whatever `fn` throws; `ERR_INVALID_ARG_TYPE` /
-   * `ERR_INVALID_ARG_VALUE` for a bad name, a non-function `fn` or a result JSON cannot hold.
-   * @example
-   * await store.update('counter.json', (n = 0) => n + 1);
-   */
-  update<T>(name: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T>;
-  /**
-   * Lock-free read-modify-write, as `optimisticUpdate`: reads without a lock, calls `fn`,
-   * commits only if nobody wrote meanwhile, else backs off and calls `fn` again.
-   * @param name The document's file name.
-   * @param fn Gets the current value (`undefined` when absent), returns the new one; may run more than once.
-   * @param options `retries` (default 10), `backoff`, `onConflict`, `signal`; `durability` and
-   * `lockTimeout` default to the store's.
-   * @returns The value written.
-   * @throws `ECONFLICT` (`ConflictError`) after the last retry; `ECORRUPT`; `ELOOP`; `ABORT_ERR`;
-   * OS errors; whatever `fn` throws; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
-   * @example
-   * await store.updateOptimistic('stats.json', (s = { hits: 0 }) => ({ hits: s.hits + 1 }));
-   */
-  updateOptimistic<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options?: OptimisticUpdateOptions): Promise<T>;
-  /**
-   * "Last write wins, with merge on conflict": reads without a lock, calls `fn` once, and
-   * commits if nobody wrote meanwhile; if someone did, commits `merge(base, mine, theirs)`
-   * instead, as often as others keep committing first. No update is lost as long as
-   * `merge` keeps what both sides added.
-   * @param name The document's file name.
-   * @param fn Gets the current value (`undefined` when absent), returns the new one.
-   * @param options `merge` (required), `signal`.
-   * @returns The value committed (`fn`'s, or the last merge's).
-   * @throws `ECORRUPT`; `ELOCKTIMEOUT` (the commit's short lock); `ELOOP`; `ABORT_ERR`; OS errors;
-   * whatever `fn` or `merge` throws; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
-   * @example
-   * await store.updateMerge('tags.json', (tags = []) => [...tags, 'new'], {
-   *   merge: (_base, mine, theirs = []) => [...new Set([...theirs, ...mine])],
-   * });
-   */
-  updateMerge<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options: UpdateMergeOptions<T>): Promise<T>;
-  /**
-   * Creates a new document `${prefix}_${snowflake}.json` without a lock, named by a
-   * Snowflake ID from a worker ID this process leases in the store (held until exit).
-   * @param prefix The name's start; may be empty; otherwise the rules of a name.
-   * @param content Any JSON-serialisable value.
-   * @returns The new document's name.
-   * @throws OS errors; `ELOCKTIMEOUT` when every worker ID of the store is leased;
-   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad prefix or content JSON cannot hold.
-   * @example
-   * const name = await store.createUnique('event', { type: 'started' }); // 'event_3849...json'
-   */
-  createUnique(prefix: string, content: unknown): Promise<string>;
-  /**
-   * Deletes a document and its lock sidecar, under that lock.
-   * @param name The document's file name.
-   * @returns `true` if it existed, `false` if not (or the store's directory does not exist).
-   * @throws `ELOCKTIMEOUT`; `ELOOP` for a symlink (it is not removed); OS errors;
-   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad name.
-   */
-  delete(name: string): Promise<boolean>;
-  /**
-   * The documents' names, sorted; never lock sidecars, temp files or the store's own files.
-   * @param prefix Only names starting with it. Default `''`: all.
-   * @returns The names (`[]` when the directory does not exist).
-   * @throws OS errors; `ERR_INVALID_ARG_TYPE` for a non-string prefix.
-   */
-  list(prefix?: string): Promise<string[]>;
-}
-
-/** The `ConcurrentFileStore` class users get (an interface for the same reason as `FileLockConstructor`). */
-export interface ConcurrentFileStoreConstructor {
-  /**
-   * A store over `dir`; nothing is touched until the first call.
-   * @param dir The store's directory (created on the first write).
-   * @param options `durability` (default `'full'`), `lockTimeout` (ms, default 30000).
-   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
-   */
-  new (dir: string | URL, options?: StoreOptions): ConcurrentFileStoreBase;
 }
 
 /** Worker-ID leases for createUnique live here: hidden, so `list` never shows them. */
@@ -237,141 +135,237 @@ async function unlinkIfExists(path: string): Promise<boolean> {
   }
 }
 
-export function createStoreApi(backend: Backend, deps: Deps) {
-  class ConcurrentFileStore implements ConcurrentFileStoreBase {
-    readonly dir: string;
-    readonly #durability: Durability;
-    readonly #lockTimeout: number;
-    #ready: Promise<unknown> | undefined;
+/** The `ConcurrentFileStore` class users get (an interface for the same reason as `FileLockConstructor`). */
+export interface ConcurrentFileStoreConstructor {
+  /**
+   * A store over `dir`; nothing is touched until the first call.
+   * @param dir The store's directory (created on the first write).
+   * @param options `durability` (default `'full'`), `lockTimeout` (ms, default 30000).
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
+   */
+  new (dir: string | URL, options?: StoreOptions): ConcurrentFileStoreBase;
+}
 
-    constructor(dir: string | URL, options?: StoreOptions) {
-      const opts = toOptions(options);
-      this.dir = resolve(toPath(dir, 'dir'));
-      this.#durability = toWriteSettings({ durability: opts.durability }).durability;
-      this.#lockTimeout = toTimeout(opts.lockTimeout, 'options.lockTimeout', 30_000);
-    }
+/**
+ * A directory of JSON documents shared by many processes (the type of a
+ * `ConcurrentFileStore`; see `createStoreApi` for the class users get). A document's name is its file's name in `dir`, used as given
+ * (`'tasks.json'`): a single path component, not empty, without `/`, `\` or NUL, not `.`
+ * or `..`, not starting with `.` and not ending with `.lock` (else `ERR_INVALID_ARG_VALUE`).
+ * A document that is a symlink is refused (`ELOOP`), never followed out of `dir`.
+ */
+export abstract class ConcurrentFileStoreBase {
+  /** The store's directory, as an absolute path; created on the first write. */
+  readonly dir: string;
+  readonly #deps: StoreDeps;
+  readonly #durability: Durability;
+  readonly #lockTimeout: number;
+  #ready: Promise<unknown> | undefined;
 
-    async read<T>(name: string): Promise<T | undefined> {
-      const path = this.#path(name);
-      return parseJson(path, await readIfExistsNoFollow(path)) as T | undefined;
-    }
+  protected constructor(deps: StoreDeps, dir: string | URL, options?: StoreOptions) {
+    const opts = toOptions(options);
+    this.#deps = deps;
+    this.dir = resolve(toPath(dir, 'dir'));
+    this.#durability = toWriteSettings({ durability: opts.durability }).durability;
+    this.#lockTimeout = toTimeout(opts.lockTimeout, 'options.lockTimeout', 30_000);
+  }
 
-    async update<T>(name: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
-      const path = this.#path(name);
-      if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
-      await this.#ensureDir();
-      return deps.withLock(
-        `${path}.lock`,
-        async () => {
-          const next = await fn(parseJson(path, await readIfExistsNoFollow(path)) as T | undefined);
-          const bytes = serializeJson(next, 'update result');
-          await refuseSymlink(path);
-          await backend.write(path, bytes, this.#settings());
-          return next;
-        },
-        { timeout: this.#lockTimeout },
-      );
-    }
+  /**
+   * Reads a document, without a lock (documents are replaced atomically, so it is whole).
+   * @param name The document's file name.
+   * @returns The parsed document, or `undefined` if it does not exist.
+   * @throws `ECORRUPT` (`CorruptFileError`) when it is not JSON; `ELOOP` for a symlink; OS
+   * errors; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad name.
+   * @example
+   * const tasks = (await store.read<Task[]>('tasks.json')) ?? [];
+   */
+  async read<T>(name: string): Promise<T | undefined> {
+    const path = this.#path(name);
+    return parseJson(path, await readIfExistsNoFollow(path)) as T | undefined;
+  }
 
-    async updateOptimistic<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options?: OptimisticUpdateOptions): Promise<T> {
-      const path = this.#path(name);
-      await this.#ensureDir();
-      const opts = { durability: this.#durability, lockTimeout: this.#lockTimeout, ...toOptions(options), [NO_FOLLOW]: true };
-      return deps.optimisticUpdate(path, fn, opts);
-    }
+  /**
+   * Locked read-modify-write: takes `${name}.lock` (waiting up to `lockTimeout`), reads,
+   * calls `fn`, writes its result atomically, and unlocks. If `fn` throws, nothing is written.
+   * @param name The document's file name.
+   * @param fn Gets the current value (`undefined` when absent), returns the new one (JSON-serialisable).
+   * @returns The value written.
+   * @throws `ELOCKTIMEOUT` (`LockTimeoutError`); `ECORRUPT` (`CorruptFileError`, the file is left as
+   * it is); `ELOOP` for a symlink; OS errors; whatever `fn` throws; `ERR_INVALID_ARG_TYPE` /
+   * `ERR_INVALID_ARG_VALUE` for a bad name, a non-function `fn` or a result JSON cannot hold.
+   * @example
+   * await store.update('counter.json', (n = 0) => n + 1);
+   */
+  async update<T>(name: string, fn: (current: T | undefined) => T | Promise<T>): Promise<T> {
+    const path = this.#path(name);
+    if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
+    await this.#ensureDir();
+    return this.#deps.withLock(
+      `${path}.lock`,
+      async () => {
+        const next = await fn(parseJson(path, await readIfExistsNoFollow(path)) as T | undefined);
+        const bytes = serializeJson(next, 'update result');
+        await refuseSymlink(path);
+        await this.#deps.backend.write(path, bytes, this.#settings());
+        return next;
+      },
+      { timeout: this.#lockTimeout },
+    );
+  }
 
-    /**
-     * Compare-and-swap on the content version. Each lost round means another writer's
-     * commit landed, so the writers as a whole always progress.
-     */
-    async updateMerge<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options: UpdateMergeOptions<T>): Promise<T> {
-      const path = this.#path(name);
-      if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
-      const opts = toOptions(options);
-      const merge = opts.merge as UpdateMergeOptions<T>['merge'];
-      if (typeof merge !== 'function') throw invalidArgType('options.merge', 'of type function', merge);
-      const signal = toSignal(opts.signal);
-      throwIfAborted(signal);
-      await this.#ensureDir();
-      const write = { durability: this.#durability, lockTimeout: this.#lockTimeout, signal, [NO_FOLLOW]: true };
-      let data = await readIfExistsNoFollow(path);
-      let base = parseJson(path, data) as T | undefined;
-      let mine = await fn(base);
-      for (;;) {
-        const version = data === null ? null : backend.contentVersion(data);
-        if (await deps.writeIfVersion(path, serializeJson(mine, 'update result'), version, write)) return mine;
-        data = await readIfExistsNoFollow(path);
-        const theirs = parseJson(path, data) as T | undefined;
-        mine = await merge(base, mine, theirs);
-        base = theirs;
-      }
-    }
+  /**
+   * Lock-free read-modify-write, as `optimisticUpdate`: reads without a lock, calls `fn`,
+   * commits only if nobody wrote meanwhile, else backs off and calls `fn` again.
+   * @param name The document's file name.
+   * @param fn Gets the current value (`undefined` when absent), returns the new one; may run more than once.
+   * @param options `retries` (default 10), `backoff`, `onConflict`, `signal`; `durability` and
+   * `lockTimeout` default to the store's.
+   * @returns The value written.
+   * @throws `ECONFLICT` (`ConflictError`) after the last retry; `ECORRUPT`; `ELOOP`; `ABORT_ERR`;
+   * OS errors; whatever `fn` throws; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE` for bad arguments.
+   * @example
+   * await store.updateOptimistic('stats.json', (s = { hits: 0 }) => ({ hits: s.hits + 1 }));
+   */
+  async updateOptimistic<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options?: OptimisticUpdateOptions): Promise<T> {
+    const path = this.#path(name);
+    await this.#ensureDir();
+    const opts = { durability: this.#durability, lockTimeout: this.#lockTimeout, ...toOptions(options), [NO_FOLLOW]: true };
+    return this.#deps.optimisticUpdate(path, fn, opts);
+  }
 
-    async createUnique(prefix: string, content: unknown): Promise<string> {
-      checkName(prefix, 'prefix', { allowEmpty: true, reserve: UNIQUE_SUFFIX_BYTES + LOCK_SUFFIX.length });
-      const bytes = serializeJson(content, 'content');
-      await this.#ensureDir();
-      const name = `${prefix}_${await deps.ids.next(join(this.dir, LEASE_DIR))}.json`;
-      await backend.write(join(this.dir, name), bytes, { ...this.#settings(), noClobber: true });
-      return name;
-    }
-
-    /**
-     * The holder may delete its lock file: a waiter that then gets the lock on the
-     * deleted file sees it is no longer the one at the path and locks the new one.
-     */
-    async delete(name: string): Promise<boolean> {
-      const path = this.#path(name);
-      const lockPath = `${path}${LOCK_SUFFIX}`;
-      return deps
-        .withLock(
-          lockPath,
-          async () => {
-            const existed = await unlinkDocument(path);
-            // Both implementations keep the lock file (the fallback's claim is a marker
-            // beside it, removed at release), so the holder removes it here.
-            await unlinkIfExists(lockPath);
-            // An unlink survives a power cut only once the directory is flushed.
-            if (existed && this.#durability !== 'none') await syncDir(this.dir);
-            return existed;
-          },
-          { timeout: this.#lockTimeout },
-        )
-        .catch((err: unknown) => {
-          if (isSystemError(err, 'ENOENT')) return false; // the store's directory does not exist
-          throw err;
-        });
-    }
-
-    async list(prefix = ''): Promise<string[]> {
-      if (typeof prefix !== 'string') throw invalidArgType('prefix', 'of type string', prefix);
-      let names: string[];
-      try {
-        names = await readdir(this.dir);
-      } catch (err) {
-        if (isSystemError(err, 'ENOENT')) return [];
-        throw err;
-      }
-      return names.filter((n) => isDataName(n) && n.startsWith(prefix)).sort();
-    }
-
-    #path(name: string): string {
-      return join(this.dir, checkName(name, 'name'));
-    }
-
-    #settings() {
-      return { durability: this.#durability, mode: undefined, noClobber: false };
-    }
-
-    #ensureDir(): Promise<unknown> {
-      // Through makeParents, so the directories it creates are flushed into their parents.
-      this.#ready ??= makeParents(join(this.dir, 'document'), this.#durability).catch((err: unknown) => {
-        this.#ready = undefined;
-        throw err;
-      });
-      return this.#ready;
+  /**
+   * "Last write wins, with merge on conflict": reads without a lock, calls `fn` once, and
+   * commits if nobody wrote meanwhile; if someone did, commits `merge(base, mine, theirs)`
+   * instead, as often as others keep committing first. No update is lost as long as
+   * `merge` keeps what both sides added.
+   * @param name The document's file name.
+   * @param fn Gets the current value (`undefined` when absent), returns the new one.
+   * @param options `merge` (required), `signal`.
+   * @returns The value committed (`fn`'s, or the last merge's).
+   * @throws `ECORRUPT`; `ELOCKTIMEOUT` (the commit's short lock); `ELOOP`; `ABORT_ERR`; OS errors;
+   * whatever `fn` or `merge` throws; `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments.
+   * @example
+   * await store.updateMerge('tags.json', (tags = []) => [...tags, 'new'], {
+   *   merge: (_base, mine, theirs = []) => [...new Set([...theirs, ...mine])],
+   * });
+   */
+  async updateMerge<T>(name: string, fn: (current: T | undefined) => T | Promise<T>, options: UpdateMergeOptions<T>): Promise<T> {
+    const path = this.#path(name);
+    if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
+    const opts = toOptions(options);
+    const merge = opts.merge as UpdateMergeOptions<T>['merge'];
+    if (typeof merge !== 'function') throw invalidArgType('options.merge', 'of type function', merge);
+    const signal = toSignal(opts.signal);
+    throwIfAborted(signal);
+    await this.#ensureDir();
+    // Compare-and-swap on the content version. Each lost round means another writer's
+    // commit landed, so the writers as a whole always progress.
+    const write = { durability: this.#durability, lockTimeout: this.#lockTimeout, signal, [NO_FOLLOW]: true };
+    let data = await readIfExistsNoFollow(path);
+    let base = parseJson(path, data) as T | undefined;
+    let mine = await fn(base);
+    for (;;) {
+      const version = data === null ? null : this.#deps.backend.contentVersion(data);
+      if (await this.#deps.writeIfVersion(path, serializeJson(mine, 'update result'), version, write)) return mine;
+      data = await readIfExistsNoFollow(path);
+      const theirs = parseJson(path, data) as T | undefined;
+      mine = await merge(base, mine, theirs);
+      base = theirs;
     }
   }
 
+  /**
+   * Creates a new document `${prefix}_${snowflake}.json` without a lock, named by a
+   * Snowflake ID from a worker ID this process leases in the store (held until exit).
+   * @param prefix The name's start; may be empty; otherwise the rules of a name.
+   * @param content Any JSON-serialisable value.
+   * @returns The new document's name.
+   * @throws OS errors; `ELOCKTIMEOUT` when every worker ID of the store is leased;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad prefix or content JSON cannot hold.
+   * @example
+   * const name = await store.createUnique('event', { type: 'started' }); // 'event_3849...json'
+   */
+  async createUnique(prefix: string, content: unknown): Promise<string> {
+    checkName(prefix, 'prefix', { allowEmpty: true, reserve: UNIQUE_SUFFIX_BYTES + LOCK_SUFFIX.length });
+    const bytes = serializeJson(content, 'content');
+    await this.#ensureDir();
+    const name = `${prefix}_${await this.#deps.ids.next(join(this.dir, LEASE_DIR))}.json`;
+    await this.#deps.backend.write(join(this.dir, name), bytes, { ...this.#settings(), noClobber: true });
+    return name;
+  }
+
+  /**
+   * Deletes a document and its lock sidecar, under that lock.
+   * @param name The document's file name.
+   * @returns `true` if it existed, `false` if not (or the store's directory does not exist).
+   * @throws `ELOCKTIMEOUT`; `ELOOP` for a symlink (it is not removed); OS errors;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a bad name.
+   */
+  async delete(name: string): Promise<boolean> {
+    const path = this.#path(name);
+    const lockPath = `${path}${LOCK_SUFFIX}`;
+    // The holder may delete its lock file: a waiter that then gets the lock on the
+    // deleted file sees it is no longer the one at the path and locks the new one.
+    return this.#deps
+      .withLock(
+        lockPath,
+        async () => {
+          const existed = await unlinkDocument(path);
+          // Both implementations keep the lock file (the fallback's claim is a marker
+          // beside it, removed at release), so the holder removes it here.
+          await unlinkIfExists(lockPath);
+          // An unlink survives a power cut only once the directory is flushed.
+          if (existed && this.#durability !== 'none') await syncDir(this.dir);
+          return existed;
+        },
+        { timeout: this.#lockTimeout },
+      )
+      .catch((err: unknown) => {
+        if (isSystemError(err, 'ENOENT')) return false; // the store's directory does not exist
+        throw err;
+      });
+  }
+
+  /**
+   * The documents' names, sorted; never lock sidecars, temp files or the store's own files.
+   * @param prefix Only names starting with it. Default `''`: all.
+   * @returns The names (`[]` when the directory does not exist).
+   * @throws OS errors; `ERR_INVALID_ARG_TYPE` for a non-string prefix.
+   */
+  async list(prefix = ''): Promise<string[]> {
+    if (typeof prefix !== 'string') throw invalidArgType('prefix', 'of type string', prefix);
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if (isSystemError(err, 'ENOENT')) return [];
+      throw err;
+    }
+    return names.filter((n) => isDataName(n) && n.startsWith(prefix)).sort();
+  }
+
+  #path(name: string): string {
+    return join(this.dir, checkName(name, 'name'));
+  }
+
+  #settings() {
+    return { durability: this.#durability, mode: undefined, noClobber: false };
+  }
+
+  #ensureDir(): Promise<unknown> {
+    // Through makeParents, so the directories it creates are flushed into their parents.
+    this.#ready ??= makeParents(join(this.dir, 'document'), this.#durability).catch((err: unknown) => {
+      this.#ready = undefined;
+      throw err;
+    });
+    return this.#ready;
+  }
+}
+
+export function createStoreApi(deps: StoreDeps) {
+  class ConcurrentFileStore extends ConcurrentFileStoreBase {
+    constructor(dir: string | URL, options?: StoreOptions) {
+      super(deps, dir, options);
+    }
+  }
   return { ConcurrentFileStore: ConcurrentFileStore as ConcurrentFileStoreConstructor };
 }

@@ -59,7 +59,7 @@ async function fileOf(target: string, follow: boolean) {
 }
 
 /** Errors name the path the caller gave, not the file a symlink led to. */
-function namingCallersPath(err: unknown, file: string, target: string): unknown {
+export function namingCallersPath(err: unknown, file: string, target: string): unknown {
   if (file === target || !(err instanceof Error)) return err;
   const named = err as Error & { path?: unknown };
   if (named.path !== file) return err;
@@ -68,96 +68,134 @@ function namingCallersPath(err: unknown, file: string, target: string): unknown 
   return err;
 }
 
-export function createVersionApi(backend: Backend, withLock: WithLock) {
-  const versionOf = (data: Buffer | null) => (data === null ? null : backend.contentVersion(data));
+/** What conditional writes need: the implementation's writes and versions, and the API's `withLock`. */
+export interface VersionDeps {
+  backend: Backend;
+  withLock: WithLock;
+}
 
-  async function readVersioned(path: string | URL): Promise<Versioned> {
-    const data = await readIfExists(toPath(path));
-    return { data, version: versionOf(data) };
-  }
+export function createVersionApi(deps: VersionDeps) {
+  return {
+    /** A file's bytes and version, both null when it does not exist. */
+    readVersioned: async (path: string | URL): Promise<Versioned> => {
+      const data = await readIfExists(toPath(path));
+      return { data, version: versionOf(deps.backend, data) };
+    },
+    writeIfVersion: (path: string | URL, data: string | ArrayBufferView, expected: string | null, options?: ConditionalWriteOptions) =>
+      writeIfVersion(deps, path, data, expected, options),
+    compareAndSwap: (path: string | URL, expected: unknown, next: unknown, options?: ConditionalWriteOptions) =>
+      compareAndSwap(deps, path, expected, next, options),
+    optimisticUpdate: <T>(path: string | URL, transform: (current: T | undefined) => T | Promise<T>, options?: OptimisticUpdateOptions) =>
+      optimisticUpdate(deps, path, transform, options),
+  };
+}
 
-  /**
-   * Runs `check` on the current bytes under the sidecar lock of the file `target`
-   * resolves to; writes `bytes` to that file if it passes. Reading and writing the
-   * resolved file, not the link, keeps the lock and the data on one file even if the
-   * link is retargeted meanwhile.
-   */
-  async function writeIf(target: string, bytes: Uint8Array, options: Record<string, unknown>, check: (current: Buffer | null) => boolean) {
-    const settings = toWriteSettings(options);
-    const signal = toSignal(options.signal);
-    const timeout = toTimeout(options.lockTimeout, 'options.lockTimeout', DEFAULT_LOCK_TIMEOUT);
+function versionOf(backend: Backend, data: Buffer | null): string | null {
+  return data === null ? null : backend.contentVersion(data);
+}
+
+/**
+ * Runs `check` on the current bytes under the sidecar lock of the file `target`
+ * resolves to; writes `bytes` to that file if it passes. Reading and writing the
+ * resolved file, not the link, keeps the lock and the data on one file even if the
+ * link is retargeted meanwhile.
+ */
+async function writeIf(
+  { backend, withLock }: VersionDeps,
+  target: string,
+  bytes: Uint8Array,
+  options: Record<string, unknown>,
+  check: (current: Buffer | null) => boolean,
+): Promise<boolean> {
+  const settings = toWriteSettings(options);
+  const signal = toSignal(options.signal);
+  const timeout = toTimeout(options.lockTimeout, 'options.lockTimeout', DEFAULT_LOCK_TIMEOUT);
+  throwIfAborted(signal);
+  const { file, read, beforeWrite } = await fileOf(target, follows(options));
+  return withLock(
+    `${file}.lock`,
+    async () => {
+      try {
+        if (!check(await read(file))) return false;
+        await beforeWrite(file);
+        await backend.write(file, bytes, settings);
+        return true;
+      } catch (err) {
+        throw namingCallersPath(err, file, target);
+      }
+    },
+    { timeout, signal },
+  );
+}
+
+/** Writes `data` only if the file's version is still `expected` (null: only if absent). */
+async function writeIfVersion(
+  deps: VersionDeps,
+  path: string | URL,
+  data: string | ArrayBufferView,
+  expected: string | null,
+  options?: ConditionalWriteOptions,
+): Promise<boolean> {
+  const opts = toOptions(options);
+  const target = toPath(path);
+  const bytes = toBytes(data, toEncoding(opts.encoding));
+  if (expected !== null && typeof expected !== 'string') throw invalidArgType('expected', 'of type string or null', expected);
+  return writeIf(deps, target, bytes, opts, (current) => versionOf(deps.backend, current) === expected);
+}
+
+/** Replaces the JSON value `expected` with `next` (expected undefined: only if absent). */
+async function compareAndSwap(
+  deps: VersionDeps,
+  path: string | URL,
+  expected: unknown,
+  next: unknown,
+  options?: ConditionalWriteOptions,
+): Promise<boolean> {
+  const opts = toOptions(options);
+  const target = toPath(path);
+  const bytes = serializeJson(next, 'next');
+  return writeIf(deps, target, bytes, opts, (current) => {
+    if (expected === undefined) return current === null;
+    return current !== null && isDeepStrictEqual(parseJson(target, current), expected);
+  });
+}
+
+/** `optimisticUpdate`'s path and options, checked (in this order) before anything is read. */
+function toUpdateSettings(path: unknown, options: unknown) {
+  const opts = toOptions(options);
+  const settings = {
+    target: toPath(path),
+    retries: retryCount(opts.retries),
+    signal: toSignal(opts.signal),
+    onConflict: opts.onConflict as ((attempt: number) => void) | undefined,
+    waits: backoffDelays(opts.backoff as BackoffOptions | undefined)[Symbol.iterator](),
+    writeOptions: { ...opts, noClobber: false },
+    read: follows(opts) ? readIfExists : readIfExistsNoFollow,
+  };
+  toWriteSettings(settings.writeOptions);
+  return settings;
+}
+
+/**
+ * Reads without a lock, transforms, and commits only if nobody wrote in between; on a
+ * lost race it backs off and starts again. No update is ever lost.
+ */
+async function optimisticUpdate<T>(
+  deps: VersionDeps,
+  path: string | URL,
+  transform: (current: T | undefined) => T | Promise<T>,
+  options?: OptimisticUpdateOptions,
+): Promise<T> {
+  if (typeof transform !== 'function') throw invalidArgType('transform', 'of type function', transform);
+  const { target, retries, signal, onConflict, waits, read, writeOptions } = toUpdateSettings(path, options);
+  for (let attempt = 1; ; attempt++) {
     throwIfAborted(signal);
-    const { file, read, beforeWrite } = await fileOf(target, follows(options));
-    return withLock(
-      `${file}.lock`,
-      async () => {
-        try {
-          if (!check(await read(file))) return false;
-          await beforeWrite(file);
-          await backend.write(file, bytes, settings);
-          return true;
-        } catch (err) {
-          throw namingCallersPath(err, file, target);
-        }
-      },
-      { timeout, signal },
-    );
+    const data = await read(target);
+    const version = versionOf(deps.backend, data);
+    const next = await transform(parseJson(target, data) as T | undefined);
+    if (await writeIfVersion(deps, target, serializeJson(next, 'transform result'), version, writeOptions)) return next;
+    onConflict?.(attempt);
+    if (attempt > retries) throw new ConflictError(target, attempt);
+    await delay(waits.next().value, signal);
   }
-
-  /** Writes `data` only if the file's version is still `expected` (null: only if absent). */
-  async function writeIfVersion(
-    path: string | URL,
-    data: string | ArrayBufferView,
-    expected: string | null,
-    options?: ConditionalWriteOptions,
-  ): Promise<boolean> {
-    const opts = toOptions(options);
-    const target = toPath(path);
-    const bytes = toBytes(data, toEncoding(opts.encoding));
-    if (expected !== null && typeof expected !== 'string') throw invalidArgType('expected', 'of type string or null', expected);
-    return writeIf(target, bytes, opts, (current) => versionOf(current) === expected);
-  }
-
-  /** Replaces the JSON value `expected` with `next` (expected undefined: only if absent). */
-  async function compareAndSwap(path: string | URL, expected: unknown, next: unknown, options?: ConditionalWriteOptions): Promise<boolean> {
-    const opts = toOptions(options);
-    const target = toPath(path);
-    const bytes = serializeJson(next, 'next');
-    return writeIf(target, bytes, opts, (current) => {
-      if (expected === undefined) return current === null;
-      return current !== null && isDeepStrictEqual(parseJson(target, current), expected);
-    });
-  }
-
-  /**
-   * Reads without a lock, transforms, and commits only if nobody wrote in between; on a
-   * lost race it backs off and starts again. No update is ever lost.
-   */
-  async function optimisticUpdate<T>(
-    path: string | URL,
-    transform: (current: T | undefined) => T | Promise<T>,
-    options?: OptimisticUpdateOptions,
-  ): Promise<T> {
-    if (typeof transform !== 'function') throw invalidArgType('transform', 'of type function', transform);
-    const opts = toOptions(options);
-    const target = toPath(path);
-    const retries = retryCount(opts.retries);
-    const signal = toSignal(opts.signal);
-    const onConflict = opts.onConflict as ((attempt: number) => void) | undefined;
-    const waits = backoffDelays(opts.backoff as BackoffOptions | undefined)[Symbol.iterator]();
-    const writeOptions = { ...opts, noClobber: false };
-    toWriteSettings(writeOptions);
-    for (let attempt = 1; ; attempt++) {
-      throwIfAborted(signal);
-      const data = await (follows(opts) ? readIfExists(target) : readIfExistsNoFollow(target));
-      const version = versionOf(data);
-      const next = await transform(parseJson(target, data) as T | undefined);
-      if (await writeIfVersion(target, serializeJson(next, 'transform result'), version, writeOptions)) return next;
-      onConflict?.(attempt);
-      if (attempt > retries) throw new ConflictError(target, attempt);
-      await delay(waits.next().value, signal);
-    }
-  }
-
-  return { readVersioned, writeIfVersion, compareAndSwap, optimisticUpdate };
 }

@@ -14,10 +14,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Backend } from './backend';
 import { LockTimeoutError } from './errors';
-import type { HeldMark } from './id-backend';
-import { createLockApi, type FileLockBase } from './lock';
+import type { HeldMark, IdBackend } from './id-backend';
+import type { FileLockBase, FileLockConstructor } from './lock';
 import { toLeaseBits, toOptions, toPath, toTimeout } from './validate';
 
 /** Options of `leaseWorkerId(dir, options)`. */
@@ -81,53 +80,59 @@ class Lease implements WorkerLease {
   }
 }
 
-export function createLeaseApi(backend: Backend) {
-  const { FileLock } = createLockApi(backend);
+/** What leases need: the ID backend's marks and clock, and the API's `FileLock`. */
+interface LeaseDeps {
+  ids: IdBackend;
+  FileLock: FileLockConstructor;
+}
 
-  /** One pass over the IDs, lowest first; never waits. */
-  function tryLease(dir: string, bits: number): Lease | undefined {
-    for (let id = 0; id < 2 ** bits; id++) {
-      const lock = new FileLock(join(dir, `worker-${id}.lock`));
-      if (lock.tryAcquire()) return holdMark(dir, id, lock);
+export function createLeaseApi(deps: LeaseDeps) {
+  return {
+    leaseWorkerId: (dir: string | URL, options?: LeaseWorkerIdOptions): Promise<WorkerLease> => leaseWorkerId(deps, dir, options),
+  };
+}
+
+async function leaseWorkerId(deps: LeaseDeps, dir: string | URL, options?: LeaseWorkerIdOptions): Promise<WorkerLease> {
+  const path = toPath(dir, 'dir');
+  const opts = toOptions(options);
+  const bits = toLeaseBits(opts.bits);
+  const timeout = toTimeout(opts.timeout, 'options.timeout', 0);
+  await mkdir(path, { recursive: true });
+  const deadline = performance.now() + timeout;
+  for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
+    const lease = tryLease(deps, path, bits);
+    if (lease) {
+      await waitPast(deps.ids, lease.floor);
+      return lease;
     }
-    return undefined;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new LockTimeoutError(path, timeout);
+    await sleep(Math.min(delay, left));
   }
+}
 
-  function holdMark(dir: string, id: number, lock: FileLockBase): Lease {
-    try {
-      return new Lease(id, lock, backend.ids.holdMark(id, join(dir, `worker-${id}.hwm`)));
-    } catch (err) {
-      lock.release();
-      throw err;
-    }
+/** One pass over the IDs, lowest first; never waits. */
+function tryLease(deps: LeaseDeps, dir: string, bits: number): Lease | undefined {
+  for (let id = 0; id < 2 ** bits; id++) {
+    const lock = new deps.FileLock(join(dir, `worker-${id}.lock`));
+    if (lock.tryAcquire()) return holdMark(deps.ids, dir, id, lock);
   }
+  return undefined;
+}
 
-  /** Resolves once the generators' clock is past `floor` (when that is near). */
-  async function waitPast(floor: number | undefined): Promise<void> {
-    if (floor === undefined) return;
-    for (let ahead = floor - backend.ids.clockMs(); ahead >= 0 && ahead <= MAX_MARK_WAIT_MS; ahead = floor - backend.ids.clockMs()) {
-      await sleep(Math.floor(ahead) + 1);
-    }
+function holdMark(ids: IdBackend, dir: string, id: number, lock: FileLockBase): Lease {
+  try {
+    return new Lease(id, lock, ids.holdMark(id, join(dir, `worker-${id}.hwm`)));
+  } catch (err) {
+    lock.release();
+    throw err;
   }
+}
 
-  async function leaseWorkerId(dir: string | URL, options?: LeaseWorkerIdOptions): Promise<WorkerLease> {
-    const path = toPath(dir, 'dir');
-    const opts = toOptions(options);
-    const bits = toLeaseBits(opts.bits);
-    const timeout = toTimeout(opts.timeout, 'options.timeout', 0);
-    await mkdir(path, { recursive: true });
-    const deadline = performance.now() + timeout;
-    for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
-      const lease = tryLease(path, bits);
-      if (lease) {
-        await waitPast(lease.floor);
-        return lease;
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) throw new LockTimeoutError(path, timeout);
-      await sleep(Math.min(delay, left));
-    }
+/** Resolves once the generators' clock is past `floor` (when that is near). */
+async function waitPast(ids: IdBackend, floor: number | undefined): Promise<void> {
+  if (floor === undefined) return;
+  for (let ahead = floor - ids.clockMs(); ahead >= 0 && ahead <= MAX_MARK_WAIT_MS; ahead = floor - ids.clockMs()) {
+    await sleep(Math.floor(ahead) + 1);
   }
-
-  return { leaseWorkerId };
 }

@@ -14,9 +14,8 @@
 // - Release deletes the key in a txn guarded by its create revision, never a plain delete,
 //   so a late or retried release cannot delete a newer incarnation (etcd-io/etcd#22082).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { abortError, LockTimeoutError, throwIfAborted } from '../errors';
-import { LockNotHeldError } from '../lock';
-import { toOptions, toSignal, toTimeout } from '../validate';
+import { abortError, LockTimeoutError } from '../errors';
+import { type AcquireLimits, type Join, joinPending, LockNotHeldError, startAcquire } from '../lock';
 import { CoordinatorUnavailableError, LeaseLostError } from './errors';
 import { lockKey, lockPrefix, prefixEnd } from './keys';
 import type { Session } from './session';
@@ -62,6 +61,8 @@ interface Place {
 
 const EMPTY = Buffer.alloc(0);
 const NEVER = new AbortController().signal;
+/** Joins a pending acquire() of the same object as `waitForChange` does (no session to lose yet). */
+const joinUnlessLost: Join = (pending, deadline, signal) => waitForChange(pending, deadline, signal, NEVER);
 /** Pause before looking again after a failed look (a restarting server). */
 const RETRY_LOOK_MS = 100;
 
@@ -131,21 +132,15 @@ export class EtcdLock {
 
   /** Waits for the lock (re-entrant: a held lock counts up). */
   async acquire(options?: EtcdAcquireOptions): Promise<this> {
-    const opts = toOptions(options);
-    const timeout = toTimeout(opts.timeout, 'options.timeout', this.#timeout);
-    const signal = toSignal(opts.signal);
-    throwIfAborted(signal);
-    const deadline = performance.now() + timeout;
+    const limits = startAcquire(options, this.#timeout);
     // One queue key per object: a second acquire() while the first waits joins it.
-    while (this.#count === 0 && this.#pending) {
-      if (!(await waitForChange(this.#pending, deadline, signal, NEVER))) throw new LockTimeoutError(this.name, timeout);
-    }
+    await joinPending(() => (this.#count === 0 ? this.#pending : undefined), limits, this.name, joinUnlessLost);
     if (this.#count > 0) {
       this.assertHeld();
       this.#count++;
       return this;
     }
-    const taking = this.#take(deadline, timeout, signal);
+    const taking = this.#take(limits);
     this.#pending = taking;
     try {
       await taking;
@@ -170,7 +165,7 @@ export class EtcdLock {
     if (this.#count > 0) await this.release();
   }
 
-  async #take(deadline: number, timeout: number, signal: AbortSignal | undefined): Promise<void> {
+  async #take({ deadline, timeout, signal }: AcquireLimits): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const session = await this.#host.session();
       try {

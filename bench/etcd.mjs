@@ -1,3 +1,4 @@
+// @ts-check
 // `node bench/etcd.mjs [--quick]` (after `npm run build`): concurrent-fs/etcd side by side
 // with the etcd3 package's own primitives, on one etcd this script starts on loopback
 // (free ports, data on /dev/shm, killed at the end), uncontended, one process:

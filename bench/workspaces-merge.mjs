@@ -1,3 +1,4 @@
+// @ts-check
 // The merge-queue bench on its own (a part of the "workspaces" section of issue 12):
 //
 //   npm run build && node bench/workspaces-merge.mjs [--quick] [--branches=8] [--dir=/some/dir]

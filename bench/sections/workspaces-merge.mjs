@@ -1,3 +1,4 @@
+// @ts-check
 // Workspaces, the merge queue: N branches merged into main at once from N processes,
 // the library's mergeBranch side by side with what people do without it. Every round
 // runs on a fresh repository and is checked afterwards: each branch that reports

@@ -1,3 +1,4 @@
+// @ts-check
 // Workspaces (issue 12): N agents creating git worktrees at once, against plain parallel
 // `git worktree add` (which fails on `.git/config` when the branch gets upstream
 // tracking) and a fully serialised add; and how long after an owner's SIGKILL its

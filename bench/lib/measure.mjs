@@ -13,7 +13,7 @@ import { Bench, hrtimeNow } from 'tinybench';
  * @property {string} name unique in its section
  * @property {() => unknown} fn one call; may be async
  * @property {number} [ops] operations per call (IDs in a batch, writes in a loop); default 1
- * @property {() => unknown} [beforeAll] runs before each round's warmup and run of this task
+ * @property {() => void | Promise<void>} [beforeAll] runs before each round's warmup and run of this task
  */
 
 /**
@@ -33,8 +33,7 @@ export async function measure(tasks, { time, warmupTime, rounds, log = () => {} 
     const order = round % 2 === 0 ? tasks : [...tasks].reverse();
     for (const task of order) {
       const bench = new Bench({ time, warmupTime, warmupIterations: 4, iterations: 8, throws: true, timestampProvider: 'hrtimeNow' });
-      const { beforeAll } = task;
-      bench.add(task.name, task.fn, beforeAll ? { beforeAll: () => void beforeAll() } : {});
+      bench.add(task.name, task.fn, task.beforeAll ? { beforeAll: task.beforeAll } : {});
       await bench.run();
       const result = bench.tasks[0]?.result;
       if (result?.state !== 'completed') throw (result && 'error' in result && result.error) || new Error(`${task.name}: ${result?.state}`);

@@ -1,3 +1,4 @@
+// @ts-check
 // `node bench/etcd.mjs [--quick]` (after `npm run build`): concurrent-fs/etcd side by side
 // with the etcd3 package's own primitives, on one etcd this script starts on loopback
 // (free ports, data on /dev/shm, killed at the end), uncontended, one process:
@@ -13,7 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { fmtRate, measure, median } from './lib/measure.mjs';
+import { fmtRate, measure, median, resultOf } from './lib/measure.mjs';
 
 const require = createRequire(import.meta.url);
 const quick = process.argv.includes('--quick');
@@ -22,20 +23,22 @@ if (spawnSync('etcd', ['--version']).status !== 0) {
   console.log('bench/etcd: skipped, etcd is not installed (Debian: apt-get install etcd-server)');
   process.exit(0);
 }
+/** @type {typeof import('etcd3')} */
 let etcd3;
+/** @type {typeof import('../dist/etcd.js')} */
 let cfsEtcd;
 try {
   etcd3 = require('etcd3');
   cfsEtcd = require('../dist/etcd.js');
 } catch (err) {
-  console.log(`bench/etcd: skipped, ${err.message}`);
+  console.log(`bench/etcd: skipped, ${err instanceof Error ? err.message : err}`);
   process.exit(0);
 }
 
 async function freePort() {
   const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
@@ -66,7 +69,7 @@ async function startEtcd() {
   for (const deadline = performance.now() + 20_000; ; ) {
     try {
       const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
-      if ((await res.json()).health === 'true') break;
+      if (/** @type {{ health?: string }} */ (await res.json()).health === 'true') break;
     } catch {}
     if (performance.now() > deadline) throw new Error('etcd did not become healthy in 20 s');
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -80,7 +83,10 @@ async function startEtcd() {
   };
 }
 
+/** The coordinator's count of requests sent, kept under this symbol for tests and this bench. */
 const REQUESTS = Symbol.for('concurrent-fs.test.etcdRequests');
+/** @param {object} coordinator */
+const requestsSent = (coordinator) => /** @type {{ [REQUESTS]: number }} */ (/** @type {unknown} */ (coordinator))[REQUESTS];
 
 async function main() {
   const server = await startEtcd();
@@ -105,21 +111,21 @@ async function main() {
     const timing = quick ? { time: 300, warmupTime: 100, rounds: 1 } : { time: 2000, warmupTime: 300, rounds: 3 };
     const results = await measure(tasks, { ...timing, log: (line) => console.error(line) });
 
-    const before = coordinator[REQUESTS];
+    const before = requestsSent(coordinator);
     for (let i = 0; i < 100; i++) await (await ours.acquire()).release();
-    const perCycle = (coordinator[REQUESTS] - before) / 100;
+    const perCycle = (requestsSent(coordinator) - before) / 100;
 
     const handovers = await handoverLatencies(coordinator, raw, quick ? 30 : 200);
     const sorted = [...handovers].sort((a, b) => a - b);
-    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
+    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Number.NaN;
 
-    const rate = (name) => results.get(name).rate;
+    const rate = (/** @type {string | undefined} */ name) => resultOf(results, String(name)).rate;
     console.log('\n| operation (one process, etcd on tmpfs, loopback) | cycles/s |');
     console.log('|---|---:|');
     for (const task of tasks) console.log(`| ${task.name} | ${fmtRate(rate(task.name))} |`);
     console.log(`\nEtcdLock requests per uncontended cycle: ${perCycle}`);
-    console.log(`EtcdLock / etcd3 Lock: ${(rate(tasks[0].name) / rate(tasks[1].name)).toFixed(2)}x (target >= 2)`);
-    console.log(`EtcdLock / two sequential puts: ${(rate(tasks[0].name) / rate(tasks[2].name)).toFixed(2)}x (target >= 0.8)`);
+    console.log(`EtcdLock / etcd3 Lock: ${(rate(tasks[0]?.name) / rate(tasks[1]?.name)).toFixed(2)}x (target >= 2)`);
+    console.log(`EtcdLock / two sequential puts: ${(rate(tasks[0]?.name) / rate(tasks[2]?.name)).toFixed(2)}x (target >= 0.8)`);
     console.log(
       `handover (release to the waiter holding), ${handovers.length} runs: p50 ${median(handovers).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`,
     );
@@ -131,9 +137,14 @@ async function main() {
 }
 
 /** Two lock objects take turns: the time from one's release() call to the other's acquire resolving. */
-async function handoverLatencies(coordinator, raw, runs) {
+async function handoverLatencies(
+  /** @type {import('../dist/etcd.js').EtcdCoordinator} */ coordinator,
+  /** @type {import('etcd3').Etcd3} */ raw,
+  /** @type {number} */ runs,
+) {
   const a = coordinator.lock('handover');
   const b = coordinator.lock('handover');
+  /** @type {number[]} */
   const times = [];
   await a.acquire();
   for (let i = 0; i < runs; i++) {

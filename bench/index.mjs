@@ -1,3 +1,4 @@
+// @ts-check
 // The benchmark suite (issue 6): every hot path, native vs the pure-JS fallback vs the
 // peers, side by side in one run. Prints tables, writes bench/results/latest.json and
 // the README's "Performance" table, and evaluates the issue's targets on this run.
@@ -16,6 +17,7 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { machine } from './lib/machine.mjs';
 import { markdown, printTables, updateReadme } from './lib/report.mjs';
+import { withRowIds } from './lib/row-ids.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
 import { runEvents } from './sections/events.mjs';
 import { runIds } from './sections/ids.mjs';
@@ -25,9 +27,21 @@ import { COUNTER_KINDS, runProcesses, STORE_KINDS } from './sections/processes.m
 import { runTasks } from './sections/tasks.mjs';
 import { runWrites } from './sections/writes.mjs';
 
+/**
+ * @typedef {import('./lib/types.d.mts').Config} Config
+ * @typedef {import('./lib/types.d.mts').Libs} Libs
+ * @typedef {import('./lib/types.d.mts').Results} Results
+ * @typedef {import('./lib/types.d.mts').Run} Run
+ * @typedef {import('./lib/types.d.mts').Section} Section
+ * @typedef {{ quick: boolean, only: string[], dir: string, from: string | undefined }} Args
+ */
+
+/** @type {Section[]} */
 const SECTIONS = ['ids', 'writes', 'locks', 'counter', 'store', 'memory', 'tasks', 'events'];
 
-function parseArgs(argv) {
+/** @returns {Args} */
+function parseArgs(/** @type {string[]} */ argv) {
+  /** @type {Args} */
   const args = { quick: false, only: SECTIONS, dir: tmpdir(), from: undefined };
   for (const arg of argv) {
     if (arg === '--quick') args.quick = true;
@@ -36,41 +50,40 @@ function parseArgs(argv) {
     else if (arg.startsWith('--from=')) args.from = arg.slice(7);
     else throw new Error(`unknown argument ${arg} (use --quick, --only=${SECTIONS.join(',')}, --dir=PATH, --from=FILE)`);
   }
-  for (const s of args.only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+  for (const s of args.only) if (!SECTIONS.includes(/** @type {Section} */ (s))) throw new Error(`unknown section ${s}`);
   return args;
 }
 
-async function measureAll(args) {
-  const config = {
-    ...(args.quick
+/** How long and how much each section measures: a full run, or a short one (`--quick`). @returns {Config} */
+function configFor(/** @type {Args} */ args) {
+  const { quick } = args;
+  return {
+    ...(quick
       ? { time: 100, warmupTime: 30, rounds: 1, burst: 100_000, memoryOps: 100_000 }
       : { time: 700, warmupTime: 150, rounds: 3, burst: 1_000_000, memoryOps: 1_000_000 }),
     dir: args.dir,
     log: (line) => console.error(line),
+    // Writes are the most disturbed by other work (its fsyncs queue behind theirs): more,
+    // shorter rounds, so one burst of it spoils fewer of them.
+    writeTiming: quick ? {} : { time: 400, warmupTime: 100, rounds: 5 },
+    contention: { processes: 4, iterations: quick ? 100 : 500, rounds: quick ? 1 : 3, durabilities: ['full', 'none'] },
+    // Issue 13: a queue of `tasks` drained by 1, 8 and 32 workers; appends per run (none;
+    // data, full and the raw flush loop), split among the processes; a paced tail.
+    taskQueue: { tasks: quick ? 300 : 2000, rounds: quick ? 1 : 3 },
+    events: {
+      counts: quick ? { none: 4000, flushed: 200 } : { none: 40_000, flushed: 1600 },
+      tail: { count: quick ? 50 : 300, paceMs: 5, durability: 'data' },
+      rounds: quick ? 1 : 3,
+    },
   };
-  // Writes are the most disturbed by other work (its fsyncs queue behind theirs): more,
-  // shorter rounds, so one burst of it spoils fewer of them.
-  config.writeTiming = args.quick ? {} : { time: 400, warmupTime: 100, rounds: 5 };
-  config.contention = { processes: 4, iterations: args.quick ? 100 : 500, rounds: args.quick ? 1 : 3, durabilities: ['full', 'none'] };
-  // Issue 13: a queue of `tasks` drained by 1, 8 and 32 workers; appends per run (none;
-  // data, full and the raw flush loop), split among the processes; a paced tail.
-  config.taskQueue = { tasks: args.quick ? 300 : 2000, rounds: args.quick ? 1 : 3 };
-  config.events = {
-    counts: args.quick ? { none: 4000, flushed: 200 } : { none: 40_000, flushed: 1600 },
-    tail: { count: args.quick ? 50 : 300, paceMs: 5, durability: 'data' },
-    rounds: args.quick ? 1 : 3,
-  };
+}
 
+/** What runs each section. @returns {Record<Section, () => Promise<unknown> | unknown>} */
+function sectionRunners(/** @type {Config} */ config) {
   const require = createRequire(import.meta.url);
+  /** @type {Libs} */
   const cfs = { native: require('../dist/native.js'), js: require('../dist/js.js') };
-
-  const run = { machine: machine(args.dir), config: { ...config, log: undefined, quick: args.quick, sections: args.only } };
-  console.error(
-    `bench: ${run.machine.cpu} x ${run.machine.cores}, Node ${run.machine.node}, ${args.dir} on ${run.machine.filesystem.type}`,
-  );
-  console.error(`load average ${run.machine.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`);
-
-  const runners = {
+  return {
     ids: () => runIds(cfs, config),
     writes: () => runWrites(cfs, config),
     locks: () => runLocks(cfs, config),
@@ -80,44 +93,66 @@ async function measureAll(args) {
     tasks: () => runTasks(config),
     events: () => runEvents(config),
   };
+}
+
+/** Runs the chosen sections in their order. @returns {Promise<{ run: Run, results: Results }>} */
+async function measureAll(/** @type {Args} */ args) {
+  const config = configFor(args);
+  const m = machine(args.dir);
+  console.error(`bench: ${m.cpu} x ${m.cores}, Node ${m.node}, ${args.dir} on ${m.filesystem.type}`);
+  console.error(`load average ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`);
+  const runners = sectionRunners(config);
+  /** @type {Record<string, unknown>} */
   const results = {};
   // The 1-minute load average as each section starts and at the end: other work on the
   // machine during the run shows here.
-  run.load = [];
+  const load = [];
   const started = performance.now();
   for (const section of SECTIONS.filter((s) => args.only.includes(s))) {
-    run.load.push({ at: section, load1: loadavg()[0] });
+    load.push({ at: section, load1: loadavg()[0] ?? 0 });
     results[section] = await runners[section]();
   }
-  run.seconds = (performance.now() - started) / 1000;
-  run.loadAverageAtEnd = loadavg();
-  run.load.push({ at: 'end', load1: run.loadAverageAtEnd[0] });
-  return { run, results };
+  const seconds = (performance.now() - started) / 1000;
+  const loadAverageAtEnd = loadavg();
+  load.push({ at: 'end', load1: loadAverageAtEnd[0] ?? 0 });
+  const { log: _log, ...settings } = config;
+  /** @type {Run} */
+  const run = { machine: m, config: { ...settings, quick: args.quick, sections: args.only }, load, seconds, loadAverageAtEnd };
+  return { run, results: /** @type {Results} */ (results) };
 }
 
-/** A saved run, its derived figures recomputed from the raw ones (so report changes apply). */
-function loadRun(file) {
+/**
+ * A saved run, its derived figures recomputed from the raw ones (so report changes apply)
+ * and rows saved before they had ids given theirs.
+ * @returns {{ run: Run, results: Results }}
+ */
+function loadRun(/** @type {string} */ file) {
   const { results, targets: _old, ...run } = JSON.parse(readFileSync(file, 'utf8'));
-  if (results.memory) results.memory = results.memory.map(({ rssSecondHalfGrowthMiB: _gone, ...probe }) => summarize(probe));
+  if (results.memory) {
+    results.memory = results.memory.map((/** @type {any} */ { rssSecondHalfGrowthMiB: _gone, ...probe }) => summarize(probe));
+  }
   run.reportedAgain = new Date().toISOString();
-  return { run, results };
+  return { run, results: withRowIds(results) };
+}
+
+/** Prints the run, writes its JSON and, after a complete full run, the README's Performance section. */
+function report(/** @type {Args} */ args, /** @type {Run} */ run, /** @type {Results} */ results) {
+  const targets = evaluateTargets(results);
+  printTables(results, targets);
+  const complete = !run.config.quick && SECTIONS.every((s) => run.config.sections.includes(s));
+  const resultsDir = new URL('./results/', import.meta.url);
+  mkdirSync(resultsDir, { recursive: true });
+  const jsonName = complete ? 'latest.json' : run.config.quick ? 'quick.json' : 'partial.json';
+  writeFileSync(new URL(jsonName, resultsDir), `${JSON.stringify({ ...run, results, targets }, null, 2)}\n`);
+  console.error(`\nwrote bench/results/${jsonName} (${args.from ? 'reported again' : `${run.seconds.toFixed(0)} s`})`);
+  if (complete) {
+    updateReadme(new URL('../README.md', import.meta.url), markdown(run, results, targets));
+    console.error('wrote the Performance section of README.md');
+  } else {
+    console.error('README.md left alone: only a complete full run writes it');
+  }
 }
 
 const args = parseArgs(process.argv.slice(2));
 const { run, results } = args.from ? loadRun(args.from) : await measureAll(args);
-
-const targets = evaluateTargets(results);
-printTables(results, targets);
-
-const complete = !run.config.quick && SECTIONS.every((s) => run.config.sections.includes(s));
-const resultsDir = new URL('./results/', import.meta.url);
-mkdirSync(resultsDir, { recursive: true });
-const jsonName = complete ? 'latest.json' : run.config.quick ? 'quick.json' : 'partial.json';
-writeFileSync(new URL(jsonName, resultsDir), `${JSON.stringify({ ...run, results, targets }, null, 2)}\n`);
-console.error(`\nwrote bench/results/${jsonName} (${args.from ? 'reported again' : `${run.seconds.toFixed(0)} s`})`);
-if (complete) {
-  updateReadme(new URL('../README.md', import.meta.url), markdown(run, results, targets));
-  console.error('wrote the Performance section of README.md');
-} else {
-  console.error('README.md left alone: only a complete full run writes it');
-}
+report(args, run, results);

@@ -1,3 +1,4 @@
+// @ts-check
 // The merge-queue bench on its own (a part of the "workspaces" section of issue 12):
 //
 //   npm run build && node bench/workspaces-merge.mjs [--quick] [--branches=8] [--dir=/some/dir]
@@ -17,17 +18,18 @@ for (const arg of process.argv.slice(2)) {
   else throw new Error(`unknown argument ${arg} (use --quick, --branches=N, --dir=PATH)`);
 }
 
+/** @type {{ machine: import('./lib/types.d.mts').Machine, loadAverageAtStart: number[], loadAverageAtEnd?: number[] }} */
 const run = { machine: machine(args.dir), loadAverageAtStart: loadavg() };
-console.error(`bench: ${run.machine.cpu} x ${run.machine.cores}, Node ${run.machine.node}, load ${loadavg()[0].toFixed(2)}`);
+console.error(`bench: ${run.machine.cpu} x ${run.machine.cores}, Node ${run.machine.node}, load ${run.loadAverageAtStart[0]?.toFixed(2)}`);
 const results = await runWorkspacesMerge({
   branches: args.branches,
   rounds: args.quick ? 1 : 5,
   dir: args.dir,
-  log: (l) => console.error(l),
+  log: (/** @type {string} */ l) => console.error(l),
 });
 run.loadAverageAtEnd = loadavg();
 
-const pad = (text, width) => String(text).padEnd(width);
+const pad = (/** @type {unknown} */ text, /** @type {number} */ width) => String(text).padEnd(width);
 console.log(`\n${args.branches} branches merged into main at once, from ${args.branches} processes (best / median round):\n`);
 console.log(`${pad('', 62)} ${pad('merges/s', 16)} ${pad('attempts/merge', 15)} ${pad('max', 4)} failed`);
 for (const r of results.rows) {

@@ -1,3 +1,4 @@
+// @ts-check
 // The workspaces bench on its own: `node bench/workspaces.mjs [--quick] [--dir=PATH] [--timing-counts=4,8,16]`
 // (after `npm run build`). Prints the figures and writes bench/results/workspaces.json.
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -81,6 +81,57 @@ function cacheRuntimeDependencies() {
   }
 }
 
+/**
+ * Type-checks a consumer's `require` and `import` of the installed package under node16
+ * (checking every shipped .d.ts too), bundler and node10 resolution.
+ */
+function checkTypes(dir) {
+  const types = join(dir, 'types');
+  mkdirSync(types);
+  for (const file of ['require.cts', 'import.mts']) copyFileSync(join(ROOT, 'scripts', 'install-types', file), join(types, file));
+  copyFileSync(join(ROOT, 'scripts', 'install-types', 'import.mts'), join(types, 'import.ts'));
+  const compilerOptions = {
+    strict: true,
+    noEmit: true,
+    target: 'es2022',
+    types: ['node'],
+    typeRoots: [join(ROOT, 'node_modules', '@types')],
+  };
+  const modes = {
+    node16: { module: 'node16', moduleResolution: 'node16', files: ['require.cts', 'import.mts'], shipped: true },
+    bundler: { module: 'esnext', moduleResolution: 'bundler', files: ['import.ts'] },
+    node10: { module: 'commonjs', moduleResolution: 'node10', files: ['import.ts'] },
+  };
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const [mode, { module, moduleResolution, files, shipped }] of Object.entries(modes)) {
+    const config = {
+      // node16 also checks every shipped .d.ts (a broken one anywhere fails this test);
+      // the other modes only need to resolve the entry points.
+      compilerOptions: { ...compilerOptions, module, moduleResolution, skipLibCheck: !shipped },
+      files,
+      include: shipped ? ['../node_modules/concurrent-fs/dist/**/*.d.ts'] : [],
+      // concurrent-fs/etcd's types name etcd3's, an optional peer dependency this consumer
+      // does not install (nothing reaches them unless the app imports concurrent-fs/etcd).
+      exclude: shipped ? ['../node_modules/concurrent-fs/dist/etcd/**', '../node_modules/concurrent-fs/dist/etcd.d.ts'] : [],
+    };
+    writeFileSync(join(types, `tsconfig.${mode}.json`), JSON.stringify(config));
+    run('node', [tsc, '-p', `tsconfig.${mode}.json`], { cwd: types });
+  }
+}
+
+/** Bundles an app using the package installed in `dir` with esbuild, deploys it without node_modules, runs it: what it printed. */
+function runBundled(dir) {
+  const app = join(dir, 'bundled-app.js');
+  writeFileSync(app, "const cfs = require('concurrent-fs'); console.log(cfs.implementation, typeof cfs.atomicWriteSync);");
+  const out = join(TMP, 'bundle-out');
+  // The project's esbuild (a devDependency), resolving from the consumer's node_modules.
+  const esbuild = createRequire(join(ROOT, 'package.json'))('esbuild');
+  esbuild.buildSync({ entryPoints: [app], bundle: true, platform: 'node', loader: { '.node': 'copy' }, outdir: out, logLevel: 'error' });
+  const deployed = join(TMP, 'deployed');
+  cpSync(out, deployed, { recursive: true });
+  return run('node', ['--no-warnings', join(deployed, 'bundled-app.js')], { cwd: deployed }).trim();
+}
+
 let main; // the main package's tarball
 let platformTarball; // this machine's platform package's tarball
 let platform; // e.g. linux-x64-gnu
@@ -181,51 +232,10 @@ describe('(a) main + platform tarballs', () => {
     assert.equal(run('node', ['--input-type=module', '-e', script], { cwd: dir }).trim(), 'native js function');
   });
 
-  it('types resolve for require and import (node16), bundler and node10, with every shipped .d.ts checked', () => {
-    const types = join(dir, 'types');
-    mkdirSync(types);
-    for (const file of ['require.cts', 'import.mts']) copyFileSync(join(ROOT, 'scripts', 'install-types', file), join(types, file));
-    copyFileSync(join(ROOT, 'scripts', 'install-types', 'import.mts'), join(types, 'import.ts'));
-    const compilerOptions = {
-      strict: true,
-      noEmit: true,
-      target: 'es2022',
-      types: ['node'],
-      typeRoots: [join(ROOT, 'node_modules', '@types')],
-    };
-    const modes = {
-      node16: { module: 'node16', moduleResolution: 'node16', files: ['require.cts', 'import.mts'], shipped: true },
-      bundler: { module: 'esnext', moduleResolution: 'bundler', files: ['import.ts'] },
-      node10: { module: 'commonjs', moduleResolution: 'node10', files: ['import.ts'] },
-    };
-    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    for (const [mode, { module, moduleResolution, files, shipped }] of Object.entries(modes)) {
-      const config = {
-        // node16 also checks every shipped .d.ts (a broken one anywhere fails this test);
-        // the other modes only need to resolve the entry points.
-        compilerOptions: { ...compilerOptions, module, moduleResolution, skipLibCheck: !shipped },
-        files,
-        include: shipped ? ['../node_modules/concurrent-fs/dist/**/*.d.ts'] : [],
-        // concurrent-fs/etcd's types name etcd3's, an optional peer dependency this consumer
-        // does not install (nothing reaches them unless the app imports concurrent-fs/etcd).
-        exclude: shipped ? ['../node_modules/concurrent-fs/dist/etcd/**', '../node_modules/concurrent-fs/dist/etcd.d.ts'] : [],
-      };
-      writeFileSync(join(types, `tsconfig.${mode}.json`), JSON.stringify(config));
-      run('node', [tsc, '-p', `tsconfig.${mode}.json`], { cwd: types });
-    }
-  });
+  it('types resolve for require and import (node16), bundler and node10, with every shipped .d.ts checked', () => checkTypes(dir));
 
   it('an esbuild bundle of an app using it, deployed without node_modules, loads the native addon', () => {
-    const app = join(dir, 'bundled-app.js');
-    writeFileSync(app, "const cfs = require('concurrent-fs'); console.log(cfs.implementation, typeof cfs.atomicWriteSync);");
-    const out = join(TMP, 'bundle-out');
-    // The project's esbuild (a devDependency), resolving from the consumer's node_modules.
-    const esbuild = createRequire(join(ROOT, 'package.json'))('esbuild');
-    esbuild.buildSync({ entryPoints: [app], bundle: true, platform: 'node', loader: { '.node': 'copy' }, outdir: out, logLevel: 'error' });
-    const deployed = join(TMP, 'deployed');
-    cpSync(out, deployed, { recursive: true });
-    const printed = run('node', ['--no-warnings', join(deployed, 'bundled-app.js')], { cwd: deployed }).trim();
-    assert.equal(printed, 'native function');
+    assert.equal(runBundled(dir), 'native function');
   });
 
   it('refuses a platform package of another version and falls back with a warning saying so', () => {

@@ -15,6 +15,7 @@ npx biome ci .
 step "typescript"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.test.json --noEmit
+npx tsc -p bench/tsconfig.json # the bench's JSDoc-typed .mjs, against dist's declarations
 step "cargo fmt"
 cargo fmt --all --check
 step "cargo clippy"

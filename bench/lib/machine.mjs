@@ -1,8 +1,10 @@
+// @ts-check
 // What the suite ran on, recorded beside every result.
 import { execFileSync } from 'node:child_process';
 import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 
-function run(cmd, args) {
+/** A command's trimmed output, or undefined when it fails or is missing. */
+function run(/** @type {string} */ cmd, /** @type {string[]} */ args) {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
@@ -11,7 +13,7 @@ function run(cmd, args) {
 }
 
 /** Filesystem type and device of the directory the files are written in. */
-export function filesystemOf(dir) {
+export function filesystemOf(/** @type {string} */ dir) {
   const found = run('findmnt', ['-n', '-o', 'FSTYPE,SOURCE,OPTIONS', '-T', dir]);
   if (found) {
     const [type, source, options] = found.split(/\s+/);
@@ -21,7 +23,8 @@ export function filesystemOf(dir) {
   return df ? { type: df[1], source: df[0] } : { type: 'unknown' };
 }
 
-export function machine(dir) {
+/** @returns {import('./types.d.mts').Machine} */
+export function machine(/** @type {string} */ dir) {
   const cpu = cpus();
   const commit = run('git', ['rev-parse', '--short', 'HEAD']);
   const dirty = run('git', ['status', '--porcelain', '--untracked-files=no', '--', 'ts', 'crates']);

@@ -1,3 +1,4 @@
+// @ts-check
 // Timing with tinybench 6 (run directly: `vitest bench` embeds tinybench 2). A task's
 // rate is calls / measured time (1000 / mean latency in ms), times the number of
 // operations one call does. Every section runs its tasks `rounds` times, in alternating
@@ -12,28 +13,32 @@ import { Bench, hrtimeNow } from 'tinybench';
  * @property {string} name unique in its section
  * @property {() => unknown} fn one call; may be async
  * @property {number} [ops] operations per call (IDs in a batch, writes in a loop); default 1
- * @property {() => unknown} [beforeAll] runs before each round's warmup and run of this task
+ * @property {() => void | Promise<void>} [beforeAll] runs before each round's warmup and run of this task
+ */
+
+/**
+ * @typedef {{ rate: number, rounds: number[], rme: number[], samples: number }} Measured
+ *   a task's best rate, the rate of each round, tinybench's relative margin of error per round
  */
 
 /**
  * @param {TaskSpec[]} tasks
  * @param {{ time: number, warmupTime: number, rounds: number, log?: (line: string) => void }} options
- * @returns {Promise<Map<string, { rate: number, rounds: number[], rme: number[], samples: number }>>}
+ * @returns {Promise<Map<string, Measured>>}
  */
 export async function measure(tasks, { time, warmupTime, rounds, log = () => {} }) {
+  /** @type {Map<string, Measured>} */
   const results = new Map(tasks.map((t) => [t.name, { rate: 0, rounds: [], rme: [], samples: 0 }]));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? tasks : [...tasks].reverse();
     for (const task of order) {
       const bench = new Bench({ time, warmupTime, warmupIterations: 4, iterations: 8, throws: true, timestampProvider: 'hrtimeNow' });
-      const fnOptions = task.beforeAll ? { beforeAll: task.beforeAll } : {};
-      bench.add(task.name, task.fn, fnOptions);
+      bench.add(task.name, task.fn, task.beforeAll ? { beforeAll: task.beforeAll } : {});
       await bench.run();
-      const [done] = bench.tasks;
-      const result = done.result;
-      if (result.state !== 'completed') throw result.error ?? new Error(`${task.name}: ${result.state}`);
+      const result = bench.tasks[0]?.result;
+      if (result?.state !== 'completed') throw (result && 'error' in result && result.error) || new Error(`${task.name}: ${result?.state}`);
       const rate = ((task.ops ?? 1) * 1000) / result.latency.mean;
-      const entry = results.get(task.name);
+      const entry = resultOf(results, task.name);
       entry.rounds.push(rate);
       entry.rme.push(result.latency.rme);
       entry.samples += result.latency.samplesCount;
@@ -44,23 +49,31 @@ export async function measure(tasks, { time, warmupTime, rounds, log = () => {} 
   return results;
 }
 
-export function best(values) {
+/** A task's entry in the results of `measure`; every task has one. */
+export function resultOf(/** @type {Map<string, Measured>} */ results, /** @type {string} */ name) {
+  const entry = results.get(name);
+  if (!entry) throw new Error(`bench: no measurement named ${name}`);
+  return entry;
+}
+
+export function best(/** @type {number[]} */ values) {
   return Math.max(...values);
 }
 
-export function median(values) {
+export function median(/** @type {number[]} */ values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const at = (/** @type {number} */ i) => sorted[i] ?? Number.NaN;
+  return sorted.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
 }
 
 /** 1234567 -> '1,234,567'; small rates keep one decimal. */
-export function fmtRate(rate) {
+export function fmtRate(/** @type {number} */ rate) {
   if (!Number.isFinite(rate)) return String(rate);
   return rate >= 100 ? Math.round(rate).toLocaleString('en-US') : rate.toFixed(1);
 }
 
-export function fmtRatio(ratio) {
+export function fmtRatio(/** @type {number} */ ratio) {
   return Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a';
 }
 

@@ -1,6 +1,22 @@
+// @ts-check
 // The targets of issues 6 and 13, evaluated on the results of one run. Every figure here comes
-// from that run; nothing is carried over from another.
+// from that run; nothing is carried over from another. Targets name the rows they compare by
+// their stable ids (row-ids.mjs): a target naming a row the run lacks is an error. A section
+// that was not run (`--only`) has no targets.
 import { fmtRate, fmtRatio } from './measure.mjs';
+import { rowsById } from './row-ids.mjs';
+
+/**
+ * @typedef {import('./types.d.mts').Results} Results
+ * @typedef {import('./types.d.mts').Target} Target
+ * @typedef {import('./types.d.mts').ProcessRow} ProcessRow
+ * @typedef {import('./types.d.mts').EventRow} EventRow
+ * @typedef {{ ok: boolean, text: string }} Part one measured figure of a target, and whether it meets its part
+ */
+/**
+ * @template {{ id: string }} T
+ * @typedef {ReturnType<typeof rowsById<T>>} Rows
+ */
 
 const SNOWFLAKE_CAP = 4_096_000;
 /** Issue 13's prototype queue: 8 worker processes x 2,000 tasks, process start included. */
@@ -14,6 +30,7 @@ export const FLAT_HEAP_MIB = 1;
  * Explanations for a target that is missed, found with a profile (see bench/README.md
  * and the commit log). Shown beside a miss only; a met target needs none.
  */
+/** @type {Record<string, string>} */
 const WHY_MISSED = {
   batch:
     'Snowflake: the format caps a batch at 4096 IDs per ms per worker, like next(), so once next() is at 90% of the cap a batch ' +
@@ -66,138 +83,158 @@ const WHY_MISSED = {
     '(bench/README.md, "Task queue").',
 };
 
-const signed = (x, digits) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+const signed = (/** @type {number} */ x, /** @type {number} */ digits) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
 
-function find(rows, predicate, what) {
-  const row = rows.find(predicate);
-  if (!row) throw new Error(`bench result missing: ${what}`);
-  return row;
+/** A target made of parts: met when every part is. */
+function check(/** @type {string} */ id, /** @type {string} */ path, /** @type {string} */ target, /** @type {Part[]} */ parts) {
+  const met = parts.every((p) => p.ok);
+  return { id, path, target, measured: parts.map((p) => p.text).join('; '), met, why: met ? undefined : WHY_MISSED[id] };
 }
 
-export function evaluateTargets(results) {
-  const out = [];
-  const check = (id, path, target, parts) => {
-    const met = parts.every((p) => p.ok);
-    out.push({ id, path, target, measured: parts.map((p) => p.text).join('; '), met, why: met ? undefined : WHY_MISSED[id] });
-  };
-  const ratio = (label, value, min) => ({ ok: value >= min, text: `${label} ${fmtRatio(value)} (needs >= ${fmtRatio(min)})` });
+/** @returns {Part} */
+const ratio = (/** @type {string} */ label, /** @type {number} */ value, /** @type {number} */ min) => ({
+  ok: value >= min,
+  text: `${label} ${fmtRatio(value)} (needs >= ${fmtRatio(min)})`,
+});
 
-  if (results.ids) {
-    const id = (name) => find(results.ids, (r) => r.name === name, name);
-    const next = id('native Snowflake next()');
+/** @param {Rows<import('./types.d.mts').IdRow>} ids @returns {Target[]} */
+function idTargets(ids) {
+  const next = ids.get('native:snowflake-next');
+  const uuid = ids.get('native:uuidv7');
+  return [
     check('snowflake-next', 'Snowflake `next()`', '>= 90% of 4,096,000 IDs/s for one worker, 0 duplicates', [
       {
         ok: next.rate >= 0.9 * SNOWFLAKE_CAP,
         text: `${fmtRate(next.rate)}/s = ${((100 * next.rate) / SNOWFLAKE_CAP).toFixed(1)}% of the cap`,
       },
       { ok: next.burst.duplicates === 0, text: `${next.burst.duplicates} duplicates in ${fmtRate(next.burst.ids)}` },
-    ]);
-    const uuid = id('native uuidv7()');
+    ]),
     check('uuidv7', '`uuidv7()`', '>= 1.0x `crypto.randomUUID()` and >= 10x `uuid` v7', [
-      ratio('vs randomUUID', uuid.rate / id('crypto.randomUUID()').rate, 1),
-      ratio('vs uuid v7', uuid.rate / id('uuid v7()').rate, 10),
-    ]);
+      ratio('vs randomUUID', uuid.rate / ids.get('peer:randomUUID').rate, 1),
+      ratio('vs uuid v7', uuid.rate / ids.get('peer:uuid-v7').rate, 10),
+    ]),
     check('batch', 'batch minting', '>= 3x the per-call rate of the same native generator', [
-      ratio('nextBatch(10000) vs next()', id('native Snowflake nextBatch(10000)').rate / next.rate, 3),
-      ratio('uuidv7Batch(1000) vs uuidv7()', id('native uuidv7Batch(1000)').rate / uuid.rate, 3),
-    ]);
-  }
+      ratio('nextBatch(10000) vs next()', ids.get('native:snowflake-nextBatch').rate / next.rate, 3),
+      ratio('uuidv7Batch(1000) vs uuidv7()', ids.get('native:uuidv7Batch').rate / uuid.rate, 3),
+    ]),
+  ];
+}
 
-  if (results.writes) {
-    const w = (size, name) => find(results.writes, (r) => r.size === size && r.name === name, `${size} ${name}`);
-    const sync = w('1 KiB', 'native atomicWriteSync full');
-    const raw = w('1 KiB', 'raw pwrite 1 KiB + fsync, one fd');
+/** @param {Rows<import('./types.d.mts').WriteRow>} writes @returns {Target[]} */
+function writeTargets(writes) {
+  const rate = (/** @type {string} */ id) => writes.get(id).rate;
+  const sync = rate('native:atomicWriteSync:sync:full:1 KiB');
+  const raw = rate('disk:raw-fsync:sync:full:1 KiB');
+  const async = rate('native:atomicWrite:async:full:1 KiB');
+  return [
     check(
       'write-sync-full',
       '`atomicWriteSync` 1 KiB `full`',
       '>= 80% of half the raw fsync rate; >= 1.5x the hand-written plain-fs sequence',
       [
-        ratio(`vs half of raw ${fmtRate(raw.rate)}/s`, sync.rate / (raw.rate / 2), 0.8),
-        ratio('vs hand-written', sync.rate / w('1 KiB', 'hand-written plain fs, sync').rate, 1.5),
+        ratio(`vs half of raw ${fmtRate(raw)}/s`, sync / (raw / 2), 0.8),
+        ratio('vs hand-written', sync / rate('baseline:hand-written:sync:full:1 KiB'), 1.5),
       ],
-    );
-    const async = w('1 KiB', 'native atomicWrite full');
+    ),
     check('write-async-full', '`atomicWrite` (async) 1 KiB `full`', '>= 0.8x `atomicWriteSync`; >= 2x write-file-atomic async', [
-      ratio('vs atomicWriteSync', async.rate / sync.rate, 0.8),
-      ratio('vs write-file-atomic async', async.rate / w('1 KiB', 'write-file-atomic default (fsync)').rate, 2),
-    ]);
+      ratio('vs atomicWriteSync', async / sync, 0.8),
+      ratio('vs write-file-atomic async', async / rate('peer:write-file-atomic:async:default (fsync):1 KiB'), 2),
+    ]),
     check(
       'write-sync-none',
       '`atomicWriteSync` `none`',
       '>= 2x write-file-atomic sync with `fsync: false`',
       ['1 KiB', '1 MiB'].map((size) =>
-        ratio(size, w(size, 'native atomicWriteSync none').rate / w(size, 'write-file-atomic sync fsync off').rate, 2),
+        ratio(size, rate(`native:atomicWriteSync:sync:none:${size}`) / rate(`peer:write-file-atomic:sync:fsync off:${size}`), 2),
       ),
-    );
-  }
+    ),
+  ];
+}
 
-  if (results.locks) {
-    const l = (name) => find(results.locks, (r) => r.name === name, name);
+/** @param {Rows<import('./types.d.mts').LockRow>} locks @returns {Target[]} */
+function lockTargets(locks) {
+  const rate = (/** @type {string} */ id) => locks.get(id).rate;
+  return [
     check('lock-sync', 'lock acquire+release, sync', '>= 1.0x fs-native-extensions `waitForLockSync`', [
-      ratio('acquireSync', l('native FileLock acquireSync + release').rate / l('fs-native-extensions waitForLockSync + unlock').rate, 1),
-    ]);
+      ratio('acquireSync', rate('native:acquireSync') / rate('peer:fsx-waitForLockSync'), 1),
+    ]),
     check('lock-async', 'lock acquire+release, async, uncontended', '>= 10x fs-native-extensions `await waitForLock`', [
-      ratio(
-        'await acquire',
-        l('native await FileLock acquire + release').rate / l('fs-native-extensions await waitForLock + unlock').rate,
-        10,
-      ),
-    ]);
-  }
+      ratio('await acquire', rate('native:acquire') / rate('peer:fsx-waitForLock'), 10),
+    ]),
+  ];
+}
 
-  if (results.counter) {
-    for (const durability of [...new Set(results.counter.map((r) => r.durability))]) {
-      const rows = results.counter.filter((r) => r.durability === durability);
-      const ours = find(rows, (r) => r.kind === 'native-lock', 'native-lock');
-      const peers = rows.filter((r) => r.impl === 'peer');
-      const best = peers.reduce((a, b) => (b.manyProcesses > a.manyProcesses ? b : a));
-      check(
-        `counter-${durability}`,
-        `4-process locked counter, durability \`${durability}\``,
-        '>= 70% of the single-process rate of the same loop; >= 1.5x the best peer',
-        [
-          ratio(`${fmtRate(ours.manyProcesses)}/s vs 1 process ${fmtRate(ours.oneProcess)}/s`, ours.ratio, 0.7),
-          ratio(`vs best peer (${best.name}, ${fmtRate(best.manyProcesses)}/s)`, ours.manyProcesses / best.manyProcesses, 1.5),
-        ],
-      );
-    }
-  }
+/** One target per durability the counter ran at: ours against its own single process and the best peer. */
+function counterTargets(/** @type {Rows<ProcessRow>} */ counter) {
+  const durabilities = [...new Set(counter.rows.map((r) => r.durability))];
+  return durabilities.map((durability) => {
+    const ours = counter.get(`native-lock:${durability}`);
+    const peers = counter.rows.filter((r) => r.durability === durability && r.impl === 'peer');
+    const best = peers.reduce((a, b) => (b.manyProcesses > a.manyProcesses ? b : a));
+    return check(
+      `counter-${durability}`,
+      `4-process locked counter, durability \`${durability}\``,
+      '>= 70% of the single-process rate of the same loop; >= 1.5x the best peer',
+      [
+        ratio(`${fmtRate(ours.manyProcesses)}/s vs 1 process ${fmtRate(ours.oneProcess)}/s`, ours.ratio, 0.7),
+        ratio(`vs best peer (${best.name}, ${fmtRate(best.manyProcesses)}/s)`, ours.manyProcesses / best.manyProcesses, 1.5),
+      ],
+    );
+  });
+}
 
-  // Native vs fallback: every pair where both do the same I/O.
+/** Loops the fallback has no twin of (it has no sync counter loop): the first part of their ids. */
+const WITHOUT_FALLBACK_TWIN = new Set(['native-lock-sync']);
+
+/**
+ * The fallback's row for each native row of `rows` (the same id, `js` for `native`), in
+ * the order of the native rows. A native row without a twin is an error unless listed above.
+ * @template {{ id: string, impl: string }} T
+ * @param {Rows<T>} rows
+ * @returns {[T, T][]}
+ */
+function fallbackTwins(rows) {
+  const natives = rows.rows.filter((r) => r.impl === 'native');
+  const paired = natives.filter((r) => !WITHOUT_FALLBACK_TWIN.has(r.id.split(':')[0] ?? ''));
+  return paired.map((r) => [r, rows.get(r.id.replace(/^native/, 'js'))]);
+}
+
+/** @typedef {{ section: string, label: string, ratio: number }} Pair a native/fallback ratio of one path */
+
+/** Every native/fallback pair of a run where both do the same I/O. @returns {Pair[]} */
+function fallbackPairs(/** @type {Results} */ results) {
+  /** @type {Pair[]} */
   const pairs = [];
-  const pair = (section, native, js, label, rate = (r) => r.rate) => {
-    if (native && js) pairs.push({ section, label, ratio: rate(native) / rate(js) });
-  };
-  for (const r of results.writes ?? []) {
-    if (r.impl === 'native') {
-      pair(
-        'writes',
-        r,
-        results.writes.find((j) => j.impl === 'js' && j.size === r.size && j.name === r.name.replace('native', 'js')),
-        `${r.size} ${r.name.slice(7)}`,
-      );
+  const writes = results.writes ? fallbackTwins(rowsById('writes', results.writes)) : [];
+  for (const [native, js] of writes)
+    pairs.push({ section: 'writes', label: `${native.size} ${native.name.slice(7)}`, ratio: native.rate / js.rate });
+  const locks = results.locks ? fallbackTwins(rowsById('locks', results.locks)) : [];
+  for (const [native, js] of locks) pairs.push({ section: 'locks', label: native.name.slice(7), ratio: native.rate / js.rate });
+  for (const [section, rows] of /** @type {const} */ ([
+    ['counter', results.counter],
+    ['store', results.store],
+  ])) {
+    for (const [native, js] of rows ? fallbackTwins(rowsById(section, rows)) : []) {
+      const label = `${native.name.slice(7)} (${native.durability}`;
+      pairs.push({ section: 'processes', label: `${label}, 1 process)`, ratio: native.oneProcess / js.oneProcess });
+      pairs.push({
+        section: 'processes',
+        label: `${label}, ${native.processes} processes)`,
+        ratio: native.manyProcesses / js.manyProcesses,
+      });
     }
   }
-  for (const r of results.locks ?? []) {
-    if (r.impl === 'native')
-      pair(
-        'locks',
-        r,
-        results.locks.find((j) => j.name === r.name.replace('native', 'js')),
-        r.name.slice(7),
-      );
-  }
-  for (const r of [...(results.counter ?? []), ...(results.store ?? [])]) {
-    if (r.impl !== 'native') continue;
-    const list = results.counter?.includes(r) ? results.counter : results.store;
-    const js = list.find((j) => j.impl === 'js' && j.durability === r.durability && j.name === r.name.replace('native', 'js'));
-    pair('processes', r, js, `${r.name.slice(7)} (${r.durability}, 1 process)`, (x) => x.oneProcess);
-    pair('processes', r, js, `${r.name.slice(7)} (${r.durability}, ${r.processes} processes)`, (x) => x.manyProcesses);
-  }
-  if (pairs.length) {
-    const behind = pairs.filter((p) => p.ratio < 1);
-    const slowest = pairs.reduce((a, b) => (b.ratio < a.ratio ? b : a));
-    out.push({
+  return pairs;
+}
+
+/** Native vs fallback: ahead on every pair, or which are behind. @returns {Target[]} */
+function fallbackTarget(/** @type {Results} */ results) {
+  const pairs = fallbackPairs(results);
+  if (!pairs.length) return [];
+  const behind = pairs.filter((p) => p.ratio < 1);
+  const slowest = pairs.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+  return [
+    {
       id: 'native-vs-js',
       path: 'native vs fallback',
       target: 'native ahead on every path where it does the I/O',
@@ -207,13 +244,15 @@ export function evaluateTargets(results) {
       met: behind.length === 0,
       // The note explains write rows only; a lock or process row behind needs looking into.
       why: behind.length && behind.every((p) => p.section === 'writes') ? WHY_MISSED['native-vs-js'] : undefined,
-    });
-  }
+    },
+  ];
+}
 
-  if (results.tasks) {
-    const t = (id) => find(results.tasks, (r) => r.id === id, `tasks ${id}`);
-    const eight = t('processes-8');
-    const doubles = results.tasks.reduce((sum, r) => sum + r.doubleClaims, 0);
+/** @param {Rows<import('./types.d.mts').TaskRow>} tasks @returns {Target[]} */
+function taskTargets(tasks) {
+  const eight = tasks.get('processes-8');
+  const doubles = tasks.rows.reduce((sum, r) => sum + r.doubleClaims, 0);
+  return [
     check(
       'tasks-8-workers',
       'task queue, 8 worker processes',
@@ -221,51 +260,75 @@ export function evaluateTargets(results) {
       [
         ratio(`${fmtRate(eight.rateWithStart)}/s with process start`, eight.rateWithStart / PROTOTYPE_TASKS_8, 3),
         { ok: true, text: `${fmtRate(eight.rate)}/s without` },
-        { ok: doubles === 0, text: `${doubles} double claims over ${results.tasks.length} runs` },
+        { ok: doubles === 0, text: `${doubles} double claims over ${tasks.rows.length} runs` },
       ],
-    );
-  }
+    ),
+  ];
+}
 
-  if (results.events) {
-    const e = (id) => find(results.events, (r) => r.id === id, `events ${id}`);
-    const raw = e('raw-data-1');
-    // Group commit needs appends to gather: 8 processes with one append each in flight
-    // are 8 at once; with 32 in flight each, 256. Both are shown; the better one counts.
-    const data8 = [e('append-data-8'), e('append-data-8-inflight32')];
+/** @param {Rows<EventRow | import('./types.d.mts').TailRow>} events @returns {Target[]} */
+function eventTargets(events) {
+  const append = (/** @type {string} */ id) => /** @type {EventRow} */ (events.get(id));
+  const raw = append('raw-data-1');
+  // Group commit needs appends to gather: 8 processes with one append each in flight
+  // are 8 at once; with 32 in flight each, 256. Both are shown; the better one counts.
+  const data8 = [append('append-data-8'), append('append-data-8-inflight32')];
+  const none = [append('append-none-1'), append('append-none-1-inflight32')];
+  return [
     check('events-data-group-commit', 'event log, 8 processes at `data`', '>= 3x one flush per append (write + fdatasync loop)', [
       ratio(
         `${data8.map((r) => `${fmtRate(r.rate)}/s (${r.inflight} in flight each)`).join(', ')} vs ${fmtRate(raw.rate)}/s`,
         Math.max(...data8.map((r) => r.rate)) / raw.rate,
         3,
       ),
-    ]);
-    const none = [e('append-none-1'), e('append-none-1-inflight32')];
+    ]),
     check('events-none', 'event log, 1 process at `none`', '>= 100,000 appends/s', [
       {
         ok: Math.max(...none.map((r) => r.rate)) >= 100_000,
         text: none.map((r) => `${fmtRate(r.rate)}/s (${r.inflight} in flight)`).join(', '),
       },
-    ]);
-  }
+    ]),
+  ];
+}
 
-  if (results.memory) {
-    const grown = results.memory.filter((m) => m.rssEndOverFirstHalfMaxMiB > FLAT_MIB || m.heapGrowthMiB > FLAT_HEAP_MIB);
-    const ops = results.memory[0].ops;
-    out.push({
+/** @param {Rows<import('./types.d.mts').MemoryRow>} memory @returns {Target[]} */
+function memoryTargets({ rows }) {
+  const grown = rows.filter((m) => m.rssEndOverFirstHalfMaxMiB > FLAT_MIB || m.heapGrowthMiB > FLAT_HEAP_MIB);
+  const describe = (/** @type {import('./types.d.mts').MemoryRow} */ m) =>
+    `${m.name}: RSS ${signed(m.rssGrowthMiB, 1)} MiB, end vs first-half max ${signed(m.rssEndOverFirstHalfMaxMiB, 1)}, heap ${signed(m.heapGrowthMiB, 2)}`;
+  return [
+    {
       id: 'memory',
-      path: `memory (section 5): ${fmtRate(ops)} lock cycles and IDs`,
+      path: `memory (section 5): ${fmtRate(rows[0]?.ops ?? 0)} lock cycles and IDs`,
       target:
         `flat: RSS at the end within ${FLAT_MIB} MiB of the highest RSS in the first half (a leak keeps climbing), ` +
         `V8's live heap after a full GC grown by <= ${FLAT_HEAP_MIB} MiB`,
-      measured: results.memory
-        .map(
-          (m) =>
-            `${m.name}: RSS ${signed(m.rssGrowthMiB, 1)} MiB, end vs first-half max ${signed(m.rssEndOverFirstHalfMaxMiB, 1)}, heap ${signed(m.heapGrowthMiB, 2)}`,
-        )
-        .join('; '),
+      measured: rows.map(describe).join('; '),
       met: grown.length === 0,
       why: grown.length ? WHY_MISSED.memory : undefined,
-    });
-  }
-  return out;
+    },
+  ];
+}
+
+/**
+ * The targets of the sections a run has, in the order of the report.
+ * @template {{ id: string }} T
+ * @param {string} section
+ * @param {T[] | undefined} rows
+ * @param {(rows: Rows<T>) => Target[]} targets
+ */
+const ifRan = (section, rows, targets) => (rows ? targets(rowsById(section, rows)) : []);
+
+/** @returns {Target[]} */
+export function evaluateTargets(/** @type {Results} */ results) {
+  return [
+    ...ifRan('ids', results.ids, idTargets),
+    ...ifRan('writes', results.writes, writeTargets),
+    ...ifRan('locks', results.locks, lockTargets),
+    ...ifRan('counter', results.counter, counterTargets),
+    ...fallbackTarget(results),
+    ...ifRan('tasks', results.tasks, taskTargets),
+    ...ifRan('events', results.events, eventTargets),
+    ...ifRan('memory', results.memory, memoryTargets),
+  ];
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Section "events" (issue 13): EventLog appends per second for 1 and 8 processes at each
 // durability, the baseline of one flush per append (write + fdatasync/fsync of a plain
 // file, the same disk), and the tail latency from an append call in one process to a
@@ -12,13 +13,26 @@ import { percentile, runTogether } from '../lib/workers.mjs';
 const WORKER = new URL('../workers/events.cjs', import.meta.url).pathname;
 
 /**
+ * @typedef {import('../lib/types.d.mts').Config} Config
+ * @typedef {import('../lib/types.d.mts').NativeLib} NativeLib
+ * @typedef {import('../lib/types.d.mts').EventRun} EventRun
+ * @typedef {import('../lib/types.d.mts').AppendRound} AppendRound
+ * @typedef {import('../lib/types.d.mts').EventRow} EventRow
+ * @typedef {import('../lib/types.d.mts').TailRow} TailRow
+ * @typedef {import('../lib/types.d.mts').TailRound} TailRound
+ * @typedef {{ start: number, end: number, latencies: number[], cpuMicros: number }} WorkerOutput
+ *   what an append worker prints: its span (ms, wall clock), each append's latency, its CPU time
+ */
+
+/**
  * The append runs; `count` is per process (the config's totals split among them).
  * `inflight`: appends a process has pending at once (1: each awaited before the next;
  * 32: 32 loops in the process, so its appends can share writes and flushes).
  */
-export function eventRuns({ none, flushed }, inflights = [1, 32]) {
+export function eventRuns(/** @type {import('../lib/types.d.mts').EventCounts} */ { none, flushed }, inflights = [1, 32]) {
+  /** @type {EventRun[]} */
   const runs = [];
-  for (const durability of ['none', 'data', 'full']) {
+  for (const durability of /** @type {const} */ (['none', 'data', 'full'])) {
     for (const processes of [1, 8]) {
       for (const inflight of inflights) {
         const total = durability === 'none' ? none : flushed;
@@ -33,7 +47,7 @@ export function eventRuns({ none, flushed }, inflights = [1, 32]) {
       }
     }
   }
-  for (const durability of ['data', 'full']) {
+  for (const durability of /** @type {const} */ (['data', 'full'])) {
     for (const processes of [1, 8]) {
       runs.push({
         id: `raw-${durability}-${processes}`,
@@ -49,24 +63,33 @@ export function eventRuns({ none, flushed }, inflights = [1, 32]) {
 }
 
 /** Reads the log back: every (worker, i) once, seq 1..total without a gap. */
-async function checkLog(cfs, path, run, outputs) {
+async function checkLog(
+  /** @type {NativeLib} */ cfs,
+  /** @type {string} */ path,
+  /** @type {EventRun} */ run,
+  /** @type {WorkerOutput[]} */ outputs,
+) {
   const expected = run.processes * run.count;
   let seq = 0;
   const seen = new Set();
   for await (const event of new cfs.EventLog(path).read()) {
     if (event.seq !== seq + 1) throw new Error(`events ${run.id}: seq ${event.seq} after ${seq}`);
     seq = event.seq;
-    seen.add(`${event.data.w}:${event.data.i}`);
+    // The workers append `{ w, i, t }`: worker index, append index, wall clock.
+    const { w, i } = /** @type {{ w: number, i: number }} */ (event.data);
+    seen.add(`${w}:${i}`);
   }
   if (seq !== expected || seen.size !== expected) {
     throw new Error(`events ${run.id}: ${seq} records, ${seen.size} distinct appends, expected ${expected} (${outputs.length} workers)`);
   }
 }
 
-async function appendOnce(cfs, run, baseDir) {
+/** @returns {Promise<AppendRound>} */
+async function appendOnce(/** @type {NativeLib} */ cfs, /** @type {EventRun} */ run, /** @type {string} */ baseDir) {
   const root = mkdtempSync(join(baseDir, 'cfs-bench-events-'));
   const path = join(root, run.kind === 'raw' ? 'plain.bin' : 'events.log');
   try {
+    /** @type {WorkerOutput[]} */
     const outputs = await runTogether(WORKER, () => [run.kind, path, run.durability, run.count, run.inflight], run.processes);
     if (run.kind === 'append') await checkLog(cfs, path, run, outputs);
     const start = Math.min(...outputs.map((o) => o.start));
@@ -85,12 +108,18 @@ async function appendOnce(cfs, run, baseDir) {
 }
 
 /** An appender paced `paceMs` apart and a tailing reader, each a process; latencies as the reader saw them. */
-async function tailOnce(cfs, { count, paceMs, durability }, baseDir) {
+/** @returns {Promise<TailRound>} */
+async function tailOnce(
+  /** @type {NativeLib} */ cfs,
+  /** @type {import('../lib/types.d.mts').TailConfig} */ { count, paceMs, durability },
+  /** @type {string} */ baseDir,
+) {
   const root = mkdtempSync(join(baseDir, 'cfs-bench-tail-'));
   const path = join(root, 'events.log');
   try {
     await new cfs.EventLog(path, { durability }).append({ setup: true });
-    const [reader] = await runTogether(
+    /** @type {{ latencies: number[] }[]} */
+    const [reader = { latencies: [] }] = await runTogether(
       WORKER,
       (i) => (i === 0 ? ['tail', path, count] : ['append', path, durability, count, 1, paceMs]),
       2,
@@ -101,17 +130,19 @@ async function tailOnce(cfs, { count, paceMs, durability }, baseDir) {
   }
 }
 
-export async function runEvents(config) {
+/** @returns {Promise<(EventRow | TailRow)[]>} */
+export async function runEvents(/** @type {Config} */ config) {
   const { rounds, counts, tail } = config.events;
   const require = createRequire(import.meta.url);
+  /** @type {NativeLib} */
   const cfs = require('../../dist/native.js');
-  const runs = eventRuns(counts);
-  const all = new Map(runs.map((r) => [r.id, []]));
+  const all = eventRuns(counts).map((run) => ({ run, results: /** @type {AppendRound[]} */ ([]) }));
+  /** @type {TailRound[]} */
   const tails = [];
   for (let round = 0; round < rounds; round++) {
-    for (const run of round % 2 === 0 ? runs : [...runs].reverse()) {
+    for (const { run, results } of round % 2 === 0 ? all : [...all].reverse()) {
       const result = await appendOnce(cfs, run, config.dir);
-      all.get(run.id).push(result);
+      results.push(result);
       config.log(
         `  events ${run.id} (${run.processes} x ${run.count}, ${run.inflight} in flight): ${Math.round(result.rate)}/s` +
           `${run.kind === 'append' ? `, append p50 ${result.appendP50.toFixed(2)} ms p99 ${result.appendP99.toFixed(2)} ms` : ''} ` +
@@ -124,8 +155,8 @@ export async function runEvents(config) {
       `  events tail: p50 ${t.p50.toFixed(2)} ms p99 ${t.p99.toFixed(2)} ms over ${t.events} events (round ${round + 1}/${rounds})`,
     );
   }
-  const rows = runs.map((run) => {
-    const results = all.get(run.id);
+  /** @type {(EventRow | TailRow)[]} */
+  const rows = all.map(({ run, results }) => {
     return {
       ...run,
       rate: best(results.map((r) => r.rate)),

@@ -1,3 +1,4 @@
+// @ts-check
 // Section 1: IDs, per ID. Each timed call mints a block of IDs (a JS-to-native call or a
 // timer read costs more than one ID), and every generator also mints a burst of IDs back
 // to back whose duplicates are counted: a rate means nothing if the IDs repeat.
@@ -5,13 +6,20 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Snowflake as SapphireSnowflake } from '@sapphire/snowflake';
 import { v4 as uuidv4, v7 as uuidv7Peer } from 'uuid';
-import { measure } from '../lib/measure.mjs';
+import { measure, resultOf } from '../lib/measure.mjs';
+import { idRowId } from '../lib/row-ids.mjs';
 
 const require = createRequire(import.meta.url);
 const FlakeId = require('flake-idgen');
 
 /** IDs per timed call for the one-at-a-time generators. */
 const BLOCK = 1000;
+
+/**
+ * @typedef {import('../lib/types.d.mts').Libs} Libs
+ * @typedef {import('../lib/types.d.mts').Config} Config
+ * @typedef {import('../lib/types.d.mts').IdRow} IdRow
+ */
 
 /**
  * @typedef {object} Generator
@@ -21,16 +29,20 @@ const BLOCK = 1000;
  * @property {() => unknown[] | ArrayLike<unknown>} [batch] mints a batch (batch generators)
  * @property {number} [batchSize]
  * @property {() => unknown} [one] mints one ID (per-call generators)
- * @property {(id: unknown) => unknown} [key] a Set key for an ID (Buffers are compared as hex)
+ * @property {(id: any) => unknown} [key] a Set key for an ID (Buffers are compared as hex)
+ * @property {boolean} [throws] a call may throw instead of minting (counted, see `timedTask`)
+ * @property {number} [calls] calls of a throwing generator in the timed rounds
+ * @property {number} [minted] of those, the calls that returned an ID
  */
 
-function generators(cfs) {
-  const { native, js } = cfs;
+/** @returns {Generator[]} */
+function generators(/** @type {Libs} */ cfs) {
+  /** @type {Generator[]} */
   const list = [];
-  for (const [impl, lib] of [
-    ['native', native],
-    ['js', js],
-  ]) {
+  for (const [impl, lib] of /** @type {const} */ ([
+    ['native', cfs.native],
+    ['js', cfs.js],
+  ])) {
     const next = new lib.Snowflake({ workerId: 1 });
     const nextString = new lib.Snowflake({ workerId: 2 });
     const batch = new lib.Snowflake({ workerId: 3 });
@@ -57,24 +69,35 @@ function generators(cfs) {
     { name: '@sapphire/snowflake generate()', impl: 'peer', api: 'sapphire', one: () => sapphire.generate() },
     // Sync next() throws "Sequence exceeded" past 4096 IDs in a millisecond: a throw is
     // a call that minted nothing, so it counts as a call but not as an ID.
-    { name: 'flake-idgen next()', impl: 'peer', api: 'flake-idgen', one: () => flake.next(), key: (b) => b.toString('hex'), throws: true },
+    {
+      name: 'flake-idgen next()',
+      impl: 'peer',
+      api: 'flake-idgen',
+      one: () => flake.next(),
+      key: (/** @type {Buffer} */ b) => b.toString('hex'),
+      throws: true,
+    },
   );
   return list;
 }
 
 /** Where minted IDs go, so the loops cannot be optimised away. */
+/** @type {{ value: unknown }} */
 const sink = { value: undefined };
 
-function timedTask(g) {
-  if (g.batch) {
+/** @returns {import('../lib/measure.mjs').TaskSpec} */
+function timedTask(/** @type {Generator} */ g) {
+  const { batch, one } = g;
+  if (batch) {
     return {
       name: g.name,
       ops: g.batchSize,
       fn: () => {
-        sink.value = g.batch();
+        sink.value = batch();
       },
     };
   }
+  if (!one) throw new Error(`${g.name}: neither batch nor one`);
   if (g.throws) {
     // A throwing call costs its time but mints nothing: the rate is scaled afterwards
     // by the share of calls that returned an ID.
@@ -85,10 +108,10 @@ function timedTask(g) {
       ops: BLOCK,
       fn: () => {
         for (let i = 0; i < BLOCK; i++) {
-          g.calls++;
+          g.calls = (g.calls ?? 0) + 1;
           try {
-            sink.value = g.one();
-            g.minted++;
+            sink.value = one();
+            g.minted = (g.minted ?? 0) + 1;
           } catch {}
         }
       },
@@ -98,26 +121,27 @@ function timedTask(g) {
     name: g.name,
     ops: BLOCK,
     fn: () => {
-      for (let i = 0; i < BLOCK; i++) sink.value = g.one();
+      for (let i = 0; i < BLOCK; i++) sink.value = one();
     },
   };
 }
 
 /** Mints `count` IDs back to back; returns the burst rate, duplicates and throws. */
-function burst(g, count) {
+function burst(/** @type {Generator} */ g, /** @type {number} */ count) {
   const ids = new Array(count);
   let produced = 0;
   let throws = 0;
   const started = performance.now();
-  if (g.batch) {
+  const { batch, one = () => undefined } = g;
+  if (batch) {
     while (produced < count) {
-      const batch = g.batch();
-      for (let i = 0; i < batch.length && produced < count; i++) ids[produced++] = batch[i];
+      const minted = batch();
+      for (let i = 0; i < minted.length && produced < count; i++) ids[produced++] = minted[i];
     }
   } else {
     for (let calls = 0; calls < count; calls++) {
       try {
-        ids[produced] = g.one();
+        ids[produced] = one();
         produced++;
       } catch {
         throws++;
@@ -125,25 +149,26 @@ function burst(g, count) {
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  const key = g.key ?? ((id) => id);
+  const key = g.key ?? ((/** @type {unknown} */ id) => id);
   const seen = new Set();
   for (let i = 0; i < produced; i++) seen.add(key(ids[i]));
   return { produced, rate: produced / seconds, duplicates: produced - seen.size, throws };
 }
 
-export async function runIds(cfs, config) {
+/** @returns {Promise<IdRow[]>} */
+export async function runIds(/** @type {Libs} */ cfs, /** @type {Config} */ config) {
   const list = generators(cfs);
   config.log('IDs: rates');
   const rates = await measure(list.map(timedTask), config);
   // After the timed rounds, so every generator is warm.
   config.log('IDs: bursts (duplicates)');
-  const bursts = new Map();
-  for (const g of list) bursts.set(g.name, burst(g, config.burst));
-  return list.map((g) => {
-    const r = rates.get(g.name);
-    const b = bursts.get(g.name);
-    const minted = g.throws ? g.minted / g.calls : 1;
+  const bursts = list.map((g) => burst(g, config.burst));
+  return list.map((g, i) => {
+    const r = resultOf(rates, g.name);
+    const b = /** @type {ReturnType<typeof burst>} */ (bursts[i]);
+    const minted = g.throws ? (g.minted ?? 0) / (g.calls ?? 1) : 1;
     return {
+      id: idRowId(g),
       name: g.name,
       impl: g.impl,
       api: g.api,

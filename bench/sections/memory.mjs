@@ -1,3 +1,4 @@
+// @ts-check
 // Section 5: memory. Each probe runs in a fresh process (so nothing else the suite did
 // shows in its RSS) with --expose-gc, and reports RSS and heap after a full GC once
 // warmed up and after each quarter of the operations.
@@ -10,22 +11,30 @@
 // 55-61 MiB over the same 10,000,000 cycles. That growth is V8 sizing its heap, not a
 // leak, and it would hide one.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import { join } from 'node:path';
+import { memoryRowId } from '../lib/row-ids.mjs';
+import { inScratchDir } from '../lib/scratch.mjs';
+
+/**
+ * @typedef {import('../lib/types.d.mts').Config} Config
+ * @typedef {import('../lib/types.d.mts').MemoryProbe} MemoryProbe
+ * @typedef {import('../lib/types.d.mts').MemoryRow} MemoryRow
+ */
 
 const WORKER = new URL('../workers/memory.cjs', import.meta.url).pathname;
 const MiB = 1024 * 1024;
 
-export const PROBES = [
-  { impl: 'native', what: 'lock-sync', label: 'native FileLock acquireSync + release' },
-  { impl: 'native', what: 'lock-async', label: 'native await FileLock acquire + release' },
-  { impl: 'native', what: 'snowflake', label: 'native Snowflake next()' },
-  { impl: 'native', what: 'uuidv7', label: 'native uuidv7()' },
-  { impl: 'js', what: 'lock-sync', label: 'js FileLock acquireSync + release' },
-  { impl: 'js', what: 'lock-async', label: 'js await FileLock acquire + release' },
-  { impl: 'js', what: 'snowflake', label: 'js Snowflake next()' },
-  { impl: 'js', what: 'uuidv7', label: 'js uuidv7()' },
+/** What the memory worker repeats (`what`), and its label after the implementation. */
+const PROBED = [
+  { what: 'lock-sync', label: 'FileLock acquireSync + release' },
+  { what: 'lock-async', label: 'await FileLock acquire + release' },
+  { what: 'snowflake', label: 'Snowflake next()' },
+  { what: 'uuidv7', label: 'uuidv7()' },
 ];
+
+/** Each of them, native then fallback. */
+export const PROBES = /** @type {const} */ (['native', 'js']).flatMap((impl) =>
+  PROBED.map(({ what, label }) => ({ impl, what, label: `${impl} ${label}` })),
+);
 
 /**
  * The figures of one probe, from its samples (warmed up, then after each quarter).
@@ -33,10 +42,11 @@ export const PROBES = [
  * old-space pages), so a leak is judged by the end of the run against the highest RSS
  * seen in its first half: a leak keeps climbing past it, a wander does not.
  */
-export function summarize(probe) {
+/** @returns {MemoryRow} */
+export function summarize(/** @type {MemoryProbe} */ probe) {
   const s = probe.samples;
-  const first = s[0];
-  const last = s[s.length - 1];
+  const [first, last] = [s[0], s.at(-1)];
+  if (!first || !last) throw new Error(`memory ${probe.name}: no samples`);
   const firstHalfMax = Math.max(...s.slice(0, Math.ceil(s.length / 2)).map((x) => x.rss));
   return {
     ...probe,
@@ -48,10 +58,10 @@ export function summarize(probe) {
   };
 }
 
-export function runMemory(config) {
-  const root = fs.mkdtempSync(join(config.dir, 'cfs-bench-memory-'));
-  try {
-    return PROBES.map((p) => {
+/** @returns {Promise<MemoryRow[]>} */
+export function runMemory(/** @type {Config} */ config) {
+  return inScratchDir(config.dir, 'cfs-bench-memory-', async (root) =>
+    PROBES.map((p) => {
       config.log(`  memory: ${p.label} x ${config.memoryOps.toLocaleString('en-US')}`);
       const out = execFileSync(
         process.execPath,
@@ -61,9 +71,16 @@ export function runMemory(config) {
         },
       );
       const result = JSON.parse(out);
-      return summarize({ name: p.label, impl: p.impl, what: p.what, ops: result.count, seconds: result.seconds, samples: result.samples });
-    });
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+      const { impl, what } = p;
+      return summarize({
+        id: memoryRowId(p),
+        name: p.label,
+        impl,
+        what,
+        ops: result.count,
+        seconds: result.seconds,
+        samples: result.samples,
+      });
+    }),
+  );
 }

@@ -1,15 +1,26 @@
+// @ts-check
 // Workspaces, the merge queue: N branches merged into main at once from N processes,
 // the library's mergeBranch side by side with what people do without it. Every round
 // runs on a fresh repository and is checked afterwards: each branch that reports
 // "merged" must be in main's history exactly once, or the run throws.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { best, median } from '../lib/measure.mjs';
+import { inScratchDir } from '../lib/scratch.mjs';
+import { runTogether } from '../lib/workers.mjs';
 
 const WORKER = new URL('../workers/merger.cjs', import.meta.url).pathname;
 
+/**
+ * @typedef {{ kind: 'queue' | 'cas' | 'checkout', name: string, checkout: boolean, check?: string[] }} MergeKind
+ * @typedef {{ start: number, end: number, attempts: number, merged: boolean, error?: string }} MergerOutput
+ *   what a merger process prints
+ * @typedef {Awaited<ReturnType<typeof mergeRound>>} MergeRound
+ */
+
+/** @type {MergeKind[]} */
 export const MERGE_KINDS = [
   { kind: 'queue', name: 'mergeBranch (queue lock, merge-tree, update-ref CAS)', checkout: false },
   { kind: 'queue', name: "mergeBranch with check ['true'] (scratch worktree each)", checkout: false, check: ['true'] },
@@ -27,14 +38,14 @@ const ENV = {
   LC_ALL: 'C',
 };
 
-function git(cwd, ...args) {
+function git(/** @type {string} */ cwd, /** @type {string[]} */ ...args) {
   const out = spawnSync('git', args, { cwd, env: ENV, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`git ${args.join(' ')}: ${out.stderr}`);
   return out.stdout.trim();
 }
 
 /** A repository with `branches` branches, each one commit (its own file) on the initial main. */
-function makeRepo(root, branches, checkout) {
+function makeRepo(/** @type {string} */ root, /** @type {number} */ branches, /** @type {boolean} */ checkout) {
   const repo = join(root, 'repo');
   git(root, 'init', '-q', '-b', 'main', repo);
   git(repo, 'config', 'user.name', 'Bench');
@@ -55,43 +66,24 @@ function makeRepo(root, branches, checkout) {
   return { repo, tips };
 }
 
-function start(args) {
-  const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  const ready = new Promise((resolve, reject) => {
-    child.stdout.on('data', () => out.includes('ready\n') && resolve());
-    child.on('exit', (code) => reject(new Error(`merger exited with ${code} before it was ready`)));
-  });
-  const done = new Promise((resolve, reject) =>
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.split('\n')[1])) : reject(new Error(`merger failed with ${code}`)))),
-  );
-  return { child, ready, done };
-}
-
 /** How often `tip` is a merged-in parent in main's history. */
-function timesMerged(repo, tip) {
+function timesMerged(/** @type {string} */ repo, /** @type {string} */ tip) {
   return git(repo, 'rev-list', '--merges', '--parents', 'main')
     .split('\n')
     .filter((line) => line.split(' ').slice(2).includes(tip)).length;
 }
 
 /** One round: `branches` processes of `spec` at once on a fresh repository. */
-async function mergeRound(spec, branches, dir) {
-  const root = mkdtempSync(join(dir, 'cfs-bench-merge-'));
-  try {
+function mergeRound(/** @type {MergeKind} */ spec, /** @type {number} */ branches, /** @type {string} */ dir) {
+  return inScratchDir(dir, 'cfs-bench-merge-', async (root) => {
     const { repo, tips } = makeRepo(root, branches, spec.checkout);
     const check = spec.check ? [JSON.stringify(spec.check)] : [];
-    const workers = tips.map((_, i) => start([spec.kind, repo, `agent/${i}`, ...check]));
-    await Promise.all(workers.map((w) => w.ready));
-    for (const w of workers) w.child.stdin.write('go\n');
-    const results = await Promise.all(workers.map((w) => w.done));
+    /** @type {MergerOutput[]} */
+    const results = await runTogether(WORKER, (i) => [spec.kind, repo, `agent/${i}`, ...check], tips.length);
     const seconds = (Math.max(...results.map((r) => r.end)) - Math.min(...results.map((r) => r.start))) / 1000;
     const merged = results.filter((r) => r.merged).length;
     results.forEach((r, i) => {
-      const times = timesMerged(repo, tips[i]);
+      const times = timesMerged(repo, tips[i] ?? '');
       if (times !== (r.merged ? 1 : 0))
         throw new Error(`${spec.name}: agent/${i} reported merged=${r.merged} but is in main ${times} times`);
     });
@@ -105,50 +97,49 @@ async function mergeRound(spec, branches, dir) {
       maxAttempts: Math.max(...attempts),
       errors,
     };
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
 /** conflicts() over `branches` live branches: N(N-1)/2 merge-trees. */
-async function conflictsTime(branches, dir) {
+function conflictsTime(/** @type {number} */ branches, /** @type {string} */ dir) {
   const require = createRequire(import.meta.url);
+  /** @type {import('../lib/types.d.mts').NativeLib} */
   const { withLock } = require('../../dist/native.js');
+  /** @type {typeof import('../../dist/workspaces/repo.js')} */
   const { openRepo } = require('../../dist/workspaces/repo.js');
+  /** @type {typeof import('../../dist/workspaces/conflicts.js')} */
   const { findConflicts } = require('../../dist/workspaces/conflicts.js');
-  const root = mkdtempSync(join(dir, 'cfs-bench-conflicts-'));
-  try {
+  return inScratchDir(dir, 'cfs-bench-conflicts-', async (root) => {
     const { repo } = makeRepo(root, branches, false);
     const ctx = await openRepo(repo, { withLock, lockTimeout: 60_000 });
     const list = Array.from({ length: branches }, (_, i) => ({ name: `${i}`, branch: `agent/${i}` }));
     const started = performance.now();
     const found = await findConflicts(ctx, list);
     return { ms: performance.now() - started, pairs: (branches * (branches - 1)) / 2, conflicts: found.length };
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
  * Every kind `rounds` times (alternating order) with `branches` merging processes;
  * per kind: best and median merges/s, attempts per merge, failures.
  */
-export async function runWorkspacesMerge(config) {
+export async function runWorkspacesMerge(
+  /** @type {{ branches?: number, rounds?: number, dir: string, log?: (line: string) => void }} */ config,
+) {
   const { branches = 8, rounds = 3, dir, log = () => {} } = config;
-  const runs = new Map(MERGE_KINDS.map((k) => [k.name, []]));
+  const runs = MERGE_KINDS.map((spec) => ({ spec, rs: /** @type {MergeRound[]} */ ([]) }));
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? MERGE_KINDS : [...MERGE_KINDS].reverse();
-    for (const spec of order) {
+    const order = round % 2 === 0 ? runs : [...runs].reverse();
+    for (const { spec, rs } of order) {
       const r = await mergeRound(spec, branches, dir);
-      runs.get(spec.name).push(r);
+      rs.push(r);
       log(
         `  merge ${spec.name}: ${r.merged}/${branches} merged in ${(r.seconds * 1000).toFixed(0)} ms, ` +
           `${r.attempts} attempts${r.errors.length ? `, errors: ${r.errors.join('; ')}` : ''} (round ${round + 1}/${rounds})`,
       );
     }
   }
-  const rows = MERGE_KINDS.map((spec) => {
-    const rs = runs.get(spec.name);
+  const rows = runs.map(({ spec, rs }) => {
     const rates = rs.map((r) => r.merged / r.seconds);
     const merged = rs.reduce((s, r) => s + r.merged, 0);
     const attempts = rs.reduce((s, r) => s + r.attempts, 0);

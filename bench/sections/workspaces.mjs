@@ -1,30 +1,34 @@
+// @ts-check
 // Workspaces (issue 12): N agents creating git worktrees at once, against plain parallel
 // `git worktree add` (which fails on `.git/config` when the branch gets upstream
 // tracking) and a fully serialised add; and how long after an owner's SIGKILL its
 // workspace can be acquired. Real git, real processes, on generated repositories.
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { inScratchDir } from '../lib/scratch.mjs';
 
 const run = promisify(execFile);
 const WORKER = new URL('../workers/ws-create.cjs', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 
-const git = (cwd, ...args) => run('git', args, { cwd, maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' } });
+const git = (/** @type {string} */ cwd, /** @type {string[]} */ ...args) =>
+  run('git', args, { cwd, maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' } });
 
 /** A repository of `files` files (100 per directory), a bare `origin` and `origin/main`. */
-export async function generateRepo(dir, files) {
+export async function generateRepo(/** @type {string} */ dir, /** @type {number} */ files) {
   const repo = join(dir, 'repo');
   mkdirSync(repo, { recursive: true });
   await git(repo, 'init', '-q', '-b', 'main');
-  for (const [k, v] of [
+  for (const [k, v] of /** @type {const} */ ([
     ['user.name', 'bench'],
     ['user.email', 'bench@example.com'],
     ['gc.auto', '0'],
-  ])
+  ]))
     await git(repo, 'config', k, v);
   for (let i = 0; i < files; i++) {
     const sub = join(repo, 'src', `d${Math.floor(i / 100)}`);
@@ -39,18 +43,24 @@ export async function generateRepo(dir, files) {
   return repo;
 }
 
-function quantile(sorted, q) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : Number.NaN;
+function quantile(/** @type {number[]} */ sorted, /** @type {number} */ q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
-/** N plain `git worktree add -b <branch> <path> origin/main` started at once. */
+/**
+ * @typedef {(repo: string, root: string, n: number, tag: string) => Promise<T>} Scenario
+ *   `n` creations at once in `repo`, worktrees under `root`, branches named after `tag`
+ * @template T
+ */
+
+/** N plain `git worktree add -b <branch> <path> origin/main` started at once. @type {Scenario<{ wall: number, failures: number, errors: string[], danglingBranches: number }>} */
 async function plainParallel(repo, root, n, tag) {
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: n }, (_, i) =>
       git(repo, 'worktree', 'add', '-q', '-b', `plain/${tag}-${i}`, join(root, `${tag}-${i}`), 'origin/main').then(
-        () => ({ ok: true }),
-        (err) => ({
+        () => ({ ok: true, error: '' }),
+        (/** @type {{ stderr: unknown }} */ err) => ({
           ok: false,
           error:
             String(err.stderr)
@@ -74,7 +84,7 @@ async function plainParallel(repo, root, n, tag) {
   };
 }
 
-/** The same N adds one after another. */
+/** The same N adds one after another. @type {Scenario<{ wall: number }>} */
 async function serialised(repo, root, n, tag) {
   const started = performance.now();
   for (let i = 0; i < n; i++)
@@ -82,31 +92,28 @@ async function serialised(repo, root, n, tag) {
   return { wall: performance.now() - started };
 }
 
-function startAgent(repo, root, name) {
+/** An agent process (workers/ws-create.cjs) for workspace `name`; `next()` resolves with its next stdout line. */
+function startAgent(/** @type {string} */ repo, /** @type {string} */ root, /** @type {string} */ name) {
   const child = spawn(process.execPath, [WORKER, repo, root, name, 'origin/main'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  const lines = [];
-  const waiters = [];
-  child.stdout.on('data', (d) => {
-    out += d;
-    for (let end = out.indexOf('\n'); end >= 0; end = out.indexOf('\n')) {
-      const line = out.slice(0, end);
-      out = out.slice(end + 1);
-      const w = waiters.shift();
-      if (w) w(line);
-      else lines.push(line);
-    }
-  });
-  const next = () => new Promise((resolve) => (lines.length ? resolve(lines.shift()) : waiters.push(resolve)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { done, value } = await lines.next();
+    if (done) throw new Error(`agent ${name} exited before its next line`);
+    return value;
+  };
   return { child, next };
 }
 
-/** N agents (already started) create at once through Workspaces. */
+/**
+ * N agents (already started) create at once through Workspaces.
+ * @type {Scenario<{ wall: number, failures: number, errors: string[], p50: number, p99: number }>}
+ */
 async function ours(repo, root, n, tag) {
   const agents = Array.from({ length: n }, (_, i) => startAgent(repo, root, `${tag}-${i}`));
   await Promise.all(agents.map(async (a) => (await a.next()) === 'ready' || Promise.reject(new Error('agent not ready'))));
   const started = performance.now();
   for (const a of agents) a.child.stdin.write('go\n');
+  /** @type {{ ok: boolean, ms: number, message?: string }[]} */
   const results = (await Promise.all(agents.map((a) => a.next()))).map((line) => JSON.parse(line));
   const wall = performance.now() - started;
   for (const a of agents) a.child.stdin.end();
@@ -115,18 +122,18 @@ async function ours(repo, root, n, tag) {
   return {
     wall,
     failures: results.filter((r) => !r.ok).length,
-    errors: results.filter((r) => !r.ok).map((r) => r.message),
+    errors: results.filter((r) => !r.ok).map((r) => String(r.message)),
     p50: quantile(ms, 0.5),
     p99: quantile(ms, 0.99),
   };
 }
 
 /** Removes every linked worktree and the bench's branches, so the next scenario starts alike. */
-async function cleanUp(repo, root) {
+async function cleanUp(/** @type {string} */ repo, /** @type {string} */ root) {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   const locked = (await git(repo, 'worktree', 'list', '--porcelain')).stdout.split('\n\n').filter((e) => e.includes('\nlocked'));
-  for (const entry of locked) await git(repo, 'worktree', 'unlock', entry.split('\n')[0].slice('worktree '.length)).catch(() => {});
+  for (const entry of locked) await git(repo, 'worktree', 'unlock', (entry.split('\n')[0] ?? '').slice('worktree '.length)).catch(() => {});
   await git(repo, 'worktree', 'prune', '--expire=now');
   rmSync(join(repo, '.git', 'concurrent-fs', 'workspaces'), { recursive: true, force: true });
   const branches = (
@@ -141,7 +148,8 @@ async function cleanUp(repo, root) {
 }
 
 /** ms from an owner's SIGKILL to a successful acquire() of its workspace, `times` times. */
-async function killToReusable(repo, root, times) {
+async function killToReusable(/** @type {string} */ repo, /** @type {string} */ root, /** @type {number} */ times) {
+  /** @type {import('../lib/types.d.mts').NativeLib} */
   const { Workspaces } = require('../../dist/native.js');
   const wss = await Workspaces.open(repo, { root });
   const samples = [];
@@ -162,11 +170,87 @@ async function killToReusable(repo, root, times) {
 }
 
 /**
- * The section. `counts`: agents at once for the failure counts, `failureRounds` rounds of
- * each on a repository of `smallFiles`; `timingCounts`: agents at once for the wall times,
- * on a repository of `bigFiles`.
+ * @typedef {object} WorkspacesOptions
+ * @property {number[]} [counts] agents at once for the failure counts
+ * @property {number[]} [timingCounts] agents at once for the wall times
+ * @property {number} [failureRounds] rounds of each failure count
+ * @property {number} [smallFiles] files of the repository of the failure counts
+ * @property {number} [bigFiles] files of the repository of the wall times
+ * @property {number} [killTimes] SIGKILLs of an owner
+ * @property {string} [dir]
+ * @property {(line: string) => void} [log]
  */
-export async function runWorkspaces({
+
+/**
+ * 1. Failure counts: many rounds on a small repository (the race is in .git, not the checkout).
+ * @param {string} small the repository
+ * @param {string} smallRoot where the worktrees go
+ * @param {{ counts: number[], failureRounds: number, log: (line: string) => void }} options
+ */
+async function failureCounts(small, smallRoot, { counts, failureRounds, log }) {
+  const rows = [];
+  for (const n of counts) {
+    const row = { n, rounds: failureRounds, plain: 0, plainDangling: 0, ours: 0, errors: /** @type {string[]} */ ([]) };
+    const errors = new Set();
+    for (let r = 0; r < failureRounds; r++) {
+      const plain = await plainParallel(small, smallRoot, n, `p${n}r${r}`);
+      row.plain += plain.failures;
+      row.plainDangling += plain.danglingBranches;
+      for (const e of plain.errors) errors.add(e);
+      await cleanUp(small, smallRoot);
+      row.ours += (await ours(small, smallRoot, n, `o${n}r${r}`)).failures;
+      await cleanUp(small, smallRoot);
+    }
+    row.errors = [...errors];
+    log(
+      `workspaces: N=${n} x ${failureRounds} rounds: plain git ${row.plain}/${n * failureRounds} failed (${row.plainDangling} dangling branches), ours ${row.ours}/${n * failureRounds}`,
+    );
+    rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * 2. Wall times on a big repository: plain parallel, serialised, ours. Nothing is
+ * deleted between the scenarios (deleting N x 20k files slowed whichever scenario came
+ * next by several times on this VM); each gets a root of its own, writeback is flushed
+ * before each, and the order turns with N so that no kind always follows the same one.
+ * @param {string} base
+ * @param {{ timingCounts: number[], bigFiles: number, log: (line: string) => void }} options
+ */
+async function wallTimes(base, { timingCounts, bigFiles, log }) {
+  const big = await generateRepo(join(base, 'big'), bigFiles);
+  const rootOf = (/** @type {string} */ tag) => join(base, 'big', tag);
+  await run('sync', []);
+  const single = await serialised(big, rootOf('single'), 1, 'single');
+  const rows = [];
+  for (const [index, n] of timingCounts.entries()) {
+    const order = /** @type {('plain' | 'serialised' | 'ours')[]} */ (['plain', 'serialised', 'ours']);
+    for (let turn = 0; turn < index % order.length; turn++) order.push(/** @type {typeof order[number]} */ (order.shift()));
+    /** @type {Awaited<ReturnType<typeof plainParallel>> | undefined} */
+    let plain;
+    /** @type {number | undefined} */
+    let serial;
+    /** @type {Awaited<ReturnType<typeof ours>> | undefined} */
+    let mine;
+    for (const kind of order) {
+      await run('sync', []);
+      if (kind === 'plain') plain = await plainParallel(big, rootOf(`p${n}`), n, `p${n}`);
+      else if (kind === 'serialised') serial = (await serialised(big, rootOf(`s${n}`), n, `s${n}`)).wall;
+      else mine = await ours(big, rootOf(`o${n}`), n, `o${n}`);
+    }
+    if (!plain || serial === undefined || !mine) throw new Error(`workspaces: N=${n}: a scenario did not run (order ${order})`);
+    const row = { n, files: bigFiles, order, singleAdd: single.wall, plain, serialised: serial, ours: mine };
+    log(
+      `workspaces: N=${n}, ${bigFiles} files (order ${order.join(', ')}): plain parallel ${plain.failures} failed, ${plain.wall.toFixed(0)} ms; serialised ${serial.toFixed(0)} ms; ours ${mine.failures} failed, ${mine.wall.toFixed(0)} ms (create p50 ${mine.p50.toFixed(0)}, p99 ${mine.p99.toFixed(0)} ms); one add alone ${single.wall.toFixed(0)} ms`,
+    );
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** The section: failure counts, wall times, SIGKILL to acquire. @param {WorkspacesOptions} [options] */
+export function runWorkspaces({
   counts = [4, 8, 16],
   timingCounts = counts,
   failureRounds = 5,
@@ -176,63 +260,15 @@ export async function runWorkspaces({
   dir = tmpdir(),
   log = console.error,
 } = {}) {
-  const base = mkdtempSync(join(dir, 'cfs-bench-ws-'));
-  try {
-    const result = { failures: [], timing: [], killToReusable: undefined };
-    // 1. Failure counts: many rounds on a small repository (the race is in .git, not the checkout).
+  return inScratchDir(dir, 'cfs-bench-ws-', async (base) => {
     const small = await generateRepo(join(base, 'small'), smallFiles);
     const smallRoot = join(base, 'small', 'wt');
-    for (const n of counts) {
-      const row = { n, rounds: failureRounds, plain: 0, plainDangling: 0, ours: 0, errors: new Set() };
-      for (let r = 0; r < failureRounds; r++) {
-        const plain = await plainParallel(small, smallRoot, n, `p${n}r${r}`);
-        row.plain += plain.failures;
-        row.plainDangling += plain.danglingBranches;
-        for (const e of plain.errors) row.errors.add(e);
-        await cleanUp(small, smallRoot);
-        row.ours += (await ours(small, smallRoot, n, `o${n}r${r}`)).failures;
-        await cleanUp(small, smallRoot);
-      }
-      row.errors = [...row.errors];
-      log(
-        `workspaces: N=${n} x ${failureRounds} rounds: plain git ${row.plain}/${n * failureRounds} failed (${row.plainDangling} dangling branches), ours ${row.ours}/${n * failureRounds}`,
-      );
-      result.failures.push(row);
-    }
-    // 2. Wall times on a big repository: plain parallel, serialised, ours. Nothing is
-    // deleted between the scenarios (deleting N x 20k files slowed whichever scenario came
-    // next by several times on this VM); each gets a root of its own, writeback is flushed
-    // before each, and the order turns with N so that no kind always follows the same one.
-    const big = await generateRepo(join(base, 'big'), bigFiles);
-    const rootOf = (tag) => join(base, 'big', tag);
-    await run('sync', []);
-    const single = await serialised(big, rootOf('single'), 1, 'single');
-    for (const [index, n] of timingCounts.entries()) {
-      const kinds = {
-        plain: () => plainParallel(big, rootOf(`p${n}`), n, `p${n}`),
-        serialised: async () => (await serialised(big, rootOf(`s${n}`), n, `s${n}`)).wall,
-        ours: () => ours(big, rootOf(`o${n}`), n, `o${n}`),
-      };
-      const order = ['plain', 'serialised', 'ours'];
-      for (let turn = 0; turn < index % order.length; turn++) order.push(order.shift());
-      const measured = {};
-      for (const kind of order) {
-        await run('sync', []);
-        measured[kind] = await kinds[kind]();
-      }
-      const { plain, serialised: serial, ours: mine } = measured;
-      const row = { n, files: bigFiles, order, singleAdd: single.wall, plain, serialised: serial, ours: mine };
-      log(
-        `workspaces: N=${n}, ${bigFiles} files (order ${order.join(', ')}): plain parallel ${plain.failures} failed, ${plain.wall.toFixed(0)} ms; serialised ${serial.toFixed(0)} ms; ours ${mine.failures} failed, ${mine.wall.toFixed(0)} ms (create p50 ${mine.p50.toFixed(0)}, p99 ${mine.p99.toFixed(0)} ms); one add alone ${single.wall.toFixed(0)} ms`,
-      );
-      result.timing.push(row);
-    }
+    const failures = await failureCounts(small, smallRoot, { counts, failureRounds, log });
+    const timing = await wallTimes(base, { timingCounts, bigFiles, log });
     // 3. SIGKILL of an owner -> acquire() resolved.
     const samples = await killToReusable(small, smallRoot, killTimes);
-    result.killToReusable = { p50: quantile(samples, 0.5), max: samples.at(-1), samples };
-    log(`workspaces: SIGKILL -> acquire: p50 ${result.killToReusable.p50.toFixed(1)} ms, max ${result.killToReusable.max.toFixed(1)} ms`);
-    return result;
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
+    const killed = { p50: quantile(samples, 0.5), max: samples.at(-1) ?? Number.NaN, samples };
+    log(`workspaces: SIGKILL -> acquire: p50 ${killed.p50.toFixed(1)} ms, max ${killed.max.toFixed(1)} ms`);
+    return { failures, timing, killToReusable: killed };
+  });
 }

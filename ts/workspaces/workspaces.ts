@@ -10,7 +10,7 @@ import { mkdir, realpath } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CopyMethod } from '../backend';
 import { invalidArgType, invalidArgValue } from '../errors';
-import { selfOwner } from '../js/owner';
+import { selfOwner } from '../js/lock/owner';
 import type { FileLockConstructor } from '../lock';
 import type { LockStatus } from '../lock-status';
 import type { ConcurrentFileStoreBase } from '../store';

@@ -8,8 +8,8 @@
 //   temp name is removed. A crash between the two leaves the temp as a second name of
 //   the new file; the target is still right.
 import * as fs from 'node:fs';
-import { hasCode } from './fs-error';
-import { backoffDelays, sleep, sleepSync } from './poll';
+import { hasCode } from '../fs-error';
+import { backoffDelays, sleep, sleepSync } from '../poll';
 import { removeQuietly, removeQuietlyAsync } from './temp-file';
 
 const WINDOWS_RETRY_MS = 2000;

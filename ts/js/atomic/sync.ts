@@ -9,9 +9,9 @@
 // 4. Flush the directory, where the rename lives. Failing here, the call reports
 //    `committed: true`: the new content is in place, its durability unknown.
 import * as fs from 'node:fs';
-import type { WriteSettings } from '../backend';
+import type { WriteSettings } from '../../backend';
+import { hasCode, naming } from '../fs-error';
 import { flushSync, openDirectorySync, syncDirectorySync } from './durability';
-import { hasCode, naming } from './fs-error';
 import { applyPermissionsSync } from './permissions';
 import { replaceSync } from './replace';
 import { refuseExisting, resolveTargetSync, type Target } from './target';

@@ -10,7 +10,7 @@
 //    `committed: true`: the new content is in place, its durability unknown.
 import * as fs from 'node:fs';
 import type { WriteSettings } from '../../backend';
-import { hasCode, naming } from '../fs-error';
+import { closeQuietly, hasCode, naming } from '../fs-error';
 import { flushSync, openDirectorySync, syncDirectorySync } from './durability';
 import { applyPermissionsSync } from './permissions';
 import { replaceSync } from './replace';
@@ -80,10 +80,4 @@ function fillTempSync(target: Target, data: Uint8Array, settings: WriteSettings)
 
 function writeAllSync(fd: number, data: Uint8Array): void {
   for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done);
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {}
 }

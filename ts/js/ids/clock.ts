@@ -1,5 +1,6 @@
 // The time source of the fallback's IDs, and the wait that lines up with it (the core's
 // id/clock.rs).
+import { sleepSync } from '../poll';
 
 /**
  * µs since the Unix epoch: the wall clock at process start plus monotonic time since, so
@@ -11,9 +12,8 @@ export function processMicros(): number {
 
 /** `Atomics.wait` wakes late by tens of µs, so the last stretch of a wait is spun. */
 const SPIN_WINDOW_MICROS = 120;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** One step of a wait loop: sleep when far from the target, return at once (spin) when near. */
 export function pause(remainingMicros: number): void {
-  if (remainingMicros > SPIN_WINDOW_MICROS) Atomics.wait(sleeper, 0, 0, (remainingMicros - SPIN_WINDOW_MICROS) / 1000);
+  if (remainingMicros > SPIN_WINDOW_MICROS) sleepSync((remainingMicros - SPIN_WINDOW_MICROS) / 1000);
 }

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { systemError } from '../../errors';
 import { createTempSync, removeQuietly } from '../atomic/temp-file';
-import { hasCode, naming } from '../fs-error';
+import { closeQuietly, hasCode, naming } from '../fs-error';
 
 /** What a reader saw at one moment: content plus enough to recognise the same file later. */
 export interface Snapshot {
@@ -87,10 +87,4 @@ export function removeIf(path: string, check: (current: Snapshot) => boolean): b
     if (hasCode(err, 'ENOENT')) return false;
     throw naming(err, path);
   }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {}
 }

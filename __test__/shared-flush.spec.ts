@@ -1,5 +1,5 @@
 // Concurrent atomicWrite calls into one directory share directory flushes (group commit,
-// crates/concurrent-fs-core/src/atomic/shared_flush.rs and ts/js/durability.ts), without
+// crates/concurrent-fs-core/src/atomic/shared_flush.rs and ts/js/atomic/durability.ts), without
 // any call resolving before a flush that started after its own rename: counted with
 // strace, and a failed flush must fail every call it was to cover.
 import { spawnSync } from 'node:child_process';

@@ -74,36 +74,54 @@ export function isSystemError(err: unknown, code?: string): err is SystemError {
 }
 
 /**
+ * The base of the library's error classes, so that each states only what is its own.
+ * Every one has a constant `name` (its class's) and `code`, a message that starts with
+ * the code, and its fields as own enumerable properties ahead of `name` and `code`, in
+ * the order class fields gave them before this base existed (`util.inspect` shows them so).
+ * @internal
+ */
+export class CodedError<Name extends string, Code extends string> extends Error {
+  /** Always the class's name, e.g. `'LockTimeoutError'` (its type says which). */
+  declare readonly name: Name;
+  /** Always the class's code, e.g. `'ELOCKTIMEOUT'` (its type says which). */
+  declare readonly code: Code;
+  protected constructor(name: Name, code: Code, detail: string, fields: object) {
+    super(`${code}: ${detail}`);
+    Object.assign(this, fields);
+    this.name = name;
+    this.code = code;
+  }
+}
+
+/**
  * A lock (or a worker-ID or port lease) was not had within `timeout` ms. `code` `'ELOCKTIMEOUT'`, `path` the lock file (the lease directory for leases).
  */
-export class LockTimeoutError extends Error {
-  /** Always `'LockTimeoutError'`. */
-  override readonly name = 'LockTimeoutError';
-  /** Always `'ELOCKTIMEOUT'`. */
-  readonly code = 'ELOCKTIMEOUT';
-  constructor(
-    /** The lock file waited for; for `leaseWorkerId` and `leasePort`, the lease directory. */
-    readonly path: string,
-    /** How long the call waited, in ms (`0`: it tried once). */
-    readonly timeout: number,
-  ) {
-    super(`ELOCKTIMEOUT: lock not acquired within ${timeout} ms, '${path}'`);
+export class LockTimeoutError extends CodedError<'LockTimeoutError', 'ELOCKTIMEOUT'> {
+  /** The lock file waited for; for `leaseWorkerId` and `leasePort`, the lease directory. */
+  declare readonly path: string;
+  /** How long the call waited, in ms (`0`: it tried once). */
+  declare readonly timeout: number;
+  /**
+   * @param path The lock file waited for; for `leaseWorkerId` and `leasePort`, the lease directory.
+   * @param timeout How long the call waited, in ms (`0`: it tried once).
+   */
+  constructor(path: string, timeout: number) {
+    super('LockTimeoutError', 'ELOCKTIMEOUT', `lock not acquired within ${timeout} ms, '${path}'`, { path, timeout });
   }
 }
 
 /** `optimisticUpdate` lost the race on `path` on every attempt. `code` `'ECONFLICT'`; `attempts` made. */
-export class ConflictError extends Error {
-  /** Always `'ConflictError'`. */
-  override readonly name = 'ConflictError';
-  /** Always `'ECONFLICT'`. */
-  readonly code = 'ECONFLICT';
-  constructor(
-    /** The file that kept changing, as the caller named it. */
-    readonly path: string,
-    /** How many times the transform ran (`retries + 1`). */
-    readonly attempts: number,
-  ) {
-    super(`ECONFLICT: '${path}' kept changing; gave up after ${attempts} attempts`);
+export class ConflictError extends CodedError<'ConflictError', 'ECONFLICT'> {
+  /** The file that kept changing, as the caller named it. */
+  declare readonly path: string;
+  /** How many times the transform ran (`retries + 1`). */
+  declare readonly attempts: number;
+  /**
+   * @param path The file that kept changing, as the caller named it.
+   * @param attempts How many times the transform ran (`retries + 1`).
+   */
+  constructor(path: string, attempts: number) {
+    super('ConflictError', 'ECONFLICT', `'${path}' kept changing; gave up after ${attempts} attempts`, { path, attempts });
   }
 }
 
@@ -111,16 +129,13 @@ export class ConflictError extends Error {
  * A Snowflake generator refused to follow a clock that went backwards: with
  * `clockBackwards: 'throw'`, or further back than `'wait'` waits out. `behind` is in ms.
  */
-export class ClockBackwardsError extends Error {
-  /** Always `'ClockBackwardsError'`. */
-  override readonly name = 'ClockBackwardsError';
-  /** Always `'ECLOCKBACKWARDS'`. */
-  readonly code = 'ECLOCKBACKWARDS';
-  constructor(
-    /** How far (ms) the clock is behind the last time an ID was minted at. */
-    readonly behind: number,
-  ) {
-    super(`ECLOCKBACKWARDS: the clock moved backwards by ${behind.toFixed(3)} ms; refusing to mint IDs that could repeat`);
+export class ClockBackwardsError extends CodedError<'ClockBackwardsError', 'ECLOCKBACKWARDS'> {
+  /** How far (ms) the clock is behind the last time an ID was minted at. */
+  declare readonly behind: number;
+  /** @param behind How far (ms) the clock is behind the last time an ID was minted at. */
+  constructor(behind: number) {
+    const detail = `the clock moved backwards by ${behind.toFixed(3)} ms; refusing to mint IDs that could repeat`;
+    super('ClockBackwardsError', 'ECLOCKBACKWARDS', detail, { behind });
   }
 }
 

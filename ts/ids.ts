@@ -1,9 +1,10 @@
 // The public ID API: Snowflake, UUIDv7 and worker IDs, with argument checks in front of
 // an implementation's `ids` backend.
 import type { Backend } from './backend';
-import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { invalidArgType, invalidArgValue } from './errors';
 import type { FileLockConstructor } from './lock';
 import { createSnowflakeApi, toCount } from './snowflake';
+import { toIntegerIn } from './validate';
 import { createLeaseApi } from './worker-lease';
 
 const UUIDV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -17,10 +18,8 @@ export function uuidv7Timestamp(uuid: string): number {
 
 function toWorkerBits(value: unknown): number {
   if (value === undefined) return 10;
-  if (typeof value !== 'number') throw invalidArgType('bits', 'of type number', value);
   // 53: the widest ID a JS number holds exactly.
-  if (!Number.isInteger(value) || value < 1 || value > 53) throw outOfRange('bits', 'an integer >= 1 and <= 53', value);
-  return value;
+  return toIntegerIn(value, 'bits', 1, 53);
 }
 
 export function createIdApi(backend: Backend, deps: { FileLock: FileLockConstructor }) {

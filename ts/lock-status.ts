@@ -4,7 +4,7 @@
 // - a kernel flock(2) lock on the file: native holders, and flock(1), py-filelock or any
 //   other flock user. On Linux the kernel lists these in /proc/locks with the pid that
 //   took each one, so reading that table is exact and takes nothing.
-// - a pure-JS fallback holder's marker beside the file (`.<name>.js-holder`, js/lock.ts),
+// - a pure-JS fallback holder's marker beside the file (`.<name>.js-holder`, js/lock/js-lock.ts),
 //   which names its holder's pid and host.
 // Where there is no /proc/locks (macOS, Windows), the only way to learn whether a kernel
 // lock is held is to try one without waiting and let go at once; holders are then known
@@ -12,11 +12,11 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import type { Backend } from './backend';
 import { hasCode } from './js/fs-error';
-import { kernelLocksVisible } from './js/kernel-locks';
-import { markerPathFor } from './js/lock-file';
-import { parseMarker } from './js/marker';
-import { readSnapshot } from './js/marker-file';
-import { isOwnerGone } from './js/owner';
+import { kernelLocksVisible } from './js/lock/kernel-locks';
+import { markerPathFor } from './js/lock/lock-file';
+import { parseMarker } from './js/lock/marker';
+import { readSnapshot } from './js/lock/marker-file';
+import { isOwnerGone } from './js/lock/owner';
 import { toPath } from './validate';
 
 /** One process holding a lock, as `lockStatus` reports it. */
@@ -70,7 +70,7 @@ async function lockFileAt(path: string): Promise<{ ino: bigint; real: string } |
 /**
  * The flock(2) locks on inode `ino` in /proc/locks. Lines look like
  * `3: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`; a process blocked in flock(2)
- * appears as `3: -> FLOCK ...` and holds nothing. As in js/kernel-locks.ts the device is
+ * appears as `3: -> FLOCK ...` and holds nothing. As in js/lock/kernel-locks.ts the device is
  * not compared (it is the superblock's, not `st_dev`, on btrfs and overlayfs). POSIX
  * record locks and OFD locks are a separate kind the library neither takes nor sees.
  */
@@ -102,7 +102,7 @@ function fallbackHolder(real: string): Hold | undefined {
 
 /**
  * A live marker beside a conflicting kernel lock is a fallback process waiting (its
- * turn reserved, js/lock.ts) or withdrawing, not a holder: each side defers to the
+ * turn reserved, js/lock/js-lock.ts) or withdrawing, not a holder: each side defers to the
  * other's lock, so the kernel's holder is the one that holds.
  */
 function combine(kernel: Hold[], marker: Hold | undefined): Hold[] {

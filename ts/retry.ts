@@ -2,7 +2,7 @@
 // failed together from retrying together (AWS Architecture Blog, "Exponential Backoff
 // And Jitter"): 'full' draws from [0, base], 'equal' from [base/2, base].
 import { abortError, invalidArgType, invalidArgValue, outOfRange, throwIfAborted } from './errors';
-import { toOptions, toSignal } from './validate';
+import { toIntegerIn, toOptions, toSignal } from './validate';
 
 /** How a backoff delay is randomised: `'full'` uniform in [0, d], `'equal'` in [d/2, d], `'none'` exactly d. */
 export type Jitter = 'full' | 'equal' | 'none';
@@ -46,7 +46,8 @@ function nonNegative(value: unknown, name: string, fallback: number): number {
   return value;
 }
 
-interface Backoff {
+/** Validated backoff settings: what `delays` draws from. */
+export interface Backoff {
   initialDelay: number;
   maxDelay: number;
   factor: number;
@@ -68,7 +69,8 @@ function toBackoff(options: Record<string, unknown>): Backoff {
   };
 }
 
-function* delays({ initialDelay, maxDelay, factor, jitter, random }: Backoff): Generator<number, never> {
+/** The endless delays (ms) of `backoff`, unchecked: for callers whose settings are constants. */
+export function* delays({ initialDelay, maxDelay, factor, jitter, random }: Backoff): Generator<number, never> {
   for (let k = 0; ; k++) {
     // 0 * Infinity is NaN once factor ** k overflows: an initial delay of 0 stays 0.
     const grown = initialDelay === 0 ? 0 : initialDelay * factor ** k;
@@ -104,9 +106,7 @@ export function delay(ms: number, signal: AbortSignal | undefined): Promise<void
 
 export function retryCount(value: unknown, name = 'options.retries'): number {
   if (value === undefined) return 10;
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value) || value < 0) throw outOfRange(name, 'an integer >= 0', value);
-  return value;
+  return toIntegerIn(value, name, 0, Number.POSITIVE_INFINITY, 'an integer >= 0');
 }
 
 /** Calls `fn` up to `retries + 1` times, backing off between failures. */

@@ -47,6 +47,16 @@ export function toEncoding(value: unknown, name = 'options.encoding'): BufferEnc
   return value;
 }
 
+/**
+ * An integer from `min` to `max`: ERR_INVALID_ARG_TYPE for a non-number, ERR_OUT_OF_RANGE
+ * outside, with `range` (by default "an integer >= min and <= max") in the message.
+ */
+export function toIntegerIn(value: unknown, name: string, min: number, max: number, range = `an integer >= ${min} and <= ${max}`): number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) throw outOfRange(name, range, value);
+  return value;
+}
+
 /** A timeout in ms: a non-negative number or Infinity. */
 export function toTimeout(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -64,9 +74,7 @@ export function toDurability(value: unknown, name = 'options.durability'): Durab
 /** Exact permission bits, or undefined to keep the old file's. */
 export function toMode(value: unknown, name = 'options.mode'): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0o7777) throw outOfRange(name, '>= 0 && <= 4095 (0o7777)', value);
-  return value;
+  return toIntegerIn(value, name, 0, 0o7777, '>= 0 && <= 4095 (0o7777)');
 }
 
 /** JSON indentation, as `JSON.stringify` takes it: a count of spaces (0-10) or a string. */
@@ -74,8 +82,7 @@ export function toSpaces(value: unknown, name = 'options.spaces'): number | stri
   if (value === undefined) return 2;
   if (typeof value === 'string') return value;
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number or string', value);
-  if (!Number.isInteger(value) || value < 0 || value > 10) throw outOfRange(name, 'an integer >= 0 && <= 10', value);
-  return value;
+  return toIntegerIn(value, name, 0, 10, 'an integer >= 0 && <= 10');
 }
 
 export function toWriteSettings(options: Record<string, unknown>): WriteSettings {
@@ -92,9 +99,5 @@ const MAX_LEASE_BITS = 16;
 /** `options.bits` of a worker-ID lease (local or on etcd): an integer 1..16, default 10. */
 export function toLeaseBits(value: unknown): number {
   if (value === undefined) return 10;
-  if (typeof value !== 'number') throw invalidArgType('options.bits', 'of type number', value);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_LEASE_BITS) {
-    throw outOfRange('options.bits', `an integer >= 1 and <= ${MAX_LEASE_BITS}`, value);
-  }
-  return value;
+  return toIntegerIn(value, 'options.bits', 1, MAX_LEASE_BITS);
 }

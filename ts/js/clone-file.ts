@@ -1,18 +1,18 @@
 // The fallback's cloneFile: `fs.copyFile` with COPYFILE_FICLONE_FORCE into a fresh temp
 // file next to the target (a clone where the filesystem can), else a plain
 // `fs.copyFile` (libuv's: copy_file_range or sendfile on Linux, which it does not
-// report, hence `'copy'`); then the steps of every atomic write (atomic-async.ts):
+// report, hence `'copy'`); then the steps of every atomic write (atomic/async.ts):
 // permissions and flush before the rename, the directory flushed after it.
 import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { CopyMethod, Durability } from '../backend';
 import { systemError } from '../errors';
-import { flush, openDirectory, syncDirectory } from './durability';
+import { flush, openDirectory, syncDirectory } from './atomic/durability';
+import { applyPermissions } from './atomic/permissions';
+import { replace } from './atomic/replace';
+import { resolveTarget } from './atomic/target';
+import { removeQuietlyAsync, tempPathFor } from './atomic/temp-file';
 import { hasCode, naming } from './fs-error';
-import { applyPermissions } from './permissions';
-import { replace } from './replace';
-import { resolveTarget } from './target';
-import { removeQuietlyAsync, tempPathFor } from './temp-file';
 
 const { COPYFILE_EXCL, COPYFILE_FICLONE_FORCE } = fs.constants;
 

@@ -1,6 +1,8 @@
 // Node's fs errors, reshaped where the fallback needs it. Node names the path it was
 // given, which for our internal files (temp files, lock markers' temps) is a name the
-// caller never chose; errors must name the caller's path instead.
+// caller never chose; errors must name the caller's path instead. Some are dropped:
+// closing a descriptor while an error is already on its way, or once it has been read.
+import * as fs from 'node:fs';
 import { errnoName, isSystemError, type SystemError, systemError } from '../errors';
 
 /**
@@ -34,4 +36,11 @@ export function hasCode(err: unknown, ...codes: string[]): err is SystemError {
  */
 export function isUnsupported(err: unknown): boolean {
   return hasCode(err, 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EISDIR');
+}
+
+/** Closes `fd`, dropping a close error: only for a descriptor whose close can lose nothing. */
+export function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {}
 }

@@ -1,16 +1,12 @@
-// Waiting by polling, for a fallback that has no kernel primitive to wait on.
+// Waiting by polling, for a fallback that has no kernel primitive to wait on: lock waits,
+// and renames that Windows refuses while another process has the target open.
 // Delays grow exponentially with jitter, so waiters that started together drift apart
 // instead of retrying in lockstep; the cap bounds how late a waiter notices a release.
-import { abortError } from '../errors';
-
-const FIRST_DELAY_MS = 1;
-const MAX_DELAY_MS = 50;
+import { delay, delays } from '../retry';
 
 /** Endless delays: 1, 2, 4 ... 50 ms, each drawn from [base / 2, base] ("equal jitter"). */
-export function* backoffDelays(first = FIRST_DELAY_MS, max = MAX_DELAY_MS): Generator<number, never> {
-  for (let base = first; ; base = Math.min(max, base * 2)) {
-    yield base / 2 + (Math.random() * base) / 2;
-  }
+export function pollDelays(): Generator<number, never> {
+  return delays({ initialDelay: 1, maxDelay: 50, factor: 2, jitter: 'equal', random: Math.random });
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -20,44 +16,32 @@ export function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-/** Resolves after `ms`; rejects at once with an AbortError when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal as AbortSignal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Calls `attempt` until it returns true or `timeoutMs` passes (0: once). Blocks the thread. */
 export function pollSync(attempt: () => boolean, timeoutMs: number): boolean {
   if (attempt()) return true;
   const deadline = performance.now() + timeoutMs;
-  for (const delay of backoffDelays()) {
+  for (const wait of pollDelays()) {
     const left = deadline - performance.now();
     if (left <= 0) return false;
-    sleepSync(Math.min(delay, left));
+    sleepSync(Math.min(wait, left));
     if (attempt()) return true;
   }
   return false;
 }
 
-/** Like `pollSync`, but sleeps on timers, so the event loop keeps running. */
-export async function poll(attempt: () => boolean, timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (attempt()) return true;
+/** Like `pollSync`, but sleeps on timers, so the event loop keeps running; `attempt` may be async. */
+export async function poll(
+  attempt: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  if (await attempt()) return true;
   const deadline = performance.now() + timeoutMs;
-  for (const delay of backoffDelays()) {
+  for (const wait of pollDelays()) {
     const left = deadline - performance.now();
     if (left <= 0) return false;
-    await sleep(Math.min(delay, left), signal);
-    if (attempt()) return true;
+    await delay(Math.min(wait, left), signal);
+    if (await attempt()) return true;
   }
   return false;
 }

@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { invalidArgType, outOfRange, systemError } from '../errors';
-import { identifyProcess, type Owner, selfOwner } from '../js/owner';
+import { identifyProcess, type Owner, selfOwner } from '../js/lock/owner';
 import { branchTip } from './branches';
 import { type WorkspacesContext, workspaceBranch, workspacePath } from './context';
 import { crashPoint } from './crash-points';

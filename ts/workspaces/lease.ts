@@ -5,14 +5,14 @@
 //
 // For integrations where no process of ours stays alive (a hook that prints a path and
 // exits), a record may carry a pid lease: the pid, start time and boot of the process that
-// owns it, judged as the JS fallback judges lock owners (js/owner.ts): owned until that
+// owns it, judged as the JS fallback judges lock owners (js/lock/owner.ts): owned until that
 // process is provably gone. It cannot see that process's children, nor a process on
 // another host or in another PID namespace (those are never judged gone).
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { HeldLock } from '../held-lock';
-import { isOwnerGone, type Owner } from '../js/owner';
+import { isOwnerGone, type Owner } from '../js/lock/owner';
 import type { FileLockBase, FileLockConstructor } from '../lock';
 import type { LockStatus } from '../lock-status';
 import { WorkspaceBusyError, type WorkspaceOwner } from './errors';

@@ -12,7 +12,7 @@
 // - The target moves by compare-and-swap (`git update-ref <ref> NEW OLD`), or, when it is
 //   checked out in a worktree, by a fast-forward there, only if that worktree is clean.
 import { join } from 'node:path';
-import { invalidArgType, invalidArgValue } from '../errors';
+import { CodedError, invalidArgType, invalidArgValue } from '../errors';
 import { toOptions, toSignal, toTimeout } from '../validate';
 import { removeLeftoverScratch, runCheck } from './merge-check';
 import { isAncestor, mergeTree, requireGitFor, resolveBranch, resolveCommit, treeOf } from './merge-tree';
@@ -95,22 +95,16 @@ export type MergeRefusal = 'unknown-branch' | 'unknown-target' | 'not-fast-forwa
  * `'EMERGEREFUSED'`, `reason` says why, `target` the branch merged into. Nothing was
  * changed (objects aside).
  */
-export class MergeRefusedError extends Error {
-  /** Always `'MergeRefusedError'`. */
-  override readonly name = 'MergeRefusedError';
-  /** Always `'EMERGEREFUSED'`. */
-  readonly code = 'EMERGEREFUSED';
+export class MergeRefusedError extends CodedError<'MergeRefusedError', 'EMERGEREFUSED'> {
+  /** Why: `'unknown-branch'`, `'unknown-target'`, `'not-fast-forward'`, `'target-dirty'` (checked out with changes), `'target-moved'` (moved outside the queue). */
+  declare readonly reason: MergeRefusal;
+  /** The branch that was to be merged into. */
+  declare readonly target: string;
+  /** For `'target-dirty'`: the worktree that has the target checked out. */
+  declare readonly worktree?: string;
   /** @internal */
-  constructor(
-    /** Why: `'unknown-branch'`, `'unknown-target'`, `'not-fast-forward'`, `'target-dirty'` (checked out with changes), `'target-moved'` (moved outside the queue). */
-    readonly reason: MergeRefusal,
-    /** The branch that was to be merged into. */
-    readonly target: string,
-    message: string,
-    /** For `'target-dirty'`: the worktree that has the target checked out. */
-    readonly worktree?: string,
-  ) {
-    super(`EMERGEREFUSED: ${message}`);
+  constructor(reason: MergeRefusal, target: string, message: string, worktree?: string) {
+    super('MergeRefusedError', 'EMERGEREFUSED', message, { reason, target, worktree });
   }
 }
 

@@ -9,7 +9,7 @@
 // remove is finished, as asked, by the next reclaim); 'orphaned' when the worktree is
 // gone but the branch holds commits nothing else has (kept, listed, never deleted).
 import { join } from 'node:path';
-import type { Owner } from '../js/owner';
+import type { Owner } from '../js/lock/owner';
 
 /** What a record says about a workspace's life. */
 export type RecordState = 'creating' | 'ready' | 'removing' | 'orphaned';

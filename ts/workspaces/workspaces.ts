@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import type { CopyMethod } from '../backend';
 import { invalidArgType, invalidArgValue } from '../errors';
-import { selfOwner } from '../js/owner';
+import { selfOwner } from '../js/lock/owner';
 import type { FileLockConstructor } from '../lock';
 import type { LockStatus } from '../lock-status';
 import type { ConcurrentFileStoreBase } from '../store';

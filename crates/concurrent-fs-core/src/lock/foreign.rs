@@ -33,7 +33,7 @@ const MAX_MARKER_BYTES: usize = 4096;
 /// Where a fallback holder of the lock file `resolved` (symlinks followed) puts its
 /// marker: `.<name>.js-holder`, or, when that (with the `.break` file a breaker makes
 /// beside it) would not fit in a 255-byte name, `.cfs-<FNV-1a 64 of the name>.js-holder`.
-/// The fallback computes the same (`ts/js/lock-file.ts`).
+/// The fallback computes the same (`ts/js/lock/lock-file.ts`).
 pub fn marker_path(resolved: &Path) -> PathBuf {
   let name = resolved.file_name().unwrap_or_default();
   let mut plain = OsString::from(".");

@@ -8,7 +8,7 @@
 // - An existing file's owner is kept where we are allowed to (root, or a group we are in).
 import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { hasCode } from './fs-error';
+import { hasCode } from '../fs-error';
 import type { Existing } from './target';
 
 interface Plan {

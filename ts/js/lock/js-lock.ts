@@ -16,14 +16,14 @@
 // Waiting is polling with backoff (poll.ts): there is nothing to be woken by. Shared
 // locks are exclusive among fallback holders (one marker per lock file): correct, only
 // less concurrent; against native holders they are shared.
-import type { OsLock } from '../backend';
+import type { OsLock } from '../../backend';
+import { hasCode } from '../fs-error';
+import { poll, pollSync } from '../poll';
 import { breakStale } from './break-stale';
-import { hasCode } from './fs-error';
 import { kernelLockConflicts } from './kernel-locks';
 import { foreign, identifyLockFile, inodeAt, markerPathFor, wakeNativeWaiters } from './lock-file';
 import { isStale, newMarker, parseMarker } from './marker';
 import { publishExclusive, readSnapshot, removeIf, type Snapshot } from './marker-file';
-import { poll, pollSync } from './poll';
 
 /** In one try, create-or-judge rounds: enough to get past a release or a break in between. */
 const ROUNDS_PER_TRY = 3;

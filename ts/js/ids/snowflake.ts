@@ -1,31 +1,9 @@
-// IDs in plain JavaScript: the same algorithms as the Rust core (crates/concurrent-fs-core/
-// src/id/), so both implementations mint IDs with the same layout and guarantees.
-import { randomFillSync } from 'node:crypto';
-import { hostname, networkInterfaces } from 'node:os';
-import { ClockBackwardsError, rangeError } from '../errors';
-import type { IdBackend, SnowflakeEngine, SnowflakeFields, SnowflakeLayout, SnowflakeSettings } from '../id-backend';
+// Snowflake IDs in plain JavaScript: a generator of strictly increasing IDs for one
+// worker, and their decoding, as the core's id/snowflake.rs and id/layout.rs.
+import { ClockBackwardsError, rangeError } from '../../errors';
+import type { SnowflakeEngine, SnowflakeFields, SnowflakeLayout, SnowflakeSettings } from '../../id-backend';
+import { pause, processMicros } from './clock';
 import { type WorkerMarks, workerMarks } from './worker-marks';
-
-// ---- Time -------------------------------------------------------------------------
-
-/**
- * µs since the Unix epoch: the wall clock at process start plus monotonic time since, so
- * a wall-clock step while the process runs changes nothing (as the core's SystemClock).
- */
-function processMicros(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
-}
-
-/** `Atomics.wait` wakes late by tens of µs, so the last stretch of a wait is spun. */
-const SPIN_WINDOW_MICROS = 120;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** One step of a wait loop: sleep when far from the target, return at once (spin) when near. */
-function pause(remainingMicros: number): void {
-  if (remainingMicros > SPIN_WINDOW_MICROS) Atomics.wait(sleeper, 0, 0, (remainingMicros - SPIN_WINDOW_MICROS) / 1000);
-}
-
-// ---- Snowflake ----------------------------------------------------------------------
 
 /** 'wait' follows a clock that stepped back by at most this much (the core's bound). */
 const MAX_BACKWARDS_WAIT_MICROS = 1_000_000;
@@ -80,7 +58,7 @@ function sharedSequence({ workerId, epoch, layout }: SnowflakeSettings): Sequenc
   return state;
 }
 
-class JsSnowflakeEngine implements SnowflakeEngine {
+export class JsSnowflakeEngine implements SnowflakeEngine {
   readonly #layout: SnowflakeLayout;
   readonly #shifts: { time: number; worker: number; sequence: number };
   readonly #workerId: number;
@@ -204,7 +182,7 @@ class JsSnowflakeEngine implements SnowflakeEngine {
   }
 }
 
-function parseSnowflake(id: bigint, layout: SnowflakeLayout): SnowflakeFields {
+export function parseSnowflake(id: bigint, layout: SnowflakeLayout): SnowflakeFields {
   const total = layout.timeBits + layout.workerBits + layout.sequenceBits;
   if (id >> BigInt(total) !== 0n) throw rangeError(`the ID does not fit the layout's ${total} bits`);
   const shifts = shiftsOf(layout);
@@ -215,115 +193,3 @@ function parseSnowflake(id: bigint, layout: SnowflakeLayout): SnowflakeFields {
     sequence: field(shifts.sequence, layout.sequenceBits),
   };
 }
-
-// ---- UUIDv7 -------------------------------------------------------------------------
-
-/** Random bytes are drawn from the OS a pool at a time, not per UUID. */
-const pool = new Uint8Array(4096);
-let poolAt = pool.length;
-
-function randomByte(): number {
-  if (poolAt === pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  return pool[poolAt++]!;
-}
-
-function random31(): number {
-  return ((randomByte() << 23) | (randomByte() << 15) | (randomByte() << 7) | (randomByte() >>> 1)) >>> 0;
-}
-
-/** The core's uuidv7 state: RFC 9562 Method 1, 32-bit counter, seeded with its top bit clear. */
-let lastMs = 0;
-let counter = 0;
-
-function advanceUuidState(): void {
-  const nowMs = Math.floor(processMicros() / 1000);
-  if (nowMs > lastMs) {
-    lastMs = nowMs;
-    counter = random31();
-  } else if (counter === 0xffffffff) {
-    lastMs++; // rollover: borrow the next millisecond, as the RFC allows
-    counter = random31();
-  } else {
-    counter++; // same ms, or the clock went back: keep the last timestamp
-  }
-}
-
-/** Writes the next UUIDv7 into `out` at `at`: 48-bit ms | 7 | counter | 10 | random 42. */
-function writeUuidBytes(out: Uint8Array, at: number): void {
-  advanceUuidState();
-  const high = Math.floor(lastMs / 2 ** 32);
-  out[at] = high >>> 8;
-  out[at + 1] = high;
-  out[at + 2] = lastMs >>> 24;
-  out[at + 3] = lastMs >>> 16;
-  out[at + 4] = lastMs >>> 8;
-  out[at + 5] = lastMs;
-  out[at + 6] = 0x70 | (counter >>> 28);
-  out[at + 7] = counter >>> 20;
-  out[at + 8] = 0x80 | ((counter >>> 14) & 0x3f);
-  out[at + 9] = counter >>> 6;
-  out[at + 10] = ((counter & 0x3f) << 2) | (randomByte() & 0x3);
-  for (let i = 11; i < 16; i++) out[at + i] = randomByte();
-}
-
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-const scratch = new Uint8Array(16);
-
-function uuidv7(): string {
-  writeUuidBytes(scratch, 0);
-  const h = (i: number) => HEX[scratch[i]!]!;
-  return `${h(0)}${h(1)}${h(2)}${h(3)}-${h(4)}${h(5)}-${h(6)}${h(7)}-${h(8)}${h(9)}-${h(10)}${h(11)}${h(12)}${h(13)}${h(14)}${h(15)}`;
-}
-
-// ---- Machine worker ID ---------------------------------------------------------------
-
-/** FNV-1a 64 over the bytes, then SplitMix64's finaliser (as the core's worker_id.rs). */
-function fingerprint(parts: Uint8Array[]): bigint {
-  const mask = 2n ** 64n - 1n;
-  let hash = 0xcbf29ce484222325n;
-  for (const part of parts) {
-    for (const byte of part) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & mask;
-  }
-  hash = ((hash ^ (hash >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
-  hash = ((hash ^ (hash >> 27n)) * 0x94d049bb133111ebn) & mask;
-  return hash ^ (hash >> 31n);
-}
-
-/** MACs of the interfaces Node sees (those with an address); may differ from the core's. */
-function macAddresses(): string[] {
-  const macs = Object.values(networkInterfaces()).map((addresses) => addresses?.[0]?.mac ?? '');
-  return macs.filter((mac) => /[1-9a-f]/i.test(mac)).sort();
-}
-
-let machineFingerprint: bigint | undefined;
-
-function machineWorkerId(bits: number): number {
-  if (machineFingerprint === undefined) {
-    const pid = new Uint8Array(new Uint32Array([process.pid]).buffer);
-    const text = (s: string) => new TextEncoder().encode(s);
-    machineFingerprint = fingerprint([text(hostname()), new Uint8Array([0]), pid, ...macAddresses().map(text)]);
-  }
-  return Number(machineFingerprint & ((1n << BigInt(bits)) - 1n));
-}
-
-export const jsIds: IdBackend = {
-  createSnowflake: (settings) => new JsSnowflakeEngine(settings),
-  holdMark: (workerId, path) => workerMarks(workerId).hold(path, processMicros() / 1000),
-  clockMs: () => processMicros() / 1000,
-  parseSnowflake,
-  uuidv7,
-  uuidv7Bytes: () => {
-    const out = new Uint8Array(16);
-    writeUuidBytes(out, 0);
-    return out;
-  },
-  uuidv7Batch: (count) => {
-    const out = new Array<string>(count);
-    for (let i = 0; i < count; i++) out[i] = uuidv7();
-    return out;
-  },
-  machineWorkerId,
-};

@@ -16,7 +16,7 @@
 // worse than waiting.
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
-import { hasCode } from './fs-error';
+import { hasCode } from '../fs-error';
 
 export interface Owner {
   pid: number;

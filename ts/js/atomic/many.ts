@@ -9,9 +9,9 @@
 // 4. Each directory renamed into is flushed once; a failure there is `committed`.
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Durability, WriteManyEntry } from '../backend';
+import type { Durability, WriteManyEntry } from '../../backend';
+import { naming } from '../fs-error';
 import { flush, openDirectory, syncDirectory } from './durability';
-import { naming } from './fs-error';
 import { applyPermissions } from './permissions';
 import { replace } from './replace';
 import { resolveTarget, type Target } from './target';

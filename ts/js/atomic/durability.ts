@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Durability } from '../backend';
-import { isUnsupported, naming } from './fs-error';
+import type { Durability } from '../../backend';
+import { isUnsupported, naming } from '../fs-error';
 
 /** Flushes the file. A failure is final: never retry fsync on that descriptor (fsyncgate). */
 export function flushSync(fd: number, durability: Durability): void {

@@ -10,9 +10,9 @@
 // The marks are module state, so they bind the generators of this thread only (a worker
 // thread has its own copy of this module): see docs/fallback.md.
 import { readFileSync } from 'node:fs';
-import { systemError } from '../errors';
-import type { HeldMark } from '../id-backend';
-import { atomicWriteSync } from './atomic-sync';
+import { systemError } from '../../errors';
+import type { HeldMark } from '../../id-backend';
+import { atomicWriteSync } from '../atomic/sync';
 
 /** How far ahead of the clock a holder reserves time. */
 const RESERVATION_MS = 1000;

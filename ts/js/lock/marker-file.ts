@@ -7,9 +7,9 @@
 // guess whether a short marker is being written or was torn by a crash. (link is also
 // the classic choice on NFS, where O_EXCL was long unreliable.)
 import * as fs from 'node:fs';
-import { systemError } from '../errors';
-import { hasCode, naming } from './fs-error';
-import { createTempSync, removeQuietly } from './temp-file';
+import { systemError } from '../../errors';
+import { createTempSync, removeQuietly } from '../atomic/temp-file';
+import { closeQuietly, hasCode, naming } from '../fs-error';
 
 /** What a reader saw at one moment: content plus enough to recognise the same file later. */
 export interface Snapshot {
@@ -74,7 +74,7 @@ export function sameFile(a: Snapshot, b: Snapshot): boolean {
 /**
  * Removes `path` if the marker there passes `check`; true when this call removed it.
  * POSIX has no compare-and-delete: between the read and the unlink another process
- * could swap the file. Callers make that impossible by protocol (see lock.ts and
+ * could swap the file. Callers make that impossible by protocol (see js-lock.ts and
  * break-stale.ts), not by this function.
  */
 export function removeIf(path: string, check: (current: Snapshot) => boolean): boolean {
@@ -87,10 +87,4 @@ export function removeIf(path: string, check: (current: Snapshot) => boolean): b
     if (hasCode(err, 'ENOENT')) return false;
     throw naming(err, path);
   }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {}
 }

@@ -1,11 +1,11 @@
 // The fallback's view of a lock file: the same file native processes `flock`, created
 // if missing and never deleted, truncated or written (it stays empty, as every lock
 // file of this library's is). A fallback holder's claim lives beside it, in a marker
-// file (lock.ts); this module only finds the file and says which inode is at the path.
+// file (js-lock.ts); this module only finds the file and says which inode is at the path.
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { systemError } from '../errors';
-import { hasCode, naming } from './fs-error';
+import { systemError } from '../../errors';
+import { hasCode, naming } from '../fs-error';
 
 export interface LockFileIdentity {
   dev: bigint;

@@ -9,9 +9,9 @@
 // 4. Flush the directory, where the rename lives. Failing here, the call reports
 //    `committed: true`: the new content is in place, its durability unknown.
 import * as fs from 'node:fs';
-import type { WriteSettings } from '../backend';
+import type { WriteSettings } from '../../backend';
+import { closeQuietly, hasCode, naming } from '../fs-error';
 import { flushSync, openDirectorySync, syncDirectorySync } from './durability';
-import { hasCode, naming } from './fs-error';
 import { applyPermissionsSync } from './permissions';
 import { replaceSync } from './replace';
 import { refuseExisting, resolveTargetSync, type Target } from './target';
@@ -80,10 +80,4 @@ function fillTempSync(target: Target, data: Uint8Array, settings: WriteSettings)
 
 function writeAllSync(fd: number, data: Uint8Array): void {
   for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done);
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {}
 }

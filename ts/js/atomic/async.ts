@@ -1,11 +1,11 @@
 // Atomic writes with Node's promise fs, so every step runs off the event loop. The
-// sequence and its reasons are the synchronous version's (atomic-sync.ts); here it is
+// sequence and its reasons are the synchronous version's (sync.ts); here it is
 // split over the life of an AtomicFile, which streamed writes (`openAtomic`) need.
 import type { FileHandle } from 'node:fs/promises';
-import type { AtomicFileHandle, WriteSettings } from '../backend';
-import { systemError } from '../errors';
+import type { AtomicFileHandle, WriteSettings } from '../../backend';
+import { systemError } from '../../errors';
+import { hasCode, naming } from '../fs-error';
 import { flush, openDirectory, syncDirectory } from './durability';
-import { hasCode, naming } from './fs-error';
 import { applyPermissions } from './permissions';
 import { replace } from './replace';
 import { refuseExisting, resolveTarget, type Target } from './target';

@@ -8,14 +8,22 @@
 //   temp name is removed. A crash between the two leaves the temp as a second name of
 //   the new file; the target is still right.
 import * as fs from 'node:fs';
-import { hasCode } from './fs-error';
-import { backoffDelays, sleep, sleepSync } from './poll';
+import { hasCode } from '../fs-error';
+import { poll, pollSync } from '../poll';
 import { removeQuietly, removeQuietlyAsync } from './temp-file';
 
 const WINDOWS_RETRY_MS = 2000;
 
-function retriable(err: unknown): boolean {
-  return process.platform === 'win32' && hasCode(err, 'EPERM', 'EACCES', 'EBUSY');
+/** The last transient refusal of a rename, thrown once the retries are up. */
+interface Refusal {
+  error?: unknown;
+}
+
+/** A failed rename try: false (try again) when Windows' refusal may pass, else the error. */
+function refused(err: unknown, refusal: Refusal): false {
+  if (process.platform !== 'win32' || !hasCode(err, 'EPERM', 'EACCES', 'EBUSY')) throw err;
+  refusal.error = err;
+  return false;
 }
 
 export function replaceSync(temp: string, target: string, noClobber: boolean): void {
@@ -24,16 +32,16 @@ export function replaceSync(temp: string, target: string, noClobber: boolean): v
     removeQuietly(temp);
     return;
   }
-  const deadline = performance.now() + WINDOWS_RETRY_MS;
-  for (const delay of backoffDelays()) {
+  const refusal: Refusal = {};
+  const rename = () => {
     try {
       fs.renameSync(temp, target);
-      return;
+      return true;
     } catch (err) {
-      if (!retriable(err) || performance.now() + delay > deadline) throw err;
-      sleepSync(delay);
+      return refused(err, refusal);
     }
-  }
+  };
+  if (!pollSync(rename, WINDOWS_RETRY_MS)) throw refusal.error;
 }
 
 export async function replace(temp: string, target: string, noClobber: boolean): Promise<void> {
@@ -42,14 +50,11 @@ export async function replace(temp: string, target: string, noClobber: boolean):
     await removeQuietlyAsync(temp);
     return;
   }
-  const deadline = performance.now() + WINDOWS_RETRY_MS;
-  for (const delay of backoffDelays()) {
-    try {
-      await fs.promises.rename(temp, target);
-      return;
-    } catch (err) {
-      if (!retriable(err) || performance.now() + delay > deadline) throw err;
-      await sleep(delay, undefined);
-    }
-  }
+  const refusal: Refusal = {};
+  const rename = () =>
+    fs.promises.rename(temp, target).then(
+      () => true,
+      (err: unknown) => refused(err, refusal),
+    );
+  if (!(await poll(rename, WINDOWS_RETRY_MS, undefined))) throw refusal.error;
 }

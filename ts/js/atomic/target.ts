@@ -10,8 +10,8 @@
 // file to create.
 import * as fs from 'node:fs';
 import { isAbsolute, join, sep } from 'node:path';
-import { systemError } from '../errors';
-import { hasCode, naming } from './fs-error';
+import { systemError } from '../../errors';
+import { hasCode, naming } from '../fs-error';
 
 export interface Existing {
   /** Permission bits, kept by the new file unless `mode` is given. */

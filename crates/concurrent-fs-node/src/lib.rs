@@ -4,8 +4,8 @@
 //! is `catch_unwind`: a panic becomes a JS error instead of aborting the host process.
 
 mod atomic;
+mod content_version;
 mod copy;
 mod error;
 mod id;
 mod lock;
-mod version;

@@ -103,11 +103,25 @@ pub enum LockKind {
   Exclusive,
 }
 
+/// How a wait for a lock ended. `L` is what an acquired wait hands over: the
+/// [`HeldLock`]. (The waiter thread decides an outcome, as `WaitOutcome<()>`, before
+/// it turns the wait's lock file into that lock.)
 #[derive(Debug)]
-pub enum WaitOutcome {
-  Acquired(HeldLock),
+pub enum WaitOutcome<L = HeldLock> {
+  Acquired(L),
   TimedOut,
   Cancelled,
+}
+
+impl<L> WaitOutcome<L> {
+  /// The same outcome, with `hand_over` applied to an acquired wait's lock.
+  pub fn map<M>(self, hand_over: impl FnOnce(L) -> M) -> WaitOutcome<M> {
+    match self {
+      WaitOutcome::Acquired(lock) => WaitOutcome::Acquired(hand_over(lock)),
+      WaitOutcome::TimedOut => WaitOutcome::TimedOut,
+      WaitOutcome::Cancelled => WaitOutcome::Cancelled,
+    }
+  }
 }
 
 /// Takes the lock if it is free now. `Ok(None)` means it is held elsewhere.

@@ -42,17 +42,6 @@ pub enum CopyMethod {
   Copy,
 }
 
-impl CopyMethod {
-  /// The name JavaScript sees: `"reflink"`, `"copy-range"`, `"copy"`.
-  pub fn name(self) -> &'static str {
-    match self {
-      CopyMethod::Reflink => "reflink",
-      CopyMethod::CopyRange => "copy-range",
-      CopyMethod::Copy => "copy",
-    }
-  }
-}
-
 /// Replaces `dest` with a copy of `src` (see the module docs), cloned where possible.
 /// Errors name the path they are about: `src` for opening and reading the source,
 /// `dest` for everything else.

@@ -179,16 +179,5 @@ fn wait_blocking(
   }
 }
 
-/// Converts a JS-style timeout in ms (Infinity = forever) to a Duration. A finite
-/// timeout too long for a Duration (over ~584 billion years) is forever too: it must
-/// not panic (`Duration::from_secs_f64` would).
-pub fn timeout_from_ms(ms: f64) -> Option<Duration> {
-  if ms.is_finite() && ms >= 0.0 {
-    Duration::try_from_secs_f64(ms / 1000.0).ok()
-  } else {
-    None
-  }
-}
-
 #[cfg(test)]
 mod tests;

@@ -1,66 +1,23 @@
 // The native implementation: the Rust addon behind the Backend interface. Its errors
-// arrive as `cfs:{json}` messages and leave as Node-style errors.
-import type { AtomicFileHandle, Backend, Durability, OsLock, WriteManyEntry, WriteSettings } from '../backend';
-import { abortError, errnoName, systemError } from '../errors';
+// leave as Node-style errors (errors.ts).
+import type { AtomicFileHandle, Backend, Durability, OsLock, WriteManyEntry } from '../backend';
+import { abortError } from '../errors';
+import { callNative as call, callNativeAsync as callAsync, fromNative, nativeDetail } from './errors';
 import { createNativeIds } from './ids';
 import { loadBinding, type NativeBinding } from './load';
 
-const DURABILITY: Record<Durability, number> = { none: 0, data: 1, full: 2 };
-
-/**
- * Turns the addon's encoded errors into Node-style errors; other errors pass through.
- * On Unix the code is the raw errno's own name (as Node's fs names it), so an errno
- * the core has no name for is still ENXIO, ENOLCK, EMLINK ...; on Windows the raw
- * error is a Win32 code and the core's name (libuv's mapping) stands.
- */
-export function fromNative(err: unknown): unknown {
-  if (!(err instanceof Error) || !err.message.startsWith('cfs:{')) return err;
-  const detail = JSON.parse(err.message.slice(4)) as {
-    code: string;
-    errno?: number;
-    syscall: string;
-    path: string | null;
-    committed: boolean;
-    description?: string;
-  };
-  const named = process.platform !== 'win32' && detail.errno ? errnoName(detail.errno) : undefined;
-  return systemError({
-    code: named ?? detail.code,
-    syscall: detail.syscall,
-    path: detail.path ?? undefined,
-    committed: detail.committed,
-    description: detail.description,
-  });
-}
-
-function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
-
-async function callAsync<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
-
 function createNativeBackend(binding: NativeBinding): Backend {
-  const args = (s: WriteSettings) => [DURABILITY[s.durability], s.mode ?? null] as const;
+  // WriteSettings is the addon's WriteOptions: the object crosses as it is.
   return {
     implementation: 'native',
     ids: createNativeIds(binding),
-    writeSync: (path, data, s) => call(() => binding.atomicWriteSync(path, data, ...args(s), s.noClobber)),
-    write: (path, data, s) => callAsync(async () => void (await binding.atomicWrite(path, data, ...args(s), s.noClobber))),
-    createExclusiveSync: (path, data, s) => call(() => binding.createExclusiveSync(path, data, ...args(s))),
-    createExclusive: (path, data, s) => callAsync(() => binding.createExclusive(path, data, ...args(s))),
+    writeSync: (path, data, s) => call(() => binding.atomicWriteSync(path, data, s)),
+    write: (path, data, s) => callAsync(() => binding.atomicWrite(path, data, s)),
+    createExclusiveSync: (path, data, s) => call(() => binding.createExclusiveSync(path, data, s)),
+    createExclusive: (path, data, s) => callAsync(() => binding.createExclusive(path, data, s)),
     openAtomic: async (path, s): Promise<AtomicFileHandle> => {
       const file = binding.NativeAtomicFile.create();
-      await callAsync(() => file.open(path, ...args(s), s.noClobber));
+      await callAsync(() => file.open(path, s));
       return {
         write: (chunk) => callAsync(() => file.write(chunk)),
         commit: () => callAsync(() => file.commit()),
@@ -69,7 +26,7 @@ function createNativeBackend(binding: NativeBinding): Backend {
     },
     writeMany: (entries, durability) => writeMany(binding, entries, durability),
     openLock: (path, shared) => nativeLock(binding, path, shared),
-    cloneFile: (src, dest, durability) => callAsync(() => binding.cloneFile(src, dest, DURABILITY[durability])),
+    cloneFile: (src, dest, durability) => callAsync(() => binding.cloneFile(src, dest, durability)),
     contentVersion: (data) => binding.contentVersion(data),
   };
 }
@@ -89,20 +46,14 @@ async function writeMany(binding: NativeBinding, entries: WriteManyEntry[], dura
       data,
       lengths,
       modes,
-      DURABILITY[durability],
+      durability,
     );
   } catch (err) {
-    const written =
-      err instanceof Error && err.message.startsWith('cfs:{')
-        ? (JSON.parse(err.message.slice(4)) as { written?: number[] }).written
-        : undefined;
+    const detail = nativeDetail(err);
+    const written = detail?.kind === 'system' ? detail.written : undefined;
     throw Object.assign(fromNative(err) as Error, { written: (written ?? []).map((i) => entries[i]!.path) });
   }
 }
-
-/** Outcomes of `lockWait`. */
-const ACQUIRED = 0;
-const CANCELLED = 2;
 
 /**
  * One lock object's native handle. The hot calls (`tryLock`, `lockSync`, `release`) are
@@ -110,7 +61,7 @@ const CANCELLED = 2;
  * a few nanoseconds of wrapping each are a visible share of it.
  */
 function nativeLock(binding: NativeBinding, path: string, shared: boolean): OsLock {
-  const handle = binding.lockOpen(path, shared);
+  const handle = binding.lockOpen(path, shared ? 'shared' : 'exclusive');
   return {
     tryLock() {
       try {
@@ -134,8 +85,8 @@ function nativeLock(binding: NativeBinding, path: string, shared: boolean): OsLo
       signal?.addEventListener('abort', cancel, { once: true });
       try {
         const outcome = await callAsync(() => binding.lockWait(handle, timeoutMs));
-        if (outcome === CANCELLED && signal) throw abortError(signal);
-        return outcome === ACQUIRED;
+        if (outcome === 'cancelled' && signal) throw abortError(signal);
+        return outcome === 'acquired';
       } finally {
         signal?.removeEventListener('abort', cancel);
       }

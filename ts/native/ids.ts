@@ -1,4 +1,4 @@
-// IDs from the native addon. Its ID errors arrive as `cfs-id:CODE:MICROS:text` messages.
+// IDs from the native addon; its errors leave decoded (errors.ts).
 // Sequences and lease marks live in the addon, process-wide: every generator with one
 // worker ID, epoch and layout shares one sequence, in every worker thread.
 //
@@ -8,39 +8,14 @@
 // addon's clock, tracked here on performance.now(): both run on the monotonic clock, so
 // the offset between them is fixed). An ID is thus never older than the unit it is
 // handed out in, exactly as if it had been minted on the spot.
-import { ClockBackwardsError, invalidArgValue, rangeError } from '../errors';
-import type { HeldMark, IdBackend, SnowflakeEngine, SnowflakeLayout, SnowflakeSettings } from '../id-backend';
-import { fromNative } from './backend';
-import type { LayoutSpec, NativeSnowflake } from './binding';
+import type { HeldMark, IdBackend, SnowflakeEngine, SnowflakeSettings } from '../id-backend';
+import type { NativeSnowflake } from './binding';
+import { callNative as call } from './errors';
 import type { NativeBinding } from './load';
 
 const CACHE_SIZE = 256;
 /** Cached IDs stop being handed out this long before their unit ends, plus the sync error. */
 const DEADLINE_MARGIN_MS = 0.05;
-
-function fromNativeId(err: unknown): unknown {
-  if (!(err instanceof Error)) return err;
-  if (err.message.startsWith('cfs:{')) return fromNative(err); // an OS error (writing a mark)
-  if (!err.message.startsWith('cfs-id:')) return err;
-  const [, code, micros, ...text] = err.message.split(':');
-  const message = text.join(':');
-  if (code === 'ECLOCKBACKWARDS') return new ClockBackwardsError(Number(micros) / 1000);
-  if (code === 'ERR_INVALID_ARG_VALUE') return invalidArgValue('id', undefined, message);
-  return rangeError(message);
-}
-
-function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw fromNativeId(err);
-  }
-}
-
-function layoutSpec(layout: SnowflakeLayout): LayoutSpec {
-  const { timeBits, workerBits, sequenceBits, timeUnitMs } = layout;
-  return { timeBits, workerBits, sequenceBits, timeUnitMs, sonyflakeOrder: layout.order === 'time-sequence-worker' };
-}
 
 /** The addon clock's ms minus performance.now(), best of a few reads, with its error. */
 function measureClockOffset(native: NativeSnowflake): { offset: number; error: number } {
@@ -68,14 +43,8 @@ class NativeSnowflakeEngine implements SnowflakeEngine {
 
   constructor(binding: NativeBinding, settings: SnowflakeSettings) {
     const { layout } = settings;
-    this.#native = call(() =>
-      binding.NativeSnowflake.create({
-        layout: layoutSpec(layout),
-        workerId: settings.workerId,
-        epochMs: settings.epoch,
-        throwOnBackwards: settings.clockBackwards === 'throw',
-      }),
-    );
+    // SnowflakeSettings is the addon's SnowflakeConfig: the object crosses as it is.
+    this.#native = call(() => binding.NativeSnowflake.create(settings));
     this.#epoch = settings.epoch;
     this.#unitMs = layout.timeUnitMs;
     this.#timeShift = BigInt(layout.workerBits + layout.sequenceBits);
@@ -128,10 +97,7 @@ export function createNativeIds(binding: NativeBinding): IdBackend {
     createSnowflake: (settings) => new NativeSnowflakeEngine(binding, settings),
     holdMark: (workerId, path) => holdMark(binding, workerId, path),
     clockMs: () => binding.idClockMs(),
-    parseSnowflake: (id, layout) => {
-      const fields = call(() => binding.parseSnowflake(id, layoutSpec(layout)));
-      return { time: fields.time, workerId: fields.worker, sequence: fields.sequence };
-    },
+    parseSnowflake: (id, layout) => call(() => binding.parseSnowflake(id, layout)),
     uuidv7: () => binding.uuidv7(),
     uuidv7Bytes: () => {
       binding.fillUuidv7Bytes(uuidScratch);

@@ -29,7 +29,7 @@ impl Error {
   pub fn from_io(err: &io::Error, syscall: &'static str, path: &Path) -> Self {
     let os_error = err.raw_os_error().unwrap_or(0);
     let code = match err.raw_os_error() {
-      Some(raw) => crate::sys::errno_name(raw).unwrap_or("UNKNOWN"),
+      Some(raw) => crate::errno::errno_name(raw).unwrap_or("UNKNOWN"),
       None => kind_name(err.kind()),
     };
     Error {
@@ -45,7 +45,7 @@ impl Error {
   pub fn synthetic(code: &'static str, syscall: &'static str, path: &Path) -> Self {
     Error {
       code,
-      os_error: crate::sys::errno_value(code).unwrap_or(0),
+      os_error: crate::errno::errno_value(code).unwrap_or(0),
       syscall,
       path: Some(path.to_path_buf()),
       committed: false,
@@ -54,7 +54,7 @@ impl Error {
 
   /// What went wrong, in Node's words where it has some ("no such file or directory").
   pub fn description(&self) -> String {
-    crate::sys::describe(self.os_error, self.code)
+    crate::errno::describe(self.os_error, self.code)
   }
 
   pub fn committed(mut self) -> Self {
@@ -104,7 +104,7 @@ mod tests {
 
   #[test]
   fn names_os_errors_like_node() {
-    let err = io::Error::from_raw_os_error(crate::sys::errno_value("ENOENT").unwrap());
+    let err = io::Error::from_raw_os_error(crate::errno::errno_value("ENOENT").unwrap());
     let e = Error::from_io(&err, "open", Path::new("/nope"));
     assert_eq!(e.code, "ENOENT");
     assert_eq!(e.syscall, "open");

@@ -3,12 +3,12 @@
 //! crate is a thin binding over this one.
 
 pub mod atomic;
+pub mod content_version;
 pub mod copy;
+mod errno;
 pub mod error;
 pub mod id;
 pub mod lock;
-mod sys;
-pub mod version;
 
 pub use error::{Error, Result};
 

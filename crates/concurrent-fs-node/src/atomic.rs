@@ -1,189 +1,127 @@
 //! Atomic writes: `atomicWrite[Sync]`, `createExclusive[Sync]`, `openAtomic`, `atomicWriteMany`.
-//! Async variants run on the libuv threadpool: fsync is real I/O, like `fs.promises`.
+//! Async variants run on the libuv threadpool (see task.rs). Arguments are validated by
+//! the TypeScript layer.
 
-use crate::error::{no_panic, to_napi};
-use concurrent_fs_core::atomic::{
-  self, AtomicFile, Durability, ManyEntry, ManyError, WriteOptions,
-};
+use crate::error::{many_to_napi, to_napi};
+use crate::task::{blocking, Blocking};
+use concurrent_fs_core::atomic::{self, AtomicFile, ManyEntry};
 use concurrent_fs_core::Error as CoreError;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub(crate) fn durability_of(durability: u32) -> Durability {
-  match durability {
-    0 => Durability::None,
-    1 => Durability::Data,
-    _ => Durability::Full,
+/// How hard a write is flushed before it returns.
+#[napi(string_enum = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+  /// No flush: survives a process crash, not a power loss.
+  None,
+  /// The file's data is flushed (`fdatasync`), then its directory.
+  Data,
+  /// `fsync` (`F_FULLFSYNC` on macOS, `FlushFileBuffers` on Windows), then the directory.
+  Full,
+}
+
+impl From<Durability> for atomic::Durability {
+  fn from(durability: Durability) -> Self {
+    match durability {
+      Durability::None => atomic::Durability::None,
+      Durability::Data => atomic::Durability::Data,
+      Durability::Full => atomic::Durability::Full,
+    }
   }
 }
 
-fn options(durability: u32, mode: Option<u32>, no_clobber: bool) -> WriteOptions {
-  WriteOptions {
-    durability: durability_of(durability),
-    mode,
-    no_clobber,
+/// How an atomic write is done. The functions taking it are `strict`: napi-rs would
+/// otherwise read a number or a string as an object with no fields set.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+  /// Default `'full'`.
+  pub durability: Option<Durability>,
+  /// Exact permission bits (not masked by the umask). Default: the replaced file's, or
+  /// the umask's for a new file.
+  pub mode: Option<u32>,
+  /// Fail with `EEXIST` instead of replacing an existing file. Default `false`;
+  /// `createExclusive` always behaves as if `true`.
+  pub no_clobber: Option<bool>,
+}
+
+impl WriteOptions {
+  fn to_core(&self) -> atomic::WriteOptions {
+    atomic::WriteOptions {
+      durability: self.durability.unwrap_or(Durability::Full).into(),
+      mode: self.mode,
+      no_clobber: self.no_clobber.unwrap_or(false),
+    }
+  }
+
+  fn exclusive(&self) -> atomic::WriteOptions {
+    atomic::WriteOptions {
+      no_clobber: true,
+      ..self.to_core()
+    }
   }
 }
 
-/// `durability`: 0 none, 1 data, 2 full. Arguments are validated by the caller.
-#[napi(catch_unwind)]
-pub fn atomic_write_sync(
-  path: String,
-  data: &[u8],
-  durability: u32,
-  mode: Option<u32>,
-  no_clobber: bool,
-) -> Result<()> {
-  atomic::write(path.as_ref(), data, &options(durability, mode, no_clobber)).map_err(to_napi)
+#[napi(catch_unwind, strict)]
+pub fn atomic_write_sync(path: String, data: &[u8], options: WriteOptions) -> Result<()> {
+  atomic::write(path.as_ref(), data, &options.to_core()).map_err(to_napi)
 }
 
-#[napi(catch_unwind)]
-pub fn create_exclusive_sync(
-  path: String,
-  data: &[u8],
-  durability: u32,
-  mode: Option<u32>,
-) -> Result<bool> {
-  atomic::create_exclusive(path.as_ref(), data, &options(durability, mode, true)).map_err(to_napi)
+/// `false` when the file already exists.
+#[napi(catch_unwind, strict)]
+pub fn create_exclusive_sync(path: String, data: &[u8], options: WriteOptions) -> Result<bool> {
+  atomic::create_exclusive(path.as_ref(), data, &options.exclusive()).map_err(to_napi)
 }
 
-pub struct WriteTask {
-  path: PathBuf,
-  data: Vec<u8>,
-  options: WriteOptions,
-  exclusive: bool,
+// The async variants copy the bytes: JS may change its buffer while the write runs.
+
+#[napi(catch_unwind, strict, ts_return_type = "Promise<void>")]
+pub fn atomic_write(path: String, data: &[u8], options: WriteOptions) -> AsyncTask<Blocking<()>> {
+  let (path, data, options) = (PathBuf::from(path), data.to_vec(), options.to_core());
+  blocking(move || atomic::write(&path, &data, &options).map_err(to_napi))
 }
 
-impl Task for WriteTask {
-  type Output = bool;
-  type JsValue = bool;
-
-  fn compute(&mut self) -> Result<bool> {
-    no_panic(|| {
-      if self.exclusive {
-        atomic::create_exclusive(&self.path, &self.data, &self.options).map_err(to_napi)
-      } else {
-        atomic::write(&self.path, &self.data, &self.options)
-          .map(|()| true)
-          .map_err(to_napi)
-      }
-    })
-  }
-
-  fn resolve(&mut self, _env: Env, created: bool) -> Result<bool> {
-    Ok(created)
-  }
-}
-
-/// Resolves to `true` (kept boolean so one task type serves both calls).
-#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
-pub fn atomic_write(
-  path: String,
-  data: &[u8],
-  durability: u32,
-  mode: Option<u32>,
-  no_clobber: bool,
-) -> AsyncTask<WriteTask> {
-  // The bytes are copied: JS may change its buffer while the write runs.
-  let options = options(durability, mode, no_clobber);
-  AsyncTask::new(WriteTask {
-    path: path.into(),
-    data: data.to_vec(),
-    options,
-    exclusive: false,
-  })
-}
-
-#[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+/// Resolves to `false` when the file already exists.
+#[napi(catch_unwind, strict, ts_return_type = "Promise<boolean>")]
 pub fn create_exclusive(
   path: String,
   data: &[u8],
-  durability: u32,
-  mode: Option<u32>,
-) -> AsyncTask<WriteTask> {
-  let options = options(durability, mode, true);
-  AsyncTask::new(WriteTask {
-    path: path.into(),
-    data: data.to_vec(),
-    options,
-    exclusive: true,
-  })
-}
-
-pub struct ManyTask {
-  paths: Vec<PathBuf>,
-  /// Every entry's content, one after the other; `lengths` cuts it up.
-  data: Vec<u8>,
-  lengths: Vec<u32>,
-  modes: Vec<Option<u32>>,
-  durability: Durability,
-}
-
-impl Task for ManyTask {
-  type Output = ();
-  type JsValue = ();
-
-  fn compute(&mut self) -> Result<()> {
-    no_panic(|| {
-      let mut entries = Vec::with_capacity(self.paths.len());
-      let mut offset = 0usize;
-      for (i, path) in self.paths.iter().enumerate() {
-        let len = self.lengths[i] as usize;
-        entries.push(ManyEntry {
-          path,
-          data: &self.data[offset..offset + len],
-          mode: self.modes[i],
-        });
-        offset += len;
-      }
-      atomic::write_many(&entries, self.durability).map_err(many_error)
-    })
-  }
-
-  fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
-    Ok(())
-  }
-}
-
-/// The core's error, with the indexes of the entries renamed into place added to its
-/// JSON detail as `written`.
-fn many_error(err: ManyError) -> Error {
-  let mut napi_err = to_napi(err.error);
-  let written: Vec<String> = err.written.iter().map(|i| i.to_string()).collect();
-  if napi_err.reason.ends_with('}') {
-    napi_err.reason.pop();
-    napi_err
-      .reason
-      .push_str(&format!(r#","written":[{}]}}"#, written.join(",")));
-  }
-  napi_err
+  options: WriteOptions,
+) -> AsyncTask<Blocking<bool>> {
+  let (path, data, options) = (PathBuf::from(path), data.to_vec(), options.exclusive());
+  blocking(move || atomic::create_exclusive(&path, &data, &options).map_err(to_napi))
 }
 
 /// Writes many files atomically, sharing their flushes. `data` is every entry's bytes
 /// concatenated, cut by `lengths`; `modes[i]` is null to keep the old file's bits.
-/// Arguments are validated by the caller.
 #[napi(catch_unwind, ts_return_type = "Promise<void>")]
 pub fn atomic_write_many(
   paths: Vec<String>,
   data: &[u8],
   lengths: Vec<u32>,
   modes: Vec<Option<u32>>,
-  durability: u32,
-) -> Result<AsyncTask<ManyTask>> {
+  durability: Durability,
+) -> Result<AsyncTask<Blocking<()>>> {
   let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
   if lengths.len() != paths.len() || modes.len() != paths.len() || total != data.len() as u64 {
     return Err(Error::from_reason(
       "atomicWriteMany: entries and lengths do not match",
     ));
   }
-  Ok(AsyncTask::new(ManyTask {
-    paths: paths.into_iter().map(PathBuf::from).collect(),
-    data: data.to_vec(),
-    lengths,
-    modes,
-    durability: durability_of(durability),
+  let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+  let data = data.to_vec();
+  Ok(blocking(move || {
+    let mut entries = Vec::with_capacity(paths.len());
+    let mut offset = 0usize;
+    for ((path, &len), &mode) in paths.iter().zip(&lengths).zip(&modes) {
+      let data = &data[offset..offset + len as usize];
+      entries.push(ManyEntry { path, data, mode });
+      offset += len as usize;
+    }
+    atomic::write_many(&entries, durability.into()).map_err(many_to_napi)
   }))
 }
 
@@ -209,42 +147,19 @@ pub struct NativeAtomicFile {
   inner: Arc<Mutex<Slot>>,
 }
 
-pub enum FileStep {
-  Open(PathBuf, WriteOptions),
+enum FileStep {
+  Open(PathBuf, atomic::WriteOptions),
   Write(Vec<u8>),
   Commit,
   Abort,
 }
 
-pub struct FileTask {
-  file: Arc<Mutex<Slot>>,
-  step: Option<FileStep>,
-}
-
-impl Task for FileTask {
-  type Output = ();
-  type JsValue = ();
-
-  fn compute(&mut self) -> Result<()> {
-    no_panic(|| self.run())
-  }
-
-  fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
-    Ok(())
-  }
-}
-
-impl FileTask {
-  fn run(&mut self) -> Result<()> {
-    let mut slot = self
-      .file
+impl FileStep {
+  fn run(self, slot: &Mutex<Slot>) -> Result<()> {
+    let mut slot = slot
       .lock()
       .map_err(|_| Error::from_reason("atomic file lock poisoned"))?;
-    let step = self
-      .step
-      .take()
-      .ok_or_else(|| Error::from_reason("task ran twice"))?;
-    let result = match step {
+    let result = match self {
       FileStep::Open(path, options) => {
         let file = AtomicFile::create(&path, &options);
         slot.path = Some(path);
@@ -277,39 +192,28 @@ impl NativeAtomicFile {
     }
   }
 
-  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-  pub fn open(
-    &self,
-    path: String,
-    durability: u32,
-    mode: Option<u32>,
-    no_clobber: bool,
-  ) -> AsyncTask<FileTask> {
-    self.task(FileStep::Open(
-      path.into(),
-      options(durability, mode, no_clobber),
-    ))
+  #[napi(catch_unwind, strict, ts_return_type = "Promise<void>")]
+  pub fn open(&self, path: String, options: WriteOptions) -> AsyncTask<Blocking<()>> {
+    self.step(FileStep::Open(path.into(), options.to_core()))
   }
 
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-  pub fn write(&self, chunk: &[u8]) -> AsyncTask<FileTask> {
-    self.task(FileStep::Write(chunk.to_vec()))
+  pub fn write(&self, chunk: &[u8]) -> AsyncTask<Blocking<()>> {
+    self.step(FileStep::Write(chunk.to_vec()))
   }
 
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-  pub fn commit(&self) -> AsyncTask<FileTask> {
-    self.task(FileStep::Commit)
+  pub fn commit(&self) -> AsyncTask<Blocking<()>> {
+    self.step(FileStep::Commit)
   }
 
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-  pub fn abort(&self) -> AsyncTask<FileTask> {
-    self.task(FileStep::Abort)
+  pub fn abort(&self) -> AsyncTask<Blocking<()>> {
+    self.step(FileStep::Abort)
   }
 
-  fn task(&self, step: FileStep) -> AsyncTask<FileTask> {
-    AsyncTask::new(FileTask {
-      file: self.inner.clone(),
-      step: Some(step),
-    })
+  fn step(&self, step: FileStep) -> AsyncTask<Blocking<()>> {
+    let slot = self.inner.clone();
+    blocking(move || step.run(&slot))
   }
 }

@@ -1,44 +1,47 @@
 //! `cloneFile`: a file copied into place atomically, reflinked where the filesystem can.
 //! Internal to the library (the workspaces' `include` copies); on the libuv threadpool,
-//! since a copy that cannot clone is real I/O.
+//! since a copy that cannot clone is real I/O. Arguments are validated by the caller.
 
-use crate::atomic::durability_of;
-use crate::error::{no_panic, to_napi};
-use concurrent_fs_core::atomic::Durability;
-use concurrent_fs_core::copy::{self, CopyMethod};
+use crate::atomic::Durability;
+use crate::error::to_napi;
+use crate::task::{blocking, Blocking};
+use concurrent_fs_core::copy;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::path::PathBuf;
 
-pub struct CloneTask {
-  src: PathBuf,
-  dest: PathBuf,
+/// How the content got into the copy.
+#[napi(string_enum = "kebab-case")]
+pub enum CopyMethod {
+  /// The copy shares the source's blocks (copy-on-write): no data was copied.
+  Reflink,
+  /// Copied in the kernel (`copy_file_range`), which some filesystems turn into a
+  /// clone or a server-side copy.
+  CopyRange,
+  /// Read and written through user space (or by the OS's own copy routine).
+  Copy,
+}
+
+impl From<copy::CopyMethod> for CopyMethod {
+  fn from(method: copy::CopyMethod) -> Self {
+    match method {
+      copy::CopyMethod::Reflink => CopyMethod::Reflink,
+      copy::CopyMethod::CopyRange => CopyMethod::CopyRange,
+      copy::CopyMethod::Copy => CopyMethod::Copy,
+    }
+  }
+}
+
+#[napi(catch_unwind, ts_return_type = "Promise<CopyMethod>")]
+pub fn clone_file(
+  src: String,
+  dest: String,
   durability: Durability,
-}
-
-impl Task for CloneTask {
-  type Output = CopyMethod;
-  type JsValue = String;
-
-  fn compute(&mut self) -> Result<CopyMethod> {
-    no_panic(|| copy::clone_or_copy(&self.src, &self.dest, self.durability).map_err(to_napi))
-  }
-
-  fn resolve(&mut self, _env: Env, method: CopyMethod) -> Result<String> {
-    Ok(method.name().to_string())
-  }
-}
-
-/// Resolves to how the content got there: `"reflink"`, `"copy-range"` or `"copy"`.
-/// `durability`: 0 none, 1 data, 2 full. Arguments are validated by the caller.
-#[napi(
-  catch_unwind,
-  ts_return_type = "Promise<'reflink' | 'copy-range' | 'copy'>"
-)]
-pub fn clone_file(src: String, dest: String, durability: u32) -> AsyncTask<CloneTask> {
-  AsyncTask::new(CloneTask {
-    src: src.into(),
-    dest: dest.into(),
-    durability: durability_of(durability),
+) -> AsyncTask<Blocking<CopyMethod>> {
+  let (src, dest) = (PathBuf::from(src), PathBuf::from(dest));
+  blocking(move || {
+    copy::clone_or_copy(&src, &dest, durability.into())
+      .map(CopyMethod::from)
+      .map_err(to_napi)
   })
 }

@@ -1,57 +1,51 @@
 //! IDs: Snowflake generators, UUIDv7 and machine worker IDs.
 //!
 //! Arguments are validated by the TypeScript layer. Errors the core can still raise (a
-//! clock moving backwards, a layout's time running out) leave as `cfs-id:CODE:MICROS:text`
-//! messages that the TypeScript layer turns into proper error objects.
+//! clock moving backwards, a layout's time running out) leave as `"id"` errors (see
+//! error.rs), which the TypeScript layer turns into proper error objects.
 //!
 //! A JS-to-native call costs about 25 ns (far more here once napi-rs converts the
 //! arguments), so batches cross in one call: the caller's typed array is filled in
 //! place, or many UUIDs travel as one joined string.
 
+use crate::error::{id_to_napi, to_napi};
 use concurrent_fs_core::id::clock::{process_micros, ShiftedClock};
-use concurrent_fs_core::id::layout::{Layout, Order};
+use concurrent_fs_core::id::layout::{self, Layout};
 use concurrent_fs_core::id::mark::HeldMark;
-use concurrent_fs_core::id::snowflake::{ClockBackwards, Config, Snowflake};
+use concurrent_fs_core::id::snowflake::{self, Config, Snowflake};
 use concurrent_fs_core::id::{uuidv7, worker_id, IdError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::path::Path;
 
-fn to_napi(err: IdError) -> Error {
-  // A mark that could not be written is an OS failure: it leaves as one.
-  if let IdError::MarkNotRecorded {
-    code,
-    os_error,
-    syscall,
-    path,
-  } = err
-  {
-    return crate::error::to_napi(concurrent_fs_core::Error {
-      code,
-      os_error,
-      syscall,
-      path: Some(path),
-      committed: false,
-    });
-  }
-  let behind = match err {
-    IdError::ClockMovedBackwards { behind_micros } => behind_micros,
-    _ => 0,
-  };
-  Error::new(
-    Status::GenericFailure,
-    format!("cfs-id:{}:{behind}:{err}", err.code()),
-  )
+/// The order of the fields below the time, which is always the most significant.
+#[napi(string_enum = "kebab-case")]
+pub enum BitOrder {
+  /// time | worker | sequence: Twitter's layout, and every custom one.
+  TimeWorkerSequence,
+  /// time | sequence | machine: Sonyflake's.
+  TimeSequenceWorker,
 }
 
+/// What a generator does when the clock reads earlier than the last ID's time.
+#[napi(string_enum = "lowercase")]
+pub enum ClockBackwards {
+  /// Waits for the clock to catch up, up to a second (NTP steps are well under one);
+  /// further behind, throws as `throw` does.
+  Wait,
+  /// Throws at once (`ECLOCKBACKWARDS`).
+  Throw,
+}
+
+/// A Snowflake bit layout (the TypeScript `SnowflakeLayout`). Taken by `strict`
+/// functions only (see `WriteOptions` in atomic.rs).
 #[napi(object)]
 pub struct LayoutSpec {
   pub time_bits: u32,
   pub worker_bits: u32,
   pub sequence_bits: u32,
   pub time_unit_ms: u32,
-  /// Sonyflake's field order, time | sequence | machine; otherwise time | worker | sequence.
-  pub sonyflake_order: bool,
+  pub order: BitOrder,
 }
 
 impl LayoutSpec {
@@ -61,30 +55,39 @@ impl LayoutSpec {
       worker_bits: self.worker_bits,
       sequence_bits: self.sequence_bits,
       time_unit_ms: u64::from(self.time_unit_ms),
-      order: match self.sonyflake_order {
-        true => Order::TimeSequenceWorker,
-        false => Order::TimeWorkerSequence,
+      order: match self.order {
+        BitOrder::TimeWorkerSequence => layout::Order::TimeWorkerSequence,
+        BitOrder::TimeSequenceWorker => layout::Order::TimeSequenceWorker,
       },
     };
-    layout.validate().map_err(to_napi)?;
+    layout.validate().map_err(id_to_napi)?;
     Ok(layout)
   }
 }
 
+/// A generator's settings (the TypeScript `SnowflakeSettings`).
 #[napi(object)]
 pub struct SnowflakeConfig {
   pub layout: LayoutSpec,
   pub worker_id: i64,
+  /// The epoch, in ms since the Unix epoch.
+  #[napi(js_name = "epoch")]
   pub epoch_ms: i64,
-  pub throw_on_backwards: bool,
+  /// Default `'wait'`.
+  pub clock_backwards: Option<ClockBackwards>,
 }
 
+/// The fields of an ID (the TypeScript `SnowflakeFields`).
 #[napi(object)]
-pub struct IdParts {
+pub struct SnowflakeFields {
   /// Time units since the epoch.
   pub time: i64,
-  pub worker: i64,
+  pub worker_id: i64,
   pub sequence: i64,
+}
+
+fn non_negative(worker_id: i64) -> Result<u64> {
+  u64::try_from(worker_id).map_err(|_| Error::from_reason("worker ID must not be negative"))
 }
 
 /// One Snowflake generator. Every generator with the same worker ID, epoch and layout in
@@ -97,27 +100,26 @@ pub struct NativeSnowflake {
 
 #[napi]
 impl NativeSnowflake {
-  #[napi(factory, catch_unwind)]
+  #[napi(factory, catch_unwind, strict)]
   pub fn create(config: SnowflakeConfig) -> Result<Self> {
-    let policy = match config.throw_on_backwards {
-      true => ClockBackwards::Throw,
-      false => ClockBackwards::DEFAULT_WAIT,
+    let clock_backwards = match config.clock_backwards.unwrap_or(ClockBackwards::Wait) {
+      ClockBackwards::Wait => snowflake::ClockBackwards::DEFAULT_WAIT,
+      ClockBackwards::Throw => snowflake::ClockBackwards::Throw,
     };
     let config = Config {
       layout: config.layout.to_core()?,
-      worker_id: u64::try_from(config.worker_id)
-        .map_err(|_| Error::from_reason("worker ID must not be negative"))?,
+      worker_id: non_negative(config.worker_id)?,
       epoch_ms: config.epoch_ms,
-      clock_backwards: policy,
+      clock_backwards,
     };
-    let inner = Snowflake::shared(config, ShiftedClock::default()).map_err(to_napi)?;
+    let inner = Snowflake::shared(config, ShiftedClock::default()).map_err(id_to_napi)?;
     Ok(NativeSnowflake { inner })
   }
 
   /// Fills the whole array with consecutive IDs.
   #[napi(catch_unwind)]
   pub fn fill(&mut self, mut out: BigUint64ArraySlice) -> Result<()> {
-    self.inner.next_batch(out.writable()).map_err(to_napi)
+    self.inner.next_batch(out.writable()).map_err(id_to_napi)
   }
 
   /// Fills the front of the array with up to `max` IDs of the current time unit;
@@ -129,7 +131,7 @@ impl NativeSnowflake {
     let count = self
       .inner
       .fill_current_unit(&mut out[..end])
-      .map_err(to_napi)?;
+      .map_err(id_to_napi)?;
     Ok(count as u32)
   }
 
@@ -147,20 +149,20 @@ impl NativeSnowflake {
 }
 
 /// The fields of `id` in `layout`. The id must be a non-negative bigint below 2^64.
-#[napi(catch_unwind)]
-pub fn parse_snowflake(id: BigInt, layout: LayoutSpec) -> Result<IdParts> {
+#[napi(catch_unwind, strict)]
+pub fn parse_snowflake(id: BigInt, layout: LayoutSpec) -> Result<SnowflakeFields> {
   let (negative, value, lossless) = id.get_u64();
   let layout = layout.to_core()?;
   if negative || !lossless {
     let bits = layout.total_bits();
-    return Err(to_napi(IdError::IdOutOfRange { bits }));
+    return Err(id_to_napi(IdError::IdOutOfRange { bits }));
   }
-  let parts = layout.decode(value).map_err(to_napi)?;
+  let parts = layout.decode(value).map_err(id_to_napi)?;
   // Every field is below 2^63; as numbers they are exact up to 2^53, which covers any
   // time since a sane epoch and any worker ID a number can name.
-  Ok(IdParts {
+  Ok(SnowflakeFields {
     time: parts.time as i64,
-    worker: parts.worker as i64,
+    worker_id: parts.worker as i64,
     sequence: parts.sequence as i64,
   })
 }
@@ -239,10 +241,9 @@ pub struct NativeWorkerMark {
 impl NativeWorkerMark {
   #[napi(factory, catch_unwind)]
   pub fn hold(worker_id: i64, path: String) -> Result<Self> {
-    let worker =
-      u64::try_from(worker_id).map_err(|_| Error::from_reason("worker ID must not be negative"))?;
+    let worker = non_negative(worker_id)?;
     let now_ms = process_micros().div_euclid(1000);
-    let inner = HeldMark::hold(worker, Path::new(&path), now_ms).map_err(crate::error::to_napi)?;
+    let inner = HeldMark::hold(worker, Path::new(&path), now_ms).map_err(to_napi)?;
     Ok(NativeWorkerMark { inner })
   }
 

@@ -10,17 +10,53 @@
 //! threadsafe deferred: no libuv threadpool thread is held while waiting.
 
 use crate::error::to_napi;
-use concurrent_fs_core::lock::{self, LockHandle, LockKind, WaitHandle, WaitOutcome};
+use concurrent_fs_core::lock::{self, LockHandle, WaitHandle};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-/// `wait` resolves to one of these.
-const ACQUIRED: u32 = 0;
-const TIMED_OUT: u32 = 1;
-const CANCELLED: u32 = 2;
+/// Which lock a `FileLock` takes (its `shared` option).
+#[napi(string_enum = "lowercase")]
+pub enum LockKind {
+  /// Excludes exclusive locks only; any number of shared holders coexist.
+  Shared,
+  /// Excludes every other lock.
+  Exclusive,
+}
 
-type Settle = fn(Env) -> Result<u32>;
+impl From<LockKind> for lock::LockKind {
+  fn from(kind: LockKind) -> Self {
+    match kind {
+      LockKind::Shared => lock::LockKind::Shared,
+      LockKind::Exclusive => lock::LockKind::Exclusive,
+    }
+  }
+}
+
+/// How a `lockWait` ended.
+#[napi(string_enum = "kebab-case")]
+pub enum WaitOutcome {
+  /// The lock is held.
+  Acquired,
+  /// The timeout passed first.
+  TimedOut,
+  /// `lockCancel` (or `lockClose`) ended the wait first.
+  Cancelled,
+}
+
+type Settle = fn(Env) -> Result<WaitOutcome>;
+
+/// A JavaScript timeout in ms as the core's: `None` waits forever. `Infinity` is
+/// forever, and so is a finite timeout too long for a Duration (over ~584 billion
+/// years): it must not panic (`Duration::from_secs_f64` would).
+fn timeout_from_ms(ms: f64) -> Option<Duration> {
+  if ms.is_finite() && ms >= 0.0 {
+    Duration::try_from_secs_f64(ms / 1000.0).ok()
+  } else {
+    None
+  }
+}
 
 /// What a `FileLock` holds on to.
 pub struct LockObject {
@@ -44,14 +80,9 @@ impl LockObject {
 
 /// A lock on `path`, not held. No I/O: the lock file is opened by the first attempt.
 #[napi(catch_unwind, ts_return_type = "ExternalObject<'LockObject'>")]
-pub fn lock_open(path: String, shared: bool) -> External<LockObject> {
-  let kind = if shared {
-    LockKind::Shared
-  } else {
-    LockKind::Exclusive
-  };
+pub fn lock_open(path: String, kind: LockKind) -> External<LockObject> {
   External::new(LockObject {
-    handle: Arc::new(Mutex::new(LockHandle::new(path.into(), kind))),
+    handle: Arc::new(Mutex::new(LockHandle::new(path.into(), kind.into()))),
     wait: Mutex::new(None),
   })
 }
@@ -68,15 +99,15 @@ pub fn lock_try(lock: &External<LockObject>) -> Result<bool> {
   ts_args_type = "lock: ExternalObject<'LockObject'>, timeoutMs: number"
 )]
 pub fn lock_sync(lock: &External<LockObject>, timeout_ms: f64) -> Result<bool> {
-  let timeout = lock::timeout_from_ms(timeout_ms);
+  let timeout = timeout_from_ms(timeout_ms);
   lock.handle().lock_blocking(timeout).map_err(to_napi)
 }
 
-/// Resolves to 0 (acquired), 1 (timed out) or 2 (cancelled).
+/// Waits on the core's waiter thread, holding no threadpool thread.
 #[napi(
   catch_unwind,
   ts_args_type = "lock: ExternalObject<'LockObject'>, timeoutMs: number",
-  ts_return_type = "Promise<number>"
+  ts_return_type = "Promise<WaitOutcome>"
 )]
 pub fn lock_wait<'env>(
   env: &'env Env,
@@ -85,27 +116,28 @@ pub fn lock_wait<'env>(
 ) -> Result<Object<'env>> {
   // Everything that could fail comes before the deferred exists: a deferred dropped
   // unsettled leaves a promise that never settles and keeps the process alive.
-  let timeout = lock::timeout_from_ms(timeout_ms);
+  let timeout = timeout_from_ms(timeout_ms);
   let (path, kind) = {
     let handle = lock.handle();
     (handle.path().to_path_buf(), handle.kind())
   };
   let slot = lock.handle.clone();
-  let (deferred, promise) = env.create_deferred::<u32, Settle>()?;
+  let (deferred, promise) = env.create_deferred::<WaitOutcome, Settle>()?;
   let wait = lock::lock_async(path, kind, timeout, move |outcome| match outcome {
-    Ok(WaitOutcome::Acquired(held)) => {
+    Ok(lock::WaitOutcome::Acquired(held)) => {
       slot.lock().unwrap_or_else(|e| e.into_inner()).adopt(held);
-      deferred.resolve(|_| Ok(ACQUIRED));
+      deferred.resolve(|_| Ok(WaitOutcome::Acquired));
     }
-    Ok(WaitOutcome::TimedOut) => deferred.resolve(|_| Ok(TIMED_OUT)),
-    Ok(WaitOutcome::Cancelled) => deferred.resolve(|_| Ok(CANCELLED)),
+    Ok(lock::WaitOutcome::TimedOut) => deferred.resolve(|_| Ok(WaitOutcome::TimedOut)),
+    Ok(lock::WaitOutcome::Cancelled) => deferred.resolve(|_| Ok(WaitOutcome::Cancelled)),
     Err(err) => deferred.reject(to_napi(err)),
   });
   lock.set_wait(Some(wait));
   Ok(promise)
 }
 
-/// Ends a pending `lockWait` (its promise resolves to 2, or to 0 if the lock won the race).
+/// Ends a pending `lockWait` (its promise resolves to `'cancelled'`, or to `'acquired'`
+/// if the lock won the race).
 #[napi(catch_unwind, ts_args_type = "lock: ExternalObject<'LockObject'>")]
 pub fn lock_cancel(lock: &External<LockObject>) {
   if let Some(wait) = lock.set_wait(None) {
@@ -140,5 +172,22 @@ pub fn lock_fd(lock: &External<LockObject>) -> Option<i32> {
   {
     let _ = lock;
     None
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  // Runs with `cargo test -p concurrent-fs-node --lib` (the crate is `test = false`,
+  // so `cargo test --workspace` skips it).
+  #[test]
+  fn timeouts_convert_from_js_milliseconds() {
+    assert_eq!(timeout_from_ms(f64::INFINITY), None);
+    assert_eq!(timeout_from_ms(0.0), Some(Duration::ZERO));
+    assert_eq!(timeout_from_ms(1500.0), Some(Duration::from_millis(1500)));
+    // Valid JS timeouts beyond what a Duration holds: forever, not a panic.
+    assert_eq!(timeout_from_ms(1e300), None);
+    assert_eq!(timeout_from_ms(f64::MAX), None);
   }
 }

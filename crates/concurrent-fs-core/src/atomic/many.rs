@@ -21,7 +21,7 @@
 //! `ManyError::written` says which entries were renamed. The batch is worked on in
 //! chunks, so a batch of thousands of files holds a bounded number of descriptors.
 
-use super::{sys, AtomicFile, Durability, WriteOptions};
+use super::{platform, AtomicFile, Durability, WriteOptions};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -81,9 +81,9 @@ pub fn write_many(
 /// A directory the batch renames into.
 struct Dir {
   /// Its identity, under which concurrent writers share its flush.
-  key: sys::DirKey,
+  key: platform::DirKey,
   /// Opened before any rename (so an unreadable directory fails with targets untouched).
-  handle: sys::SyncDir,
+  handle: platform::SyncDir,
   /// The first path renamed into it: a failed flush names it. None: nothing renamed.
   renamed: Option<PathBuf>,
 }
@@ -91,7 +91,7 @@ struct Dir {
 struct Batch {
   durability: Durability,
   dirs: Vec<Dir>,
-  by_key: HashMap<sys::DirKey, usize>,
+  by_key: HashMap<platform::DirKey, usize>,
   written: Vec<usize>,
 }
 
@@ -127,7 +127,7 @@ impl Batch {
       let index = match self.by_key.get(&key) {
         Some(&index) => index,
         None => {
-          let handle = sys::SyncDir::open(&file.target)
+          let handle = platform::SyncDir::open(&file.target)
             .map_err(|(err, syscall)| Error::from_io(&err, syscall, &file.path))?;
           #[allow(clippy::clone_on_copy)] // a PathBuf on Windows
           self.dirs.push(Dir {

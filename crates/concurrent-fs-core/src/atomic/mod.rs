@@ -27,11 +27,11 @@ mod temp_name;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-use unix as sys;
+use unix as platform;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
-use windows as sys;
+use windows as platform;
 
 pub use many::{write_many, ManyEntry, ManyError};
 pub use temp_name::is_temp_name_for;
@@ -97,7 +97,7 @@ pub fn create_exclusive(path: &Path, data: &[u8], options: &WriteOptions) -> Res
 /// A file being written, that replaces its target only on [`AtomicFile::commit`].
 /// Dropping it without a commit removes the temp file.
 pub struct AtomicFile {
-  target: sys::Target,
+  target: platform::Target,
   /// The path the caller gave: every error names it, never a link's target.
   path: PathBuf,
   temp_name: OsString,
@@ -127,7 +127,7 @@ impl AtomicFile {
     mut make: impl FnMut(&TempSite<'_>) -> Result<Option<std::fs::File>>,
   ) -> Result<Self> {
     let fail = |(err, syscall): (std::io::Error, &'static str)| Error::from_io(&err, syscall, path);
-    let mut target = sys::Target::open(path, !options.no_clobber).map_err(fail)?;
+    let mut target = platform::Target::open(path, !options.no_clobber).map_err(fail)?;
     if options.no_clobber && target.exists() {
       return Err(Error::synthetic("EEXIST", "open", path));
     }
@@ -177,7 +177,7 @@ impl AtomicFile {
     let Some(file) = self.file.as_ref() else {
       return Err(Error::synthetic("EBADF", "fsync", &self.path));
     };
-    match sys::flush(file, durability) {
+    match platform::flush(file, durability) {
       Ok(()) => Ok(()),
       Err((err, syscall)) => Err(self.fail(&err, syscall)),
     }
@@ -189,7 +189,7 @@ impl AtomicFile {
       return Err(Error::synthetic("EBADF", "rename", &self.path));
     };
     drop(file);
-    let renamed = sys::rename(&self.target, &self.temp_name, self.options.no_clobber);
+    let renamed = platform::rename(&self.target, &self.temp_name, self.options.no_clobber);
     if let Err((err, syscall)) = renamed {
       return Err(self.fail(&err, syscall));
     }
@@ -207,7 +207,7 @@ impl AtomicFile {
 
   fn set_permissions(&self) -> std::result::Result<(), (std::io::Error, &'static str)> {
     let file = self.file.as_ref().expect("file is open until commit");
-    sys::set_permissions(file, self.target.existing(), self.options.mode)
+    platform::set_permissions(file, self.target.existing(), self.options.mode)
   }
 
   /// Cleans up after a failed step and builds the error to return.
@@ -221,7 +221,7 @@ impl AtomicFile {
     if self.temp_name.is_empty() {
       return Ok(());
     }
-    let result = sys::remove(&self.target, &self.temp_name);
+    let result = platform::remove(&self.target, &self.temp_name);
     self.temp_name.clear();
     result
   }
@@ -236,11 +236,11 @@ impl Drop for AtomicFile {
 
 /// Flushes the directory holding `target` (step 5), opened by `open_for_sync`. The rename
 /// is done, so a failure is `committed`; a filesystem without directory fsync is fine.
-fn sync_dir(target: &sys::Target, path: &Path) -> Result<()> {
+fn sync_dir(target: &platform::Target, path: &Path) -> Result<()> {
   // Concurrent writes into one directory share a flush that started after their renames.
   let shared = target
     .dir_key()
-    .and_then(|key| shared_flush::DIRECTORY_FLUSHES.flush(&key, || sys::sync_dir(target)));
+    .and_then(|key| shared_flush::DIRECTORY_FLUSHES.flush(&key, || platform::sync_dir(target)));
   match shared {
     Ok(()) => Ok(()),
     Err(err) => {
@@ -255,7 +255,7 @@ fn sync_dir(target: &sys::Target, path: &Path) -> Result<()> {
 }
 
 fn create_temp(
-  target: &sys::Target,
+  target: &platform::Target,
   make: &mut impl FnMut(&TempSite<'_>) -> Result<Option<std::fs::File>>,
 ) -> Result<(std::fs::File, OsString)> {
   let basename: &OsStr = target.name();
@@ -270,7 +270,7 @@ fn create_temp(
       Ok(None) => continue,
       Err(err) => {
         // The name is random and ours: nobody else's file can be there.
-        let _ = sys::remove(target, &name);
+        let _ = platform::remove(target, &name);
         return Err(err);
       }
     }
@@ -279,14 +279,14 @@ fn create_temp(
 
 /// Where a temp file is to be made: the target's directory and the temp's name.
 pub(crate) struct TempSite<'a> {
-  target: &'a sys::Target,
+  target: &'a platform::Target,
   name: &'a OsStr,
 }
 
 impl TempSite<'_> {
   /// Creates the temp file, empty and exclusively, as `AtomicFile::create` does.
   pub fn create_empty(&self) -> std::io::Result<std::fs::File> {
-    sys::create_temp(self.target, self.name)
+    platform::create_temp(self.target, self.name)
   }
 
   /// The temp's name in `dir()` (for calls that create the name themselves: macOS's

@@ -126,7 +126,7 @@ impl<K: Eq + Hash + Clone> SharedFlushes<K> {
 }
 
 /// Every directory flush of this process's atomic writes.
-pub static DIRECTORY_FLUSHES: LazyLock<SharedFlushes<super::sys::DirKey>> =
+pub static DIRECTORY_FLUSHES: LazyLock<SharedFlushes<super::platform::DirKey>> =
   LazyLock::new(SharedFlushes::default);
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! limit; then `ELOOP`). Nothing is ever joined or normalised as text.
 
 use super::Durability;
-use crate::sys::retry_interrupted as retry;
+use crate::errno::retry_interrupted as retry;
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use std::ffi::{OsStr, OsString};

@@ -20,11 +20,11 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-use unix as sys;
+use unix as platform;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
-use windows as sys;
+use windows as platform;
 
 use crate::atomic::{AtomicFile, Durability, WriteOptions};
 use crate::error::Result;
@@ -42,22 +42,11 @@ pub enum CopyMethod {
   Copy,
 }
 
-impl CopyMethod {
-  /// The name JavaScript sees: `"reflink"`, `"copy-range"`, `"copy"`.
-  pub fn name(self) -> &'static str {
-    match self {
-      CopyMethod::Reflink => "reflink",
-      CopyMethod::CopyRange => "copy-range",
-      CopyMethod::Copy => "copy",
-    }
-  }
-}
-
 /// Replaces `dest` with a copy of `src` (see the module docs), cloned where possible.
 /// Errors name the path they are about: `src` for opening and reading the source,
 /// `dest` for everything else.
 pub fn clone_or_copy(src: &Path, dest: &Path, durability: Durability) -> Result<CopyMethod> {
-  let source = sys::Source::open(src)?;
+  let source = platform::Source::open(src)?;
   let options = WriteOptions {
     durability,
     mode: source.mode(),
@@ -65,7 +54,7 @@ pub fn clone_or_copy(src: &Path, dest: &Path, durability: Durability) -> Result<
   };
   let mut method = CopyMethod::Copy;
   let file = AtomicFile::create_with(dest, &options, |site| {
-    let made = sys::fill(&source, site, dest)?;
+    let made = platform::fill(&source, site, dest)?;
     Ok(made.map(|(file, how)| {
       method = how;
       file

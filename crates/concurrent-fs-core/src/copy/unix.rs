@@ -3,8 +3,8 @@
 
 use super::CopyMethod;
 use crate::atomic::TempSite;
+use crate::errno::retry_interrupted as retry;
 use crate::error::{Error, Result};
-use crate::sys::retry_interrupted as retry;
 use rustix::fs::{self as rfs, FileType, Mode, OFlags, CWD};
 use std::fs::File;
 use std::io::{self, Read, Write};

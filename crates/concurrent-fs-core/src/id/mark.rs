@@ -24,12 +24,12 @@
 //! or older, and is then only as good as the clock after the reboot (as for any
 //! Snowflake generator). An empty file counts as no mark.
 
+use super::shared::{lock, shared, Registry};
 use crate::atomic::{self, Durability, WriteOptions};
 use crate::error::{Error, Result};
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How far ahead of the clock a holder reserves time.
 pub const RESERVATION_MS: i64 = 1000;
@@ -155,23 +155,8 @@ impl Drop for HeldMark {
 
 /// The marks of `worker`, shared by every generator and lease on it in this process.
 pub fn worker_marks(worker: u64) -> Arc<Mutex<WorkerMarks>> {
-  static WORKERS: OnceLock<Mutex<HashMap<u64, Weak<Mutex<WorkerMarks>>>>> = OnceLock::new();
-  let mut workers = lock(WORKERS.get_or_init(Default::default));
-  if let Some(marks) = workers.get(&worker).and_then(Weak::upgrade) {
-    return marks;
-  }
-  workers.retain(|_, marks| marks.strong_count() > 0);
-  let marks = Arc::new(Mutex::new(WorkerMarks::default()));
-  workers.insert(worker, Arc::downgrade(&marks));
-  marks
-}
-
-/// A poisoned lock only means another thread panicked while minting; the state itself
-/// is always consistent between statements that change it.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-  mutex
-    .lock()
-    .unwrap_or_else(|poisoned| poisoned.into_inner())
+  static WORKERS: Registry<u64, WorkerMarks> = OnceLock::new();
+  shared(&WORKERS, worker)
 }
 
 /// The mark in `path`: `None` if the file is missing or empty.

@@ -8,6 +8,7 @@
 //! - [`uuidv7`]: process-wide strictly increasing UUIDv7 values.
 //! - [`worker_id`]: a worker ID derived from the machine, without coordination.
 //! - [`clock`]: the time source all of them read, injectable for tests.
+//! - `shared`: the state the process's threads share per worker ID and per generator.
 //!
 //! The lease on a worker ID (an OS lock per ID) is built on the lock module by the
 //! TypeScript layer, which then holds the ID's mark here.
@@ -16,6 +17,7 @@ pub mod clock;
 mod error;
 pub mod layout;
 pub mod mark;
+mod shared;
 pub mod snowflake;
 pub mod uuidv7;
 pub mod worker_id;

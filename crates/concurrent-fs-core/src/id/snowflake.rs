@@ -19,10 +19,10 @@
 
 use super::clock::{Clock, SystemClock};
 use super::layout::{Layout, Parts};
-use super::mark::{self, lock, WorkerMarks};
+use super::mark::{self, WorkerMarks};
+use super::shared::{lock, shared, Registry};
 use super::IdError;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// What to do when the clock reads earlier than the last issued timestamp.
@@ -312,16 +312,8 @@ type SequenceKey = (u64, i64, Layout);
 
 /// The process-wide sequence of (worker ID, epoch, layout).
 fn shared_sequence(worker: u64, epoch_ms: i64, layout: Layout) -> Arc<Mutex<Sequence>> {
-  static SEQUENCES: OnceLock<Mutex<HashMap<SequenceKey, Weak<Mutex<Sequence>>>>> = OnceLock::new();
-  let mut sequences = lock(SEQUENCES.get_or_init(Default::default));
-  let key = (worker, epoch_ms, layout);
-  if let Some(state) = sequences.get(&key).and_then(Weak::upgrade) {
-    return state;
-  }
-  sequences.retain(|_, state| state.strong_count() > 0);
-  let state = Arc::new(Mutex::new(Sequence::default()));
-  sequences.insert(key, Arc::downgrade(&state));
-  state
+  static SEQUENCES: Registry<SequenceKey, Sequence> = OnceLock::new();
+  shared(&SEQUENCES, (worker, epoch_ms, layout))
 }
 
 fn backwards(behind_micros: i64) -> IdError {

@@ -103,11 +103,25 @@ pub enum LockKind {
   Exclusive,
 }
 
+/// How a wait for a lock ended. `L` is what an acquired wait hands over: the
+/// [`HeldLock`]. (The waiter thread decides an outcome, as `WaitOutcome<()>`, before
+/// it turns the wait's lock file into that lock.)
 #[derive(Debug)]
-pub enum WaitOutcome {
-  Acquired(HeldLock),
+pub enum WaitOutcome<L = HeldLock> {
+  Acquired(L),
   TimedOut,
   Cancelled,
+}
+
+impl<L> WaitOutcome<L> {
+  /// The same outcome, with `hand_over` applied to an acquired wait's lock.
+  pub fn map<M>(self, hand_over: impl FnOnce(L) -> M) -> WaitOutcome<M> {
+    match self {
+      WaitOutcome::Acquired(lock) => WaitOutcome::Acquired(hand_over(lock)),
+      WaitOutcome::TimedOut => WaitOutcome::TimedOut,
+      WaitOutcome::Cancelled => WaitOutcome::Cancelled,
+    }
+  }
 }
 
 /// Takes the lock if it is free now. `Ok(None)` means it is held elsewhere.
@@ -162,17 +176,6 @@ fn wait_blocking(
     Ok(Ok(WaitOutcome::TimedOut | WaitOutcome::Cancelled)) => Ok(None),
     Ok(Err(err)) => Err(err),
     Err(mpsc::RecvError) => unreachable!("the waiter thread always reports an outcome"),
-  }
-}
-
-/// Converts a JS-style timeout in ms (Infinity = forever) to a Duration. A finite
-/// timeout too long for a Duration (over ~584 billion years) is forever too: it must
-/// not panic (`Duration::from_secs_f64` would).
-pub fn timeout_from_ms(ms: f64) -> Option<Duration> {
-  if ms.is_finite() && ms >= 0.0 {
-    Duration::try_from_secs_f64(ms / 1000.0).ok()
-  } else {
-    None
   }
 }
 

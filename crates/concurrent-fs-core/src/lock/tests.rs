@@ -146,16 +146,6 @@ fn many_waiters_each_get_the_lock_once() {
 }
 
 #[test]
-fn timeouts_convert_from_js_milliseconds() {
-  assert_eq!(timeout_from_ms(f64::INFINITY), None);
-  assert_eq!(timeout_from_ms(0.0), Some(Duration::ZERO));
-  assert_eq!(timeout_from_ms(1500.0), Some(Duration::from_millis(1500)));
-  // Valid JS timeouts beyond what a Duration holds: forever, not a panic.
-  assert_eq!(timeout_from_ms(1e300), None);
-  assert_eq!(timeout_from_ms(f64::MAX), None);
-}
-
-#[test]
 fn a_lock_on_a_deleted_file_is_never_reported_held() {
   let dir = ScratchDir::new("lock-deleted");
   let path = dir.join("a.lock");

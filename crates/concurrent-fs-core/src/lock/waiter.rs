@@ -5,7 +5,7 @@
 //! expires the ones past their deadline, and reports each outcome exactly once.
 
 use super::file::{self, Attempt, LockFile};
-use super::release_events::{ReleaseEvents, Waker, WatchId};
+use super::release_events::{ReleaseEvents, Released, Waker, WatchId};
 use super::{LockKind, WaitOutcome};
 use crate::error::Result;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -121,6 +121,12 @@ fn run(mut events: ReleaseEvents) {
 
 /// Takes new commands, sleeps until something may have changed, then settles waits.
 fn run_once(events: &mut ReleaseEvents, pending: &mut Vec<Pending>) {
+  take_commands(events, pending);
+  let released = events.wait(time_to_next_check(pending));
+  retry(events, pending, &released);
+}
+
+fn take_commands(events: &mut ReleaseEvents, pending: &mut Vec<Pending>) {
   let commands = std::mem::take(&mut *COMMANDS.lock().unwrap_or_else(|e| e.into_inner()));
   for command in commands {
     match command {
@@ -138,40 +144,51 @@ fn run_once(events: &mut ReleaseEvents, pending: &mut Vec<Pending>) {
       Command::Cancel(id) => {
         if let Some(index) = pending.iter().position(|p| p.id == id) {
           let wait = pending.swap_remove(index);
-          finish(events, wait, Ok(None));
+          finish(events, wait, Ok(WaitOutcome::Cancelled));
         }
       }
     }
   }
-  let released = events.wait(time_to_next_check(pending));
+}
+
+/// Tries the waits whose lock file saw a release or whose poll is due, and ends those
+/// that got the lock, failed, or are past their deadline.
+fn retry(events: &mut ReleaseEvents, pending: &mut Vec<Pending>, released: &Released) {
   let now = Instant::now();
   let mut index = 0;
   while index < pending.len() {
     let wait = &mut pending[index];
     let signalled = released.all || wait.watch.is_some_and(|w| released.watches.contains(&w));
     let poll_due = now >= wait.next_poll;
-    let outcome = if signalled || poll_due || wait.expired(now) {
+    let found = if signalled || poll_due || wait.expired(now) {
       attempt(events, wait)
     } else {
       Ok(Attempt::Busy)
     };
-    match outcome {
-      Ok(Attempt::Busy | Attempt::Moved) if !wait.expired(now) => {
+    match ending(found, wait.expired(now)) {
+      None => {
         if poll_due {
           wait.poll_interval = (wait.poll_interval * 2).min(wait.poll_cap());
           wait.next_poll = now + wait.poll_interval;
         }
         index += 1;
       }
-      Ok(found) => {
+      Some(outcome) => {
         let wait = pending.swap_remove(index);
-        finish(events, wait, Ok(Some(found == Attempt::Held)));
-      }
-      Err(err) => {
-        let wait = pending.swap_remove(index);
-        finish(events, wait, Err(err));
+        finish(events, wait, outcome);
       }
     }
+  }
+}
+
+/// What an attempt means for its wait: `None` while it goes on. The outcome names no
+/// lock yet (`Acquired(())`): [`finish`] turns the wait's lock file into the held lock.
+fn ending(found: Result<Attempt>, expired: bool) -> Option<Result<WaitOutcome<()>>> {
+  match found {
+    Ok(Attempt::Held) => Some(Ok(WaitOutcome::Acquired(()))),
+    Ok(Attempt::Busy | Attempt::Moved) if expired => Some(Ok(WaitOutcome::TimedOut)),
+    Ok(Attempt::Busy | Attempt::Moved) => None,
+    Err(err) => Some(Err(err)),
   }
 }
 
@@ -234,31 +251,27 @@ fn begin(
     poll_interval: interval,
     done,
   };
-  match attempt(events, &mut wait) {
-    Ok(Attempt::Busy | Attempt::Moved) if !wait.expired(Instant::now()) => Some(wait),
-    Ok(found) => {
-      finish(events, wait, Ok(Some(found == Attempt::Held)));
-      None
-    }
-    Err(err) => {
-      finish(events, wait, Err(err));
+  let found = attempt(events, &mut wait);
+  match ending(found, wait.expired(Instant::now())) {
+    None => Some(wait),
+    Some(outcome) => {
+      finish(events, wait, outcome);
       None
     }
   }
 }
 
-/// `Ok(Some(true))` acquired, `Ok(Some(false))` timed out, `Ok(None)` cancelled.
-fn finish(events: &mut ReleaseEvents, wait: Pending, outcome: Result<Option<bool>>) {
+/// Ends a wait and reports its outcome; an acquired wait hands over its lock file.
+fn finish(events: &mut ReleaseEvents, wait: Pending, outcome: Result<WaitOutcome<()>>) {
   if let Some(watch) = wait.watch {
     events.unwatch(watch);
   }
-  let outcome = outcome.map(|acquired| match acquired {
-    Some(true) => {
-      wait.lock.withdraw();
-      WaitOutcome::Acquired(wait.lock.into_held())
-    }
-    Some(false) => WaitOutcome::TimedOut,
-    None => WaitOutcome::Cancelled,
+  let lock = wait.lock;
+  let outcome = outcome.map(|ended| {
+    ended.map(|()| {
+      lock.withdraw();
+      lock.into_held()
+    })
   });
   report(wait.done, outcome);
 }

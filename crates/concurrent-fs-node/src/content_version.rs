@@ -4,5 +4,5 @@ use napi_derive::napi;
 
 #[napi(catch_unwind)]
 pub fn content_version(data: &[u8]) -> String {
-  concurrent_fs_core::version::content_version(data)
+  concurrent_fs_core::content_version::content_version(data)
 }

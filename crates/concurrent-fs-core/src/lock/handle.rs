@@ -3,10 +3,22 @@
 //! lock and a close (see "Releasing" in the module docs of `lock`).
 
 use super::file::{self, Attempt, HeldLock, LockFile, MAX_MOVES};
+use super::waiter::Wait;
 use super::LockKind;
 use crate::error::Result;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// What [`LockHandle::acquire`] decided.
+#[derive(Debug)]
+pub enum Acquire {
+  /// Decided now: `true` when the lock is held, `false` when it is busy and the timeout
+  /// was zero (one try).
+  Settled(bool),
+  /// Busy: a wait to submit ([`Wait::submit`], or [`Wait::blocking`]); a won wait's
+  /// lock goes back to the handle through [`LockHandle::adopt`].
+  Waiting(Wait),
+}
 
 #[derive(Debug)]
 pub struct LockHandle {
@@ -74,15 +86,30 @@ impl LockHandle {
     Ok(false)
   }
 
-  /// Waits for the lock, blocking the calling thread; `false` when `timeout` passed.
-  pub fn lock_blocking(&mut self, timeout: Option<Duration>) -> Result<bool> {
+  /// The lock policy, decided here only: try first on the kept descriptor (an
+  /// uncontended acquire never reaches the waiter thread); a `timeout` of zero is that
+  /// one try; otherwise wait, up to `timeout` (`None`: forever). The wait takes the
+  /// lock file this try opened, so a contended acquire opens it once; until the wait
+  /// ends the handle has no open file.
+  pub fn acquire(&mut self, timeout: Option<Duration>) -> Result<Acquire> {
     if self.try_lock()? {
-      return Ok(true);
+      return Ok(Acquire::Settled(true));
     }
     if timeout == Some(Duration::ZERO) {
-      return Ok(false);
+      return Ok(Acquire::Settled(false));
     }
-    match super::wait_blocking(&self.path, self.kind, timeout)? {
+    let wait = Wait::new(self.file.take(), self.path.clone(), self.kind, timeout);
+    Ok(Acquire::Waiting(wait))
+  }
+
+  /// [`acquire`](Self::acquire), blocking the calling thread while it waits; `false`
+  /// when `timeout` passed.
+  pub fn lock_blocking(&mut self, timeout: Option<Duration>) -> Result<bool> {
+    let wait = match self.acquire(timeout)? {
+      Acquire::Settled(held) => return Ok(held),
+      Acquire::Waiting(wait) => wait,
+    };
+    match wait.blocking()? {
       Some(held) => {
         self.adopt(held);
         Ok(true)
@@ -91,8 +118,14 @@ impl LockHandle {
     }
   }
 
-  /// Takes over a lock won by a wait (`lock_async`) as this handle's hold; the
-  /// descriptor it held so far is closed.
+  /// The hold as a [`HeldLock`] (dropping it releases); `None` when not held.
+  pub fn into_held(mut self) -> Option<HeldLock> {
+    let file = self.file.take().filter(|_| self.held)?;
+    Some(file.into_held())
+  }
+
+  /// Takes over a lock won by a wait ([`Acquire::Waiting`]) as this handle's hold; the
+  /// descriptor it held so far, if any, is closed.
   pub fn adopt(&mut self, held: HeldLock) {
     self.file = Some(held.into_lock_file());
     self.held = true;

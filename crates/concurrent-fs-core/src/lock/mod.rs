@@ -42,8 +42,12 @@
 //! - Timeouts and cancellation are the waiter thread's own deadlines and commands; a
 //!   blocked `flock` call could be interrupted by neither.
 //!
-//! A blocking wait ([`lock_blocking`], for `acquireSync`) uses the same thread and parks
-//! the caller on a channel.
+//! Whether to wait at all is decided in one place, [`LockHandle::acquire`]: a try on
+//! the handle's kept descriptor settles an uncontended acquire on the caller's thread,
+//! a zero timeout is that one try, and only a contended acquire hands the handle's
+//! open lock file to the waiter thread (so it is opened once). A blocking wait
+//! ([`LockHandle::lock_blocking`], for `acquireSync`) is the same acquire with the
+//! caller parked on a channel.
 //!
 //! # Releasing
 //!
@@ -88,12 +92,11 @@ mod waiter;
 
 use crate::error::Result;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use file::HeldLock;
-pub use handle::LockHandle;
-pub use waiter::WaitHandle;
+pub use handle::{Acquire, LockHandle};
+pub use waiter::{Wait, WaitHandle};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockKind {
@@ -130,7 +133,8 @@ pub fn try_lock(path: &Path, kind: LockKind) -> Result<Option<HeldLock>> {
   file::try_lock(path, kind)
 }
 
-/// Waits for the lock on the waiter thread; `done` runs there when the wait ends.
+/// Waits for the lock on the waiter thread, without a first try here (see
+/// [`LockHandle::acquire`] for the policy); `done` runs there when the wait ends.
 /// `timeout` of `None` waits forever.
 pub fn lock_async<F>(
   path: PathBuf,
@@ -141,42 +145,19 @@ pub fn lock_async<F>(
 where
   F: FnOnce(Result<WaitOutcome>) + Send + 'static,
 {
-  let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-  waiter::submit(path, kind, deadline, Box::new(done))
+  Wait::new(None, path, kind, timeout).submit(done)
 }
 
-/// Waits for the lock, blocking the calling thread (not the waiter thread's others).
-/// `Ok(None)` means the timeout passed first.
+/// Takes the lock, waiting if need be ([`LockHandle::lock_blocking`]) with the calling
+/// thread blocked. `Ok(None)` means the timeout passed first.
 pub fn lock_blocking(
   path: &Path,
   kind: LockKind,
   timeout: Option<Duration>,
 ) -> Result<Option<HeldLock>> {
-  if let Some(held) = try_lock(path, kind)? {
-    return Ok(Some(held));
-  }
-  if timeout == Some(Duration::ZERO) {
-    return Ok(None);
-  }
-  wait_blocking(path, kind, timeout)
-}
-
-/// The waiting part of [`lock_blocking`]: on the waiter thread, the caller parked.
-fn wait_blocking(
-  path: &Path,
-  kind: LockKind,
-  timeout: Option<Duration>,
-) -> Result<Option<HeldLock>> {
-  let (tx, rx) = mpsc::channel();
-  let _handle = lock_async(path.to_path_buf(), kind, timeout, move |outcome| {
-    let _ = tx.send(outcome);
-  });
-  match rx.recv() {
-    Ok(Ok(WaitOutcome::Acquired(held))) => Ok(Some(held)),
-    Ok(Ok(WaitOutcome::TimedOut | WaitOutcome::Cancelled)) => Ok(None),
-    Ok(Err(err)) => Err(err),
-    Err(mpsc::RecvError) => unreachable!("the waiter thread always reports an outcome"),
-  }
+  let mut handle = LockHandle::new(path.to_path_buf(), kind);
+  handle.lock_blocking(timeout)?;
+  Ok(handle.into_held())
 }
 
 #[cfg(test)]

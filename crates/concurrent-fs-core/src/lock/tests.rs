@@ -336,3 +336,84 @@ fn a_handle_whose_lock_file_was_replaced_locks_the_new_file() {
   assert!(handle.try_lock().unwrap());
   assert!(exclusive(&path).is_none(), "held on the file at the path");
 }
+
+#[test]
+fn acquire_settles_a_free_lock_and_a_zero_timeout_without_waiting() {
+  let dir = ScratchDir::new("lock-acquire");
+  let path = dir.join("a.lock");
+  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
+  assert!(matches!(handle.acquire(None), Ok(Acquire::Settled(true))));
+  handle.release();
+  let holder = exclusive(&path).unwrap();
+  let busy = handle.acquire(Some(Duration::ZERO));
+  assert!(matches!(busy, Ok(Acquire::Settled(false))), "{busy:?}");
+  assert!(
+    handle.is_open(),
+    "one try: the descriptor stays for the next"
+  );
+  assert!(matches!(
+    handle.acquire(Some(Duration::from_millis(1))),
+    Ok(Acquire::Waiting(_))
+  ));
+  drop(holder);
+}
+
+/// The descriptor number of a handle's open lock file, read from its `Debug` (std's
+/// `File` shows its `fd`), so that the test needs no accessor in the product.
+#[cfg(unix)]
+fn descriptor_of(handle: &LockHandle) -> i32 {
+  let shown = format!("{handle:?}");
+  let digits = shown.split("fd: ").nth(1).expect("an open lock file");
+  let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap();
+  digits[..end].parse().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_contended_acquire_opens_the_lock_file_once() {
+  let dir = ScratchDir::new("lock-acquire-once");
+  let path = dir.join("a.lock");
+  let holder = exclusive(&path).unwrap();
+  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
+  assert!(!handle.try_lock().unwrap());
+  let tried = descriptor_of(&handle);
+  let Ok(Acquire::Waiting(wait)) = handle.acquire(None) else {
+    panic!("the lock is busy")
+  };
+  assert!(!handle.is_open(), "the wait took the handle's lock file");
+  let (tx, rx) = mpsc::channel();
+  let _wait = wait.submit(move |outcome| tx.send(outcome).unwrap());
+  drop(holder);
+  let outcome = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+  let Ok(WaitOutcome::Acquired(held)) = outcome else {
+    panic!("{outcome:?}")
+  };
+  // Had the waiter opened the file itself, the handle's descriptor (still open then)
+  // would have kept this number from it.
+  assert_eq!(held.raw_fd(), tried, "the wait locked the descriptor tried");
+  handle.adopt(held);
+  assert_eq!(descriptor_of(&handle), tried);
+}
+
+#[test]
+fn a_wait_handed_a_deleted_lock_file_waits_for_the_new_file() {
+  let dir = ScratchDir::new("lock-acquire-deleted");
+  let path = dir.join("a.lock");
+  let first = exclusive(&path).unwrap();
+  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
+  let Ok(Acquire::Waiting(wait)) = handle.acquire(Some(Duration::from_millis(50))) else {
+    panic!("the lock is busy")
+  };
+  // The wait holds the old file; it is deleted and a newcomer locks the new one, then
+  // the old one is released: its lock is free, but it is not the lock at the path.
+  std::fs::remove_file(&path).unwrap();
+  let newcomer = exclusive(&path).expect("the new file is free");
+  drop(first);
+  let (tx, rx) = mpsc::channel();
+  let _wait = wait.submit(move |outcome| tx.send(outcome).unwrap());
+  let outcome = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+  assert!(matches!(outcome, Ok(WaitOutcome::TimedOut)), "{outcome:?}");
+  drop(newcomer);
+  assert!(matches!(handle.acquire(None), Ok(Acquire::Settled(true))));
+  assert!(exclusive(&path).is_none(), "held on the file at the path");
+}

@@ -4,14 +4,14 @@
 //! pending wait, retries the ones whose lock file saw a release (or whose poll is due),
 //! expires the ones past their deadline, and reports each outcome exactly once.
 
-use super::file::{self, Attempt, LockFile};
+use super::file::{self, Attempt, HeldLock, LockFile};
 use super::release_events::{ReleaseEvents, Released, Waker, WatchId};
 use super::{LockKind, WaitOutcome};
 use crate::error::Result;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 type Done = Box<dyn FnOnce(Result<WaitOutcome>) + Send>;
@@ -22,14 +22,34 @@ const WATCHED_POLL: (Duration, Duration) = (Duration::from_millis(20), Duration:
 const UNWATCHED_POLL: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(16));
 
 enum Command {
-  Wait {
-    id: u64,
-    path: PathBuf,
-    kind: LockKind,
-    deadline: Option<Instant>,
-    done: Done,
-  },
+  Wait { id: u64, wait: Wait, done: Done },
   Cancel(u64),
+}
+
+/// A wait not yet handed to the waiter thread (see `LockHandle::acquire`).
+/// [`Wait::submit`] hands it over; dropping it instead closes its lock file.
+#[derive(Debug)]
+pub struct Wait {
+  lock: LockSource,
+  kind: LockKind,
+  deadline: Option<Instant>,
+}
+
+/// What a wait locks: the file its caller's failed try opened, so that a contended
+/// acquire opens the lock file once, or a path, when the caller has no open file.
+#[derive(Debug)]
+enum LockSource {
+  Open(LockFile),
+  Path(PathBuf),
+}
+
+impl LockSource {
+  fn open(self) -> Result<LockFile> {
+    match self {
+      LockSource::Open(lock) => Ok(lock),
+      LockSource::Path(path) => file::open(&path),
+    }
+  }
 }
 
 static COMMANDS: Mutex<Vec<Command>> = Mutex::new(Vec::new());
@@ -49,21 +69,51 @@ impl WaitHandle {
   }
 }
 
-pub(super) fn submit(
-  path: PathBuf,
-  kind: LockKind,
-  deadline: Option<Instant>,
-  done: Done,
-) -> WaitHandle {
-  let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-  send(Command::Wait {
-    id,
-    path,
-    kind,
-    deadline,
-    done,
-  });
-  WaitHandle { id }
+impl Wait {
+  /// A wait on `lock`, an open lock file (its first try on the waiter thread follows
+  /// the announcement, see [`begin`]), or on `path` when `lock` is `None`. `timeout` of
+  /// `None` waits forever.
+  pub(super) fn new(
+    lock: Option<LockFile>,
+    path: PathBuf,
+    kind: LockKind,
+    timeout: Option<Duration>,
+  ) -> Self {
+    Wait {
+      lock: lock.map_or(LockSource::Path(path), LockSource::Open),
+      kind,
+      deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
+    }
+  }
+
+  /// Hands the wait to the waiter thread; `done` runs there when it ends.
+  pub fn submit<F>(self, done: F) -> WaitHandle
+  where
+    F: FnOnce(Result<WaitOutcome>) + Send + 'static,
+  {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    send(Command::Wait {
+      id,
+      wait: self,
+      done: Box::new(done),
+    });
+    WaitHandle { id }
+  }
+
+  /// Waits on the waiter thread with the calling thread parked; `Ok(None)` when the
+  /// timeout passed first.
+  pub fn blocking(self) -> Result<Option<HeldLock>> {
+    let (tx, rx) = mpsc::channel();
+    let _handle = self.submit(move |outcome| {
+      let _ = tx.send(outcome);
+    });
+    match rx.recv() {
+      Ok(Ok(WaitOutcome::Acquired(held))) => Ok(Some(held)),
+      Ok(Ok(WaitOutcome::TimedOut | WaitOutcome::Cancelled)) => Ok(None),
+      Ok(Err(err)) => Err(err),
+      Err(mpsc::RecvError) => unreachable!("the waiter thread always reports an outcome"),
+    }
+  }
 }
 
 fn send(command: Command) {
@@ -130,14 +180,8 @@ fn take_commands(events: &mut ReleaseEvents, pending: &mut Vec<Pending>) {
   let commands = std::mem::take(&mut *COMMANDS.lock().unwrap_or_else(|e| e.into_inner()));
   for command in commands {
     match command {
-      Command::Wait {
-        id,
-        path,
-        kind,
-        deadline,
-        done,
-      } => {
-        if let Some(wait) = begin(events, id, path, kind, deadline, done) {
+      Command::Wait { id, wait, done } => {
+        if let Some(wait) = begin(events, id, wait, done) {
           pending.push(wait);
         }
       }
@@ -216,18 +260,17 @@ fn reopen(events: &mut ReleaseEvents, wait: &mut Pending) -> Result<()> {
   Ok(())
 }
 
-/// Opens the lock file, announces the wait, watches the file, then tries once: the
-/// announcement and the watch come first so that a release between a failed try and
-/// them cannot be missed (see "Releasing" in the module docs of `lock`).
-fn begin(
-  events: &mut ReleaseEvents,
-  id: u64,
-  path: PathBuf,
-  kind: LockKind,
-  deadline: Option<Instant>,
-  done: Done,
-) -> Option<Pending> {
-  let lock = match file::open(&path) {
+/// Opens the lock file unless the caller's is given, announces the wait, watches the
+/// file, then tries once: the announcement and the watch come first so that a release
+/// between a failed try (the caller's, or this one) and them cannot be missed (see
+/// "Releasing" in the module docs of `lock`).
+fn begin(events: &mut ReleaseEvents, id: u64, wait: Wait, done: Done) -> Option<Pending> {
+  let Wait {
+    lock,
+    kind,
+    deadline,
+  } = wait;
+  let lock = match lock.open() {
     Ok(lock) => lock,
     Err(err) => {
       report(done, Err(err));
@@ -235,7 +278,7 @@ fn begin(
     }
   };
   lock.announce();
-  let watch = events.watch(&path);
+  let watch = events.watch(lock.path());
   let interval = if watch.is_some() {
     WATCHED_POLL.0
   } else {

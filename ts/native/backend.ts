@@ -78,13 +78,13 @@ function nativeLock(binding: NativeBinding, path: string, shared: boolean): OsLo
       }
     },
     async lock(timeoutMs, signal) {
-      // Uncontended: settle on this thread, without a trip through the waiter thread.
-      if (call(() => binding.lockTry(handle))) return true;
-      if (timeoutMs === 0) return false;
+      // The core decides (binding.lockAcquire): settled at once, or a promise when it waits.
+      const acquired = call(() => binding.lockAcquire(handle, timeoutMs));
+      if (typeof acquired === 'boolean') return acquired;
       const cancel = () => binding.lockCancel(handle);
       signal?.addEventListener('abort', cancel, { once: true });
       try {
-        const outcome = await callAsync(() => binding.lockWait(handle, timeoutMs));
+        const outcome = await callAsync(() => acquired);
         if (outcome === 'cancelled' && signal) throw abortError(signal);
         return outcome === 'acquired';
       } finally {

@@ -6,11 +6,14 @@
 //! and an uncontended lock cycle is two calls. The handle's finalizer (garbage
 //! collection, or the environment's teardown) closes the lock file.
 //!
-//! `lockWait` returns a promise settled from the core's waiter thread through a
-//! threadsafe deferred: no libuv threadpool thread is held while waiting.
+//! The lock policy (try first, a zero timeout is one try, else wait) is the core's
+//! `LockHandle::acquire`; this binding only converts its answer. `lockAcquire` returns
+//! a boolean when the acquire settled at once, and only when it waits a promise,
+//! settled from the core's waiter thread through a threadsafe deferred: no libuv
+//! threadpool thread is held while waiting.
 
 use crate::error::to_napi;
-use concurrent_fs_core::lock::{self, LockHandle, WaitHandle};
+use concurrent_fs_core::lock::{self, Acquire, LockHandle, WaitHandle};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,7 +37,7 @@ impl From<LockKind> for lock::LockKind {
   }
 }
 
-/// How a `lockWait` ended.
+/// How a `lockAcquire` that waited ended.
 #[napi(string_enum = "kebab-case")]
 pub enum WaitOutcome {
   /// The lock is held.
@@ -103,27 +106,32 @@ pub fn lock_sync(lock: &External<LockObject>, timeout_ms: f64) -> Result<bool> {
   lock.handle().lock_blocking(timeout).map_err(to_napi)
 }
 
-/// Waits on the core's waiter thread, holding no threadpool thread.
+/// Takes the lock, waiting up to the timeout (ms, Infinity = none; 0 = one try):
+/// `true`/`false` when decided at once (taken, or busy with a zero timeout), else a
+/// promise of how the wait on the core's waiter thread ended.
 #[napi(
   catch_unwind,
   ts_args_type = "lock: ExternalObject<'LockObject'>, timeoutMs: number",
-  ts_return_type = "Promise<WaitOutcome>"
+  ts_return_type = "boolean | Promise<WaitOutcome>"
 )]
-pub fn lock_wait<'env>(
+pub fn lock_acquire<'env>(
   env: &'env Env,
   lock: &External<LockObject>,
   timeout_ms: f64,
-) -> Result<Object<'env>> {
-  // Everything that could fail comes before the deferred exists: a deferred dropped
-  // unsettled leaves a promise that never settles and keeps the process alive.
-  let timeout = timeout_from_ms(timeout_ms);
-  let (path, kind) = {
-    let handle = lock.handle();
-    (handle.path().to_path_buf(), handle.kind())
+) -> Result<Either<bool, Object<'env>>> {
+  let acquired = lock
+    .handle()
+    .acquire(timeout_from_ms(timeout_ms))
+    .map_err(to_napi)?;
+  let wait = match acquired {
+    Acquire::Settled(held) => return Ok(Either::A(held)),
+    Acquire::Waiting(wait) => wait,
   };
-  let slot = lock.handle.clone();
+  // Nothing may fail once the deferred exists: a deferred dropped unsettled leaves a
+  // promise that never settles and keeps the process alive.
   let (deferred, promise) = env.create_deferred::<WaitOutcome, Settle>()?;
-  let wait = lock::lock_async(path, kind, timeout, move |outcome| match outcome {
+  let slot = lock.handle.clone();
+  let wait = wait.submit(move |outcome| match outcome {
     Ok(lock::WaitOutcome::Acquired(held)) => {
       slot.lock().unwrap_or_else(|e| e.into_inner()).adopt(held);
       deferred.resolve(|_| Ok(WaitOutcome::Acquired));
@@ -133,10 +141,10 @@ pub fn lock_wait<'env>(
     Err(err) => deferred.reject(to_napi(err)),
   });
   lock.set_wait(Some(wait));
-  Ok(promise)
+  Ok(Either::B(promise))
 }
 
-/// Ends a pending `lockWait` (its promise resolves to `'cancelled'`, or to `'acquired'`
+/// Ends a pending `lockAcquire` wait (its promise resolves to `'cancelled'`, or to `'acquired'`
 /// if the lock won the race).
 #[napi(catch_unwind, ts_args_type = "lock: ExternalObject<'LockObject'>")]
 pub fn lock_cancel(lock: &External<LockObject>) {

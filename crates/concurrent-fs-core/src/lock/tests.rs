@@ -368,18 +368,30 @@ fn descriptor_of(handle: &LockHandle) -> i32 {
   digits[..end].parse().unwrap()
 }
 
+/// A lock file held by someone else, and a handle on it.
+fn contended(name: &str) -> (ScratchDir, PathBuf, HeldLock, LockHandle) {
+  let dir = ScratchDir::new(name);
+  let path = dir.join("a.lock");
+  let holder = exclusive(&path).unwrap();
+  let handle = LockHandle::new(path.clone(), LockKind::Exclusive);
+  (dir, path, holder, handle)
+}
+
+/// The wait an acquire of a busy lock returns.
+fn must_wait(handle: &mut LockHandle, timeout: Option<Duration>) -> Wait {
+  match handle.acquire(timeout) {
+    Ok(Acquire::Waiting(wait)) => wait,
+    other => panic!("the lock is busy: {other:?}"),
+  }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_contended_acquire_opens_the_lock_file_once() {
-  let dir = ScratchDir::new("lock-acquire-once");
-  let path = dir.join("a.lock");
-  let holder = exclusive(&path).unwrap();
-  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
+  let (_dir, _path, holder, mut handle) = contended("lock-acquire-once");
   assert!(!handle.try_lock().unwrap());
   let tried = descriptor_of(&handle);
-  let Ok(Acquire::Waiting(wait)) = handle.acquire(None) else {
-    panic!("the lock is busy")
-  };
+  let wait = must_wait(&mut handle, None);
   assert!(!handle.is_open(), "the wait took the handle's lock file");
   let (tx, rx) = mpsc::channel();
   let _wait = wait.submit(move |outcome| tx.send(outcome).unwrap());
@@ -397,13 +409,8 @@ fn a_contended_acquire_opens_the_lock_file_once() {
 
 #[test]
 fn a_wait_handed_a_deleted_lock_file_waits_for_the_new_file() {
-  let dir = ScratchDir::new("lock-acquire-deleted");
-  let path = dir.join("a.lock");
-  let first = exclusive(&path).unwrap();
-  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
-  let Ok(Acquire::Waiting(wait)) = handle.acquire(Some(Duration::from_millis(50))) else {
-    panic!("the lock is busy")
-  };
+  let (_dir, path, first, mut handle) = contended("lock-acquire-deleted");
+  let wait = must_wait(&mut handle, Some(Duration::from_millis(50)));
   // The wait holds the old file; it is deleted and a newcomer locks the new one, then
   // the old one is released: its lock is free, but it is not the lock at the path.
   std::fs::remove_file(&path).unwrap();

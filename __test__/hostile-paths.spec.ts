@@ -15,13 +15,12 @@
 //   link to the old file keeps the old content; replacing needs a writable directory
 //   (EACCES where fs.writeFile could write in place); flushing a directory
 //   (`durability` 'data'/'full') needs to open it for reading (EACCES in a `-wx` one).
-import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AS_NOBODY, packageRootForNobody } from './helpers/as-nobody';
-import { ROOT } from './helpers/spawn';
+import { unprivileged } from './helpers/as-nobody';
+import { runFixture, runSync, stdoutOf } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { build, closeAll, ROOT_MARK, snapshot, type Tree, tempFiles } from './helpers/tree';
 
@@ -327,27 +326,10 @@ interface Observed {
   impls: Record<(typeof IMPLS)[number], { outcome: Outcome; tree: Record<string, string> }>;
 }
 
-function runChild(impl: string, jobsFile: string): Promise<Outcome[]> {
+async function runChild(impl: string, jobsFile: string): Promise<Outcome[]> {
   // As another user, the child loads a copy of the package it can reach (see as-nobody.ts).
-  const root = IS_ROOT ? packageRootForNobody() : ROOT;
-  const fixture = join(root, '__test__', 'fixtures', 'hostile-child.cjs');
-  const [command, ...args] = [...(IS_ROOT ? AS_NOBODY : []), process.execPath, fixture, impl, jobsFile];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code !== 0) reject(new Error(`${impl} child died (${code ?? signal}): ${stderr}`));
-      else resolve(JSON.parse(stdout.trim()) as Outcome[]);
-    });
-  });
+  const run = await runFixture('hostile-child.cjs', [impl, jobsFile], unprivileged());
+  return JSON.parse(stdoutOf(run, `${impl} child`).trim()) as Outcome[];
 }
 
 async function runBatch(cases: Case[]): Promise<Observed[]> {
@@ -380,7 +362,7 @@ async function runBatch(cases: Case[]): Promise<Observed[]> {
     observed.push({ original: `${i}/original`, ref, refJob: refs.get(ref)!, copies: IMPLS.map((impl) => `${i}/${impl}-${n}`) });
   }
   for (const [name, list] of Object.entries(jobs)) writeFileSync(join(root, `${name}.json`), JSON.stringify(list));
-  if (IS_ROOT) spawnSyncChecked('chown', ['-hR', '65534:65534', root]);
+  if (IS_ROOT) runChecked('chown', ['-hR', '65534:65534', root]);
   try {
     const [reference, native, js] = await Promise.all(['fs', ...IMPLS].map((impl) => runChild(impl, join(root, `${impl}.json`))));
     const outcomes = [native!, js!];
@@ -399,9 +381,8 @@ async function runBatch(cases: Case[]): Promise<Observed[]> {
   }
 }
 
-function spawnSyncChecked(command: string, args: string[]): void {
-  const run = spawnSync(command, args, { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`${command} failed: ${run.stderr}`);
+function runChecked(command: string, args: string[]): void {
+  stdoutOf(runSync([command, ...args]), command);
 }
 
 // ---------------------------------------------------------------------------

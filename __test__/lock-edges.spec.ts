@@ -1,12 +1,12 @@
 // Locks at the edges (issue 11): deleted lock files, native and fallback processes on one
 // path, aliases in lockMany, one object used concurrently, nested withLock, lock paths
 // that are not regular files. Counted with real processes where the claim is about them.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { ROOT } from './helpers/spawn';
+import { ROOT, runSync } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { allSucceed, type Impl, startTogether, startWorker } from './helpers/worker';
 
@@ -101,7 +101,7 @@ describe.runIf(LINUX)('native and fallback processes on one lock file', () => {
       ids.push(Number(await worker.line()));
     }
     expect(new Set(ids).size).toBe(impls.length);
-    for (const w of workers) w.child.stdin.end();
+    for (const w of workers) w.process.stdin.end();
     await allSucceed(workers);
   });
 });
@@ -116,7 +116,7 @@ describe.each(IMPLEMENTATIONS)('%s: lock paths that are not lock files', (impl) 
       const codes = [];
       try { new cfs.FileLock(process.env.P).tryAcquire(); } catch (e) { codes.push(e.code); }
       cfs.withLock(process.env.P, () => {}).catch((e) => { codes.push(e.code); console.log(codes.join(' ')); });`;
-    const run = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, P: fifo }, encoding: 'utf8', timeout: 20_000 });
+    const run = runSync([process.execPath, '-e', script], { env: { P: fifo }, timeout: 20_000 });
     expect(run.signal).toBe(null);
     expect(run.stdout.trim()).toBe('EINVAL EINVAL');
   });

@@ -1,15 +1,13 @@
 // The merge queue (ts/workspaces/merge.ts) and conflict finder (conflicts.ts) on real
 // repositories with the installed git. Concurrent merges come from separate processes
 // started at once; every claim is counted in the target's history afterwards.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect, it } from 'vitest';
-import { type Child, talkTo } from './helpers/child';
-import { describeWith, startProcess } from './helpers/foreign';
+import { describeWith } from './helpers/foreign';
 import { addWorktree, commit, GIT_MISSING, git, makeRepo, worktreeState } from './helpers/git-repo';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, isAlive, runNode } from './helpers/spawn';
+import { type Child, isAlive, runNode, startFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const { openRepo } = require('../dist/workspaces/repo.js') as typeof import('../ts/workspaces/repo');
@@ -45,7 +43,7 @@ function timesMerged(repo: string, ref: string, tip: string): number {
 }
 
 function startMerger(impl: string, repo: string, options: object): Child {
-  return startProcess(process.execPath, [join(FIXTURES, 'ws-merger.cjs'), impl, repo, JSON.stringify(options)]);
+  return startFixture('ws-merger.cjs', [impl, repo, JSON.stringify(options)]);
 }
 
 describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
@@ -325,8 +323,8 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
       const check = round % 2 ? { check: ['true'] } : {};
       // Rounds 0,1 kill the merger only, 2,3 its whole group (git children too), and so on.
       // Its own process group, so that the group can be killed without the test runner.
-      const args = [join(FIXTURES, 'ws-merger.cjs'), 'native', repo, JSON.stringify({ branch: 'agent/k', ...check })];
-      const merger = talkTo(spawn(process.execPath, args, { detached: true }), 'merger');
+      const args = ['native', repo, JSON.stringify({ branch: 'agent/k', ...check })];
+      const merger = startFixture('ws-merger.cjs', args, { detached: true });
       expect(await merger.nextLine()).toBe('ready');
       merger.send('go');
       // Fault injection, not synchronisation: a kill anywhere from before the lock to after the merge.

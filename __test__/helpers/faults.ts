@@ -113,7 +113,7 @@ export async function runFaulted(
 ): Promise<Run> {
   const logFile = options.trace ? join(tmpdir(), `cfs-fault-log-${process.pid}-${Math.random().toString(16).slice(2)}`) : undefined;
   const trace = options.trace && logFile ? { glob: options.trace, log: logFile } : undefined;
-  const run = await runFixture(fixture, args, { ...options.env, ...shimEnv(options.fault, trace) });
+  const run = await runFixture(fixture, args, { env: { ...options.env, ...shimEnv(options.fault, trace) } });
   let log: string[] = [];
   if (logFile && existsSync(logFile)) {
     log = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);

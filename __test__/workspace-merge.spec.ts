@@ -42,6 +42,15 @@ function timesMerged(repo: string, ref: string, tip: string): number {
   return parents.filter((line) => line.split(' ').slice(2).includes(tip)).length;
 }
 
+/** A repository whose `branch` is one commit (`files`) ahead of main, with HEAD detached. */
+function branchAhead(branch: string, files: Record<string, string>, message: string) {
+  const repo = makeRepo();
+  const wt = addWorktree(repo, branch);
+  const tip = commit(wt, files, message);
+  git(repo, 'checkout', '-q', '--detach');
+  return { repo, wt, tip };
+}
+
 function startMerger(impl: string, repo: string, options: object): Child {
   return startFixture('ws-merger.cjs', [impl, repo, JSON.stringify(options)]);
 }
@@ -100,10 +109,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   }
 
   it('a clean branch: a merge commit with both parents, message naming the branch', async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    const tip = commit(wt, { 'a.txt': 'a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo, tip } = branchAhead('agent/a', { 'a.txt': 'a\n' }, 'a');
     const ctx = await open(repo);
     const old = git(repo, 'rev-parse', 'main');
     const result = await mergeBranch(ctx, { branch: 'agent/a' });
@@ -208,10 +214,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   });
 
   it('a failing check: check-failed with its output, the target unmoved, the scratch worktree gone', async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    commit(wt, { 'a.txt': 'from a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo } = branchAhead('agent/a', { 'a.txt': 'from a\n' }, 'a');
     const ctx = await open(repo);
     const old = git(repo, 'rev-parse', 'main');
     const registered = worktrees(repo);
@@ -238,10 +241,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   });
 
   it('a running check holds the queue lock, not the repo lock; aborted: rejects with AbortError, its process stopped, target unmoved, scratch worktree gone', async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    commit(wt, { 'a.txt': 'a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo } = branchAhead('agent/a', { 'a.txt': 'a\n' }, 'a');
     const ctx = await open(repo);
     const old = git(repo, 'rev-parse', 'main');
     const registered = worktrees(repo);
@@ -262,10 +262,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   });
 
   it('a merger SIGKILLed mid-check: its queue lock frees at once, and the next merge removes its scratch worktree', async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    commit(wt, { 'a.txt': 'a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo } = branchAhead('agent/a', { 'a.txt': 'a\n' }, 'a');
     const registered = worktrees(repo);
     const mark = join(tempDir('ws-check'), 'started');
     const script = `require('fs').writeFileSync(${JSON.stringify(mark)}, String(process.pid)); setInterval(() => {}, 1000)`;
@@ -288,10 +285,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   });
 
   it("a scratch worktree whose add was killed (a directory without .git, a registration without its directory, both 'locked: initializing') is removed by the next merge", async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    commit(wt, { 'a.txt': 'a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo } = branchAhead('agent/a', { 'a.txt': 'a\n' }, 'a');
     const registered = worktrees(repo);
     const ctx = await open(repo);
     const scratch = join(ctx.stateRoot, 'merge-check', 'main');

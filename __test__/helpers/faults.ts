@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, ROOT, runFixture } from './spawn';
+import { FIXTURES, runFixture, runSync } from './spawn';
 
 const LINUX = process.platform === 'linux';
 
@@ -135,12 +135,8 @@ export function report<T = Record<string, unknown>>(run: Run): T {
  * (the trace, when one is printed to stderr).
  */
 export function runStraced(straceArgs: string[], script: string, env: Record<string, string> = {}) {
-  const run = spawnSync('strace', [...straceArgs, '--', process.execPath, '-e', script], {
-    cwd: ROOT,
-    env: { ...process.env, ...FAULT_ENV, ...env },
-    encoding: 'utf8',
-  });
-  return { code: run.status, signal: run.signal, stdout: run.stdout, trace: run.stderr.split('\n') };
+  const run = runSync(['strace', ...straceArgs, '--', process.execPath, '-e', script], { env: { ...FAULT_ENV, ...env } });
+  return { code: run.code, signal: run.signal, stdout: run.stdout, trace: run.stderr.split('\n') };
 }
 
 /** A glob for the temp files of `target` (`.<basename>.<12 hex>.tmp` in its directory). */

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AS_NOBODY, packageRootForNobody } from './helpers/as-nobody';
+import { unprivileged } from './helpers/as-nobody';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { ROOT } from './helpers/spawn';
+import { runSync } from './helpers/spawn';
 import { names, tempDir } from './helpers/tmp';
 import { allSucceed, startTogether, startWorker } from './helpers/worker';
 
@@ -141,7 +140,7 @@ describe.each(IMPLEMENTATIONS)('atomic writes (%s)', (impl) => {
       const writer = startWorker(impl, 'crash-writer', path, size);
       await writer.line((l) => l === 'writing');
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 40)); // the random moment of the crash
-      writer.child.kill('SIGKILL');
+      writer.process.kill('SIGKILL');
       expect((await writer.exited).signal).toBe('SIGKILL');
       const content = readFileSync(path);
       expect(
@@ -257,12 +256,10 @@ describe.each(IMPLEMENTATIONS)('atomic writes (%s)', (impl) => {
       const path = join(dir, 'f');
       writeFileSync(path, 'old');
       chmodSync(dir, 0o555);
-      const asNobody = process.getuid?.() === 0 ? AS_NOBODY : [];
-      const root = asNobody.length > 0 ? packageRootForNobody() : ROOT;
+      const { wrapper, root } = unprivileged();
       const entry = join(root, 'dist', impl === 'js' ? 'js.js' : 'native.js');
       const script = `try { require(${JSON.stringify(entry)}).atomicWriteSync(${JSON.stringify(path)}, 'new') } catch (e) { console.log(e.code) }`;
-      const [command, ...args] = [...asNobody, process.execPath, '-e', script];
-      const run = spawnSync(command!, args, { cwd: root, encoding: 'utf8' });
+      const run = runSync([...wrapper, process.execPath, '-e', script], { cwd: root });
       chmodSync(dir, 0o755);
       expect(run.stdout.trim()).toBe('EACCES');
       expect(readFileSync(path, 'utf8')).toBe('old');

@@ -1,7 +1,7 @@
 // `concurrent-fs id --json` and `concurrent-fs completion bash|zsh|fish`.
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/cli';
+import { runSync } from './helpers/spawn';
 
 describe('concurrent-fs id --json', () => {
   it.each(['snowflake', 'uuidv7'])('prints one {"id","format"} object a line, increasing (%s)', async (format) => {
@@ -40,9 +40,9 @@ function bashComplete(words: string[]): string[] {
     "$func" concurrent-fs "\${COMP_WORDS[COMP_CWORD]}" "\${COMP_WORDS[COMP_CWORD-1]}"
     printf '%s\\n' "\${COMPREPLY[@]}"
   `;
-  const run = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  const run = runSync(['bash', '-c', script]);
   expect(run.stderr).toBe('');
-  expect(run.status).toBe(0);
+  expect(run.code).toBe(0);
   const [registration, ...replies] = run.stdout.trim().split('\n');
   expect(registration).toMatch(/^complete .*-F \S+ concurrent-fs$/);
   return replies.filter((r) => r !== '');

@@ -1,11 +1,11 @@
 // `concurrent-fs ws ...` and `concurrent-fs git -- ...` as real processes against
 // dist/cli.js, on real git repositories.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { runCli, startCli } from './helpers/cli';
 import { describeWith } from './helpers/foreign';
+import { startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { GIT_MISSING, git, makeRepo } from './helpers/ws';
 
@@ -80,7 +80,7 @@ describeWith(GIT_MISSING, 'concurrent-fs ws', () => {
 
   it('create --owner-pid: owned while that process lives, free at its death', async () => {
     const repo = makeRepo();
-    const owner = spawn(process.execPath, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const owner = startNode('process.stdin.resume()').process;
     const created = await runCli(['ws', 'create', 'eve', '--owner-pid', String(owner.pid), '--repo', repo.dir]);
     expect(created.code).toBe(0);
     const busy = await runCli(['ws', 'run', 'eve', '--repo', repo.dir, '--', 'true']);

@@ -1,13 +1,12 @@
 // The `concurrent-fs` command line, run as real processes against dist/cli.js.
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { startNode } from './helpers/child';
 import { CLI, runCli, startCli } from './helpers/cli';
 import { load } from './helpers/impls';
+import { run, runSync, startNode } from './helpers/spawn';
 import { names, tempDir } from './helpers/tmp';
 
 // The CLI runs the native implementation (see startCli), so the test holds native locks.
@@ -24,15 +23,9 @@ function firstIntruder(block: string[], tag: string): string | undefined {
 }
 
 /** Runs `sh -c script`; resolves with its exit status and stderr. */
-function runShell(script: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const shell = spawn('sh', ['-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    shell.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    shell.on('close', (code) => resolve({ code, stderr }));
-  });
+async function runShell(script: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const { code, stderr } = await run(['sh', '-c', script], { env });
+  return { code, stderr };
 }
 
 describe('concurrent-fs lock', () => {
@@ -227,17 +220,13 @@ describe('concurrent-fs lock', () => {
   });
 });
 
-const hasFlock = spawnSync('flock', ['--version']).status === 0;
+const hasFlock = runSync(['flock', '--version']).code === 0;
 
 describe.skipIf(!hasFlock)('concurrent-fs lock speaks util-linux flock(1)', () => {
   /** Runs the same arguments through flock(1) and through `concurrent-fs lock`. */
   const both = (args: string[]) => {
-    const env = { ...process.env, SHELL: '/bin/sh', CONCURRENT_FS_IMPL: undefined };
-    const run = (file: string, argv: string[]) => {
-      const r = spawnSync(file, argv, { env, encoding: 'utf8' });
-      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-    };
-    return { flock: run('flock', args), ours: run(process.execPath, [CLI, 'lock', ...args]) };
+    const env = { SHELL: '/bin/sh', CONCURRENT_FS_IMPL: undefined };
+    return { flock: runSync(['flock', ...args], { env }), ours: runSync([process.execPath, CLI, 'lock', ...args], { env }) };
   };
 
   /** Runs `fn` while this process holds `path` (native locks are flock(2) locks, as flock(1)'s). */

@@ -34,10 +34,12 @@ describe.skipIf(!FAKETIME)('IDs while the wall clock steps back (libfaketime)', 
     const clockFile = join(tempDir(), 'faketime');
     writeFileSync(clockFile, '+0');
     const run = await runFixture('clock-skew.cjs', [impl, clockFile], {
-      LD_PRELOAD: FAKETIME,
-      FAKETIME_TIMESTAMP_FILE: clockFile,
-      FAKETIME_NO_CACHE: '1',
-      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      env: {
+        LD_PRELOAD: FAKETIME,
+        FAKETIME_TIMESTAMP_FILE: clockFile,
+        FAKETIME_NO_CACHE: '1',
+        FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      },
     });
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const steps = JSON.parse(run.stdout) as StepReport[];

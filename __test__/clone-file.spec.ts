@@ -7,8 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProcess } from './helpers/foreign';
-import { FIXTURES } from './helpers/spawn';
+import { startFixture } from './helpers/spawn';
 import { names, tempDir } from './helpers/tmp';
 
 type Backend = import('../ts/backend').Backend;
@@ -93,7 +92,7 @@ for (const [impl, backend] of BACKENDS) {
       writeFileSync(b, randomBytes(300 << 10));
       const dest = join(dir, 'dest');
       writeFileSync(dest, readFileSync(a));
-      const reader = startProcess(process.execPath, [join(FIXTURES, 'clone-reader.cjs'), dest, a, b]);
+      const reader = startFixture('clone-reader.cjs', [dest, a, b]);
       expect(await reader.nextLine()).toBe('ready');
       for (let i = 0; i < 200; i++) await cloneFile(backend, i % 2 ? a : b, dest, { durability: 'none' });
       reader.send('stop');

@@ -9,14 +9,12 @@
 // (This checks atomicity against process crashes, not power loss: the page cache
 // survives a SIGKILL. Power-loss safety rests on the order of the steps, whose trace
 // is checked in js-fallback.spec.ts and printed in the crash-point table.)
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type FaultCall, HAVE_STRACE, isTempName, pool, runFaulted, runStraced, SHIM_MISSING, tempGlob } from './helpers/faults';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { killAfterLine, startFixture } from './helpers/spawn';
 import { names, tempDir } from './helpers/tmp';
 import type { Impl } from './helpers/worker';
 
@@ -170,17 +168,7 @@ describe.runIf(HAVE_STRACE)('SIGKILL by strace at the steps of atomicWriteSync',
 
 /** Starts a crash-writer and SIGKILLs it `delayMs` after it starts writing; resolves on exit. */
 function killWriterAfter(kind: Impl | 'control', path: string, size: number, delayMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(FIXTURES, 'crash-writer.cjs'), kind, path, String(size)], { cwd: ROOT });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    createInterface({ input: child.stdout }).once('line', () => {
-      setTimeout(() => child.kill('SIGKILL'), delayMs); // the random moment of the crash
-    });
-    child.on('close', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer ended by itself: ${stderr}`))));
-  });
+  return killAfterLine(startFixture('crash-writer.cjs', [kind, path, size]), () => true, delayMs);
 }
 
 /**

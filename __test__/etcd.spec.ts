@@ -16,8 +16,8 @@ import {
   startEtcdChild,
   startSilentServer,
 } from './helpers/etcd';
-import { describeWith, runProcess, startProcess } from './helpers/foreign';
-import { FIXTURES, runNode } from './helpers/spawn';
+import { describeWith } from './helpers/foreign';
+import { FIXTURES, run, runNode, start } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 type EtcdApi = typeof import('../dist/etcd');
@@ -387,7 +387,7 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
       const env = ['--endpoints', server.endpoint];
       // etcdctl holds (it prints its key, then holds until told to stop): ours cannot
       // take it, and gets it once etcdctl lets go.
-      const ctl = startProcess('etcdctl', [...env, 'lock', `${ns}lock/x`]);
+      const ctl = start(['etcdctl', ...env, 'lock', `${ns}lock/x`]);
       expect(await ctl.nextLine()).toMatch(new RegExp(`^${ns}lock/x/[0-9a-f]+$`));
       const ours = coordinator.lock('x');
       expect(await ours.tryAcquire()).toBe(false);
@@ -396,12 +396,12 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
       await ctl.exited;
       await waiting;
       // Ours holds: etcdctl waits until we release.
-      const second = startProcess('etcdctl', [...env, 'lock', `${ns}lock/x`, '--', 'echo', 'etcdctl got it']);
+      const second = start(['etcdctl', ...env, 'lock', `${ns}lock/x`, '--', 'echo', 'etcdctl got it']);
       await waitForKeys(2);
       expect(ours.isLocked).toBe(true);
       await ours.release();
       expect((await second.exited).stdout.trim()).toBe('etcdctl got it');
-      const done = await runProcess('etcdctl', [...env, 'get', '--prefix', '--keys-only', ns]);
+      const done = await run(['etcdctl', ...env, 'get', '--prefix', '--keys-only', ns]);
       expect(done.stdout.trim()).toBe('');
     });
   });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAULT_ENV, STRACE_MISSING } from './helpers/faults';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { runFixture } from './helpers/spawn';
+import { runFixture, stdoutOf } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const CHILDREN = 4;
@@ -20,9 +20,8 @@ interface Outcome {
 }
 
 async function child(impl: string, log: string, token: string, wrapper: string[]): Promise<Outcome> {
-  const run = await runFixture('event-flush-child.cjs', [impl, log, token], FAULT_ENV, wrapper);
-  if (run.code !== 0) throw new Error(`child ${token} exited ${run.code ?? run.signal}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as Outcome;
+  const run = await runFixture('event-flush-child.cjs', [impl, log, token], { env: FAULT_ENV, wrapper });
+  return JSON.parse(stdoutOf(run, `child ${token}`)) as Outcome;
 }
 
 /** Starts the children with the flush lock held here; releases it once every record is in the log. */

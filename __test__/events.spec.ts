@@ -2,13 +2,11 @@
 // at random moments while the test reads the log over and over. Every read must be a
 // gapless prefix 1..n of whole records; at the end every acknowledged append is there
 // exactly once with the seq it was acknowledged with, and `seq` is contiguous.
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { startFixture, startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const APPENDERS = 4;
@@ -20,38 +18,24 @@ interface Appended {
   killed: number;
 }
 
-function runAppenders(impl: string, path: string): Promise<Appended> {
+async function runAppenders(impl: string, path: string): Promise<Appended> {
   const result: Appended = { acked: new Map(), killed: 0 };
-  return Promise.all(
-    Array.from(
-      { length: APPENDERS },
-      (_, w) =>
-        new Promise<void>((resolve, reject) => {
-          const victimAt = w < VICTIMS ? 3 + Math.floor(Math.random() * (APPENDS - 6)) : -1;
-          const role = victimAt >= 0 ? ['victim'] : [];
-          const child = spawn(process.execPath, [join(FIXTURES, 'event-appender.cjs'), impl, path, String(w), String(APPENDS), ...role], {
-            cwd: ROOT,
-          });
-          let stderr = '';
-          child.stderr.on('data', (d) => {
-            stderr += d;
-          });
-          createInterface({ input: child.stdout }).on('line', (line) => {
-            const [kind, token, seq] = line.split(' ') as [string, string, string?];
-            if (kind === 'ack') result.acked.set(token, Number(seq));
-            // Kill on a random large append, 0-2 ms into it: often mid-write.
-            if (kind === 'try' && Number(token.split('-')[1]) === victimAt) setTimeout(() => child.kill('SIGKILL'), Math.random() * 2);
-          });
-          child.on('close', (code, signal) => {
-            if (signal === 'SIGKILL' && victimAt >= 0) {
-              result.killed++;
-              resolve();
-            } else if (code === 0) resolve();
-            else reject(new Error(`appender ${w} failed (${code ?? signal}): ${stderr}`));
-          });
-        }),
-    ),
-  ).then(() => result);
+  const runOne = async (w: number) => {
+    const victimAt = w < VICTIMS ? 3 + Math.floor(Math.random() * (APPENDS - 6)) : -1;
+    const role = victimAt >= 0 ? ['victim'] : [];
+    const child = startFixture('event-appender.cjs', [impl, path, w, APPENDS, ...role]);
+    child.onLine((line) => {
+      const [kind, token, seq] = line.split(' ') as [string, string, string?];
+      if (kind === 'ack') result.acked.set(token, Number(seq));
+      // Kill on a random large append, 0-2 ms into it: often mid-write.
+      if (kind === 'try' && Number(token.split('-')[1]) === victimAt) setTimeout(() => child.process.kill('SIGKILL'), Math.random() * 2);
+    });
+    const end = await child.exited;
+    if (end.signal === 'SIGKILL' && victimAt >= 0) result.killed++;
+    else if (end.code !== 0) throw new Error(`appender ${w} failed (${end.code ?? end.signal}): ${end.stderr}`);
+  };
+  await Promise.all(Array.from({ length: APPENDERS }, (_, w) => runOne(w)));
+  return result;
 }
 
 describe.each(IMPLEMENTATIONS)('EventLog (%s)', (impl) => {
@@ -139,18 +123,10 @@ describe.each(IMPLEMENTATIONS)('EventLog (%s)', (impl) => {
       }
     })();
     tailing.catch(() => {}); // it rejects (aborted) before the assertion below looks
-    const run = await new Promise<number | null>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [
-          '-e',
-          `const { EventLog } = require('./dist/${impl}.js'); const l = new EventLog(${JSON.stringify(path)}); l.append('a').then(() => l.append('b'));`,
-        ],
-        { cwd: ROOT },
-      );
-      child.on('close', resolve);
-    });
-    expect(run).toBe(0);
+    const run = await startNode(
+      `const { EventLog } = require('./dist/${impl}.js'); const l = new EventLog(${JSON.stringify(path)}); l.append('a').then(() => l.append('b'));`,
+    ).exited;
+    expect(run.code).toBe(0);
     await expect(tailing).rejects.toMatchObject({ name: 'AbortError' });
     expect(seen).toEqual(['a', 'b']);
     const fromTwo: unknown[] = [];
@@ -170,24 +146,12 @@ describe.each(IMPLEMENTATIONS)('EventLog (%s)', (impl) => {
     const path = join(tempDir('events'), 'events.log');
     const log = new EventLog(path, { durability: 'none' });
     for (const data of ['a', 'b', 'c']) await log.append(data);
-    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [
-          '-e',
-          `const { EventLog } = require('./dist/${impl}.js');
-           (async () => { const c = new EventLog(${JSON.stringify(path)}).consumer('alice');
-             for await (const e of c) { console.log(e.data); await c.ack(e.seq); if (e.seq === 2) break; } })();`,
-        ],
-        { cwd: ROOT },
-      );
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-      });
-      child.on('close', (code) => resolve({ code, out }));
-    });
-    expect(run).toEqual({ code: 0, out: 'a\nb\n' });
+    const run = await startNode(
+      `const { EventLog } = require('./dist/${impl}.js');
+       (async () => { const c = new EventLog(${JSON.stringify(path)}).consumer('alice');
+         for await (const e of c) { console.log(e.data); await c.ack(e.seq); if (e.seq === 2) break; } })();`,
+    ).exited;
+    expect({ code: run.code, out: run.stdout }).toEqual({ code: 0, out: 'a\nb\n' });
     const alice = log.consumer('alice');
     expect(await alice.position()).toBe(2);
     for await (const e of alice) {

@@ -6,13 +6,11 @@
 // - an append that was attempted but not acknowledged (its writer died) is either
 //   wholly in the list or not at all; the document always parses (nothing half-written);
 // - each process's tokens appear in the order it appended them.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { startFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const WORKERS = 8;
@@ -27,40 +25,29 @@ interface History {
 }
 
 /** Runs the appenders; kills VICTIMS of them, each a moment after it starts a random append. */
-function runAppenders(impl: 'native' | 'js' | 'control', dir: string): Promise<History> {
+async function runAppenders(impl: 'native' | 'js' | 'control', dir: string): Promise<History> {
   const history: History = { tried: new Set(), acked: new Set(), failed: [], killed: [] };
   const victims = new Map<number, number>();
   while (victims.size < VICTIMS) victims.set(Math.floor(Math.random() * WORKERS), 20 + Math.floor(Math.random() * (APPENDS - 40)));
-  const runs = Array.from(
-    { length: WORKERS },
-    (_, w) =>
-      new Promise<void>((resolve, reject) => {
-        const child = spawn(process.execPath, [join(FIXTURES, 'store-appender.cjs'), impl, dir, String(w), String(APPENDS)], { cwd: ROOT });
-        let stderr = '';
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        createInterface({ input: child.stdout }).on('line', (line) => {
-          const [kind, token, code] = line.split(' ');
-          if (kind === 'try') {
-            history.tried.add(token!);
-            // The random moment: 0-3 ms into a random append, usually mid-operation.
-            if (Number(token!.split('-')[1]) === victims.get(w)) {
-              setTimeout(() => child.kill('SIGKILL'), Math.random() * 3);
-            }
-          } else if (kind === 'ack') history.acked.add(token!);
-          else if (kind === 'fail') history.failed.push(`${token} ${code}`);
-        });
-        child.on('close', (code, signal) => {
-          if (signal === 'SIGKILL' && victims.has(w)) {
-            history.killed.push(w);
-            resolve();
-          } else if (code === 0) resolve();
-          else reject(new Error(`appender ${w} failed (${code ?? signal}): ${stderr}`));
-        });
-      }),
-  );
-  return Promise.all(runs).then(() => history);
+  const runOne = async (w: number) => {
+    const child = startFixture('store-appender.cjs', [impl, dir, w, APPENDS]);
+    child.onLine((line) => {
+      const [kind, token, code] = line.split(' ');
+      if (kind === 'try') {
+        history.tried.add(token!);
+        // The random moment: 0-3 ms into a random append, usually mid-operation.
+        if (Number(token!.split('-')[1]) === victims.get(w)) {
+          setTimeout(() => child.process.kill('SIGKILL'), Math.random() * 3);
+        }
+      } else if (kind === 'ack') history.acked.add(token!);
+      else if (kind === 'fail') history.failed.push(`${token} ${code}`);
+    });
+    const end = await child.exited;
+    if (end.signal === 'SIGKILL' && victims.has(w)) history.killed.push(w);
+    else if (end.code !== 0) throw new Error(`appender ${w} failed (${end.code ?? end.signal}): ${end.stderr}`);
+  };
+  await Promise.all(Array.from({ length: WORKERS }, (_, w) => runOne(w)));
+  return history;
 }
 
 /** What the final list says about the history: every list must be empty to pass. */

@@ -15,13 +15,12 @@
 //   link to the old file keeps the old content; replacing needs a writable directory
 //   (EACCES where fs.writeFile could write in place); flushing a directory
 //   (`durability` 'data'/'full') needs to open it for reading (EACCES in a `-wx` one).
-import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AS_NOBODY, packageRootForNobody } from './helpers/as-nobody';
-import { ROOT } from './helpers/spawn';
+import { unprivileged } from './helpers/as-nobody';
+import { runFixture, runSync, stdoutOf } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { build, closeAll, ROOT_MARK, snapshot, type Tree, tempFiles } from './helpers/tree';
 
@@ -75,81 +74,34 @@ function chain(length: number): Tree {
   return tree;
 }
 
+/** A scenario: the call on `target` in a tree of `entries`. */
+const at = (name: string, target: string, ...tree: Tree): Scenario => ({ name, tree, target });
+
 const FIXED: Scenario[] = [
-  { name: 'an existing file', tree: [['f', file()]], target: 'f' },
-  { name: 'an absent file', tree: [['f', file()]], target: 'new' },
-  { name: 'a directory', tree: [['d', dir()]], target: 'd' },
+  at('an existing file', 'f', ['f', file()]),
+  at('an absent file', 'new', ['f', file()]),
+  at('a directory', 'd', ['d', dir()]),
   ...['f/', 'f/.', 'f//', 'new/', 'new/.', 'd/', 'd/.', 'f/..', 'd/..', 'missing/x', 'missing/x/', 'f/x', '.'].map((target) => ({
     name: `trailing or inner component: ${target}`,
     tree: [['f', file()] as const, ['d', dir()] as const] as Tree,
     target,
   })),
-  {
-    name: 'a link to a file, with a trailing slash',
-    tree: [
-      ['f', file()],
-      ['lf', link('f')],
-    ],
-    target: 'lf/',
-  },
-  {
-    name: 'a link to a file, with /.',
-    tree: [
-      ['f', file()],
-      ['lf', link('f')],
-    ],
-    target: 'lf/.',
-  },
-  { name: 'a chain of 3 links', tree: chain(3), target: 'l3' },
-  { name: 'a chain of 40 links (the limit)', tree: chain(40), target: 'l40' },
-  { name: 'a chain of 41 links', tree: chain(41), target: 'l41' },
-  { name: 'a link to itself', tree: [['a', link('a')]], target: 'a' },
-  {
-    name: 'a cycle of 2 links',
-    tree: [
-      ['a', link('b')],
-      ['b', link('a')],
-    ],
-    target: 'a',
-  },
-  {
-    name: 'a cycle of 3 links',
-    tree: [
-      ['a', link('b')],
-      ['b', link('c')],
-      ['c', link('a')],
-    ],
-    target: 'a',
-  },
-  { name: 'a dangling link', tree: [['l', link('nothere')]], target: 'l' },
-  { name: 'a dangling link into a missing directory', tree: [['l', link('missing/x')]], target: 'l' },
-  { name: 'a dangling link with a trailing slash', tree: [['l', link('nothere/')]], target: 'l' },
-  {
-    name: 'a link to a file with a trailing slash',
-    tree: [
-      ['f', file()],
-      ['l', link('f/')],
-    ],
-    target: 'l',
-  },
-  { name: 'a link to .', tree: [['l', link('.')]], target: 'l' },
-  { name: 'a link to ..', tree: [['d/l', link('..')]], target: 'd/l' },
-  {
-    name: 'a link to a directory',
-    tree: [
-      ['d', dir()],
-      ['l', link('d')],
-    ],
-    target: 'l',
-  },
-  {
-    name: 'an absolute link',
-    tree: [
-      ['f', file()],
-      ['l', link(`${ROOT_MARK}/f`)],
-    ],
-    target: 'l',
-  },
+  at('a link to a file, with a trailing slash', 'lf/', ['f', file()], ['lf', link('f')]),
+  at('a link to a file, with /.', 'lf/.', ['f', file()], ['lf', link('f')]),
+  at('a chain of 3 links', 'l3', ...chain(3)),
+  at('a chain of 40 links (the limit)', 'l40', ...chain(40)),
+  at('a chain of 41 links', 'l41', ...chain(41)),
+  at('a link to itself', 'a', ['a', link('a')]),
+  at('a cycle of 2 links', 'a', ['a', link('b')], ['b', link('a')]),
+  at('a cycle of 3 links', 'a', ['a', link('b')], ['b', link('c')], ['c', link('a')]),
+  at('a dangling link', 'l', ['l', link('nothere')]),
+  at('a dangling link into a missing directory', 'l', ['l', link('missing/x')]),
+  at('a dangling link with a trailing slash', 'l', ['l', link('nothere/')]),
+  at('a link to a file with a trailing slash', 'l', ['f', file()], ['l', link('f/')]),
+  at('a link to .', 'l', ['l', link('.')]),
+  at('a link to ..', 'd/l', ['d/l', link('..')]),
+  at('a link to a directory', 'l', ['d', dir()], ['l', link('d')]),
+  at('an absolute link', 'l', ['f', file()], ['l', link(`${ROOT_MARK}/f`)]),
   ...[true, false].map((present) => ({
     // dir/link -> sub/../x where sub -> ../e/deep: the kernel's sub/.. is e, not dir.
     name: `.. in a link through a symlinked directory (x ${present ? 'present' : 'absent'})`,
@@ -161,50 +113,20 @@ const FIXED: Scenario[] = [
     ] as Tree,
     target: 'dir/link',
   })),
-  {
-    name: '.. in the given path after a symlinked directory',
-    tree: [
-      ['e/deep', dir()],
-      ['e/g', file()],
-      ['dl', link('e/deep')],
-      ['g', file('root g\n')],
-    ],
-    target: 'dl/../g',
-  },
-  {
-    name: 'a file through a symlinked directory',
-    tree: [
-      ['d/g', file()],
-      ['ld', link('d')],
-    ],
-    target: 'ld/g',
-  },
-  {
-    name: 'a hard link',
-    tree: [
-      ['f', file()],
-      ['h', { kind: 'hardlink', of: 'f' }],
-    ],
-    target: 'f',
-  },
-  { name: 'a FIFO', tree: [['p', { kind: 'fifo' }]], target: 'p' },
-  {
-    name: 'a link to a FIFO',
-    tree: [
-      ['p', { kind: 'fifo' }],
-      ['l', link('p')],
-    ],
-    target: 'l',
-  },
-  { name: 'a socket', tree: [['s', { kind: 'socket' }]], target: 's' },
-  {
-    name: 'a link to a socket',
-    tree: [
-      ['s', { kind: 'socket' }],
-      ['l', link('s')],
-    ],
-    target: 'l',
-  },
+  at(
+    '.. in the given path after a symlinked directory',
+    'dl/../g',
+    ['e/deep', dir()],
+    ['e/g', file()],
+    ['dl', link('e/deep')],
+    ['g', file('root g\n')],
+  ),
+  at('a file through a symlinked directory', 'ld/g', ['d/g', file()], ['ld', link('d')]),
+  at('a hard link', 'f', ['f', file()], ['h', { kind: 'hardlink', of: 'f' }]),
+  at('a FIFO', 'p', ['p', { kind: 'fifo' }]),
+  at('a link to a FIFO', 'l', ['p', { kind: 'fifo' }], ['l', link('p')]),
+  at('a socket', 's', ['s', { kind: 'socket' }]),
+  at('a link to a socket', 'l', ['s', { kind: 'socket' }], ['l', link('s')]),
   { name: 'a 255-byte name', tree: [], target: 'x'.repeat(255) },
   { name: 'a 256-byte name', tree: [], target: 'x'.repeat(256) },
   { name: 'a 255-byte name of 2-byte characters', tree: [], target: `${'é'.repeat(127)}x` },
@@ -327,27 +249,10 @@ interface Observed {
   impls: Record<(typeof IMPLS)[number], { outcome: Outcome; tree: Record<string, string> }>;
 }
 
-function runChild(impl: string, jobsFile: string): Promise<Outcome[]> {
+async function runChild(impl: string, jobsFile: string): Promise<Outcome[]> {
   // As another user, the child loads a copy of the package it can reach (see as-nobody.ts).
-  const root = IS_ROOT ? packageRootForNobody() : ROOT;
-  const fixture = join(root, '__test__', 'fixtures', 'hostile-child.cjs');
-  const [command, ...args] = [...(IS_ROOT ? AS_NOBODY : []), process.execPath, fixture, impl, jobsFile];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code !== 0) reject(new Error(`${impl} child died (${code ?? signal}): ${stderr}`));
-      else resolve(JSON.parse(stdout.trim()) as Outcome[]);
-    });
-  });
+  const run = await runFixture('hostile-child.cjs', [impl, jobsFile], unprivileged());
+  return JSON.parse(stdoutOf(run, `${impl} child`).trim()) as Outcome[];
 }
 
 async function runBatch(cases: Case[]): Promise<Observed[]> {
@@ -380,7 +285,7 @@ async function runBatch(cases: Case[]): Promise<Observed[]> {
     observed.push({ original: `${i}/original`, ref, refJob: refs.get(ref)!, copies: IMPLS.map((impl) => `${i}/${impl}-${n}`) });
   }
   for (const [name, list] of Object.entries(jobs)) writeFileSync(join(root, `${name}.json`), JSON.stringify(list));
-  if (IS_ROOT) spawnSyncChecked('chown', ['-hR', '65534:65534', root]);
+  if (IS_ROOT) runChecked('chown', ['-hR', '65534:65534', root]);
   try {
     const [reference, native, js] = await Promise.all(['fs', ...IMPLS].map((impl) => runChild(impl, join(root, `${impl}.json`))));
     const outcomes = [native!, js!];
@@ -399,9 +304,8 @@ async function runBatch(cases: Case[]): Promise<Observed[]> {
   }
 }
 
-function spawnSyncChecked(command: string, args: string[]): void {
-  const run = spawnSync(command, args, { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`${command} failed: ${run.stderr}`);
+function runChecked(command: string, args: string[]): void {
+  stdoutOf(runSync([command, ...args]), command);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,30 +1,13 @@
 // A worker ID's IDs never repeat across holders (API.md "IDs", issue 11 item 5): leases
 // re-leased in one process and across processes (released, or SIGKILLed mid-mint), two
 // generators on one worker ID, and native worker threads sharing one sequence.
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT, runFixture } from './helpers/spawn';
-
-const scratch: string[] = [];
-function scratchDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cfs-id-leases-'));
-  scratch.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
-
-const running = new Set<ChildProcessWithoutNullStreams>();
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-});
+import { type Finished, runFixture, start, startFixture } from './helpers/spawn';
+import { tempDir } from './helpers/tmp';
 
 /** Adds `ids` to `seen`; returns how many were there already. */
 function addAll(seen: Set<string>, ids: Iterable<bigint | string>): number {
@@ -51,43 +34,24 @@ interface Relay {
   lines(n: number): Promise<void>;
   /** Every ID printed on a complete line so far. */
   ids: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  exited: Promise<Finished>;
 }
 
 /** A holder in a relay (fixtures/ids-relay.cjs). */
 function startRelay(impl: string, dir: string, offsetMs: number, count: number | 'forever'): Relay {
-  const child = spawn(process.execPath, [join(FIXTURES, 'ids-relay.cjs'), impl, dir, String(offsetMs), String(count)], { cwd: ROOT });
-  running.add(child);
+  const relay = startFixture('ids-relay.cjs', [impl, dir, offsetMs, count]);
   const ids: string[] = [];
-  let lineCount = 0;
-  const waiters: { n: number; resolve: () => void }[] = [];
-  let leasedResolve: (id: number) => void = () => {};
-  const leased = new Promise<number>((resolve) => {
-    leasedResolve = resolve;
-  });
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line.startsWith('leased ')) return leasedResolve(Number(line.slice(7)));
+  let idLines = 0;
+  relay.onLine((line) => {
+    if (line.startsWith('leased ')) return;
     ids.push(...line.split(','));
-    lineCount++;
-    for (const waiter of waiters.filter((w) => lineCount >= w.n)) waiter.resolve();
+    idLines++;
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal, stderr });
-    }),
-  );
-  const lines = (n: number) =>
-    new Promise<void>((resolve, reject) => {
-      if (lineCount >= n) return resolve();
-      waiters.push({ n, resolve });
-      exited.then(({ stderr }) => reject(new Error(`relay holder exited before ${n} lines: ${stderr}`)));
-    });
-  return { child, leased, lines, ids, exited };
+  const leased = relay.line((line) => line.startsWith('leased ')).then((line) => Number(line.slice(7)));
+  const lines = async (n: number) => {
+    await relay.line(() => idLines >= n);
+  };
+  return { child: relay.process, leased, lines, ids, exited: relay.exited };
 }
 
 /**
@@ -104,7 +68,7 @@ describe.each(IMPLEMENTATIONS)('worker ID leases and high-water marks (%s)', (im
   const api = load(impl);
 
   it('200 x (lease, 50 IDs, release) in one process: 10,000 distinct IDs', async () => {
-    const dir = scratchDir();
+    const dir = tempDir('cfs-id-leases');
     const seen = new Set<string>();
     let repeated = 0;
     for (let round = 0; round < 200; round++) {
@@ -139,7 +103,7 @@ describe.each(IMPLEMENTATIONS)('worker ID leases and high-water marks (%s)', (im
   });
 
   it(`${HOLDERS} processes in turn lease one ID, mint, print and release: no ID twice`, async () => {
-    const dir = scratchDir();
+    const dir = tempDir('cfs-id-leases');
     const seen = new Set<string>();
     let repeated = 0;
     for (let i = 0; i < HOLDERS; i++) {
@@ -155,7 +119,7 @@ describe.each(IMPLEMENTATIONS)('worker ID leases and high-water marks (%s)', (im
   });
 
   it(`${HOLDERS} processes SIGKILLed while minting, each successor minting at once: no ID twice`, async () => {
-    const dir = scratchDir();
+    const dir = tempDir('cfs-id-leases');
     const seen = new Set<string>();
     let repeated = 0;
     for (let i = 0; i < HOLDERS; i++) {
@@ -171,7 +135,7 @@ describe.each(IMPLEMENTATIONS)('worker ID leases and high-water marks (%s)', (im
   });
 
   it('the mark is decimal Unix ms in worker-<id>.hwm beside an empty lock file', async () => {
-    const dir = scratchDir();
+    const dir = tempDir('cfs-id-leases');
     const lease = await api.leaseWorkerId(dir);
     const snowflake = new api.Snowflake({ workerId: lease.id });
     const held = Number(readFileSync(join(dir, 'worker-0.hwm'), 'utf8'));
@@ -195,7 +159,7 @@ describe('native only', () => {
 
   it('a worker ID locked by another program (flock, as py-filelock does) is skipped', async () => {
     const api = load('native');
-    const dir = scratchDir();
+    const dir = tempDir('cfs-id-leases');
     const first = [await api.leaseWorkerId(dir), await api.leaseWorkerId(dir), await api.leaseWorkerId(dir)];
     const script = [
       'import fcntl, os, sys',
@@ -204,17 +168,12 @@ describe('native only', () => {
       'print("locked", flush=True)',
       'sys.stdin.read()',
     ].join('\n');
-    const python = spawn('python3', ['-c', script]);
-    running.add(python);
-    await new Promise<void>((resolve, reject) => {
-      python.stdout.once('data', () => resolve());
-      python.once('error', reject);
-      python.once('exit', (code) => reject(new Error(`python exited (${code})`)));
-    });
+    const python = start(['python3', '-c', script]);
+    expect(await python.nextLine()).toBe('locked');
     const next = await api.leaseWorkerId(dir);
     expect(first.map((lease) => lease.id)).toEqual([0, 1, 2]);
     expect(next.id).toBe(4);
     for (const lease of [...first, next]) lease.release();
-    python.stdin.end();
+    python.process.stdin.end();
   });
 });

@@ -1,22 +1,16 @@
 // IDs (API.md "IDs"), for both implementations: Snowflake layouts and parsing, UUIDv7,
 // clocks stepping back, sequence exhaustion, worker IDs and leases across processes.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify, validate, version } from 'uuid';
-import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { describe, expect, it } from 'vitest';
+import { IMPLEMENTATIONS, load } from './helpers/impls';
+import { startFixture } from './helpers/spawn';
+import { tempDir } from './helpers/tmp';
 
-type Api = typeof import('../ts/native');
+type Api = ReturnType<typeof load>;
 type Snowflake = InstanceType<Api['Snowflake']>;
-
-const load = createRequire(import.meta.url);
-const IMPLEMENTATIONS: [string, Api][] = [
-  ['native', load('../dist/native.js') as Api],
-  ['js', load('../dist/js.js') as Api],
-];
 
 const EPOCH_2024 = Date.UTC(2024, 0, 1);
 const DISCORD_EPOCH = 1420070400000;
@@ -44,17 +38,8 @@ function expectCode(fn: () => unknown, type: ErrorConstructor, code: string): vo
   expect((error as { code?: string }).code).toBe(code);
 }
 
-const scratch: string[] = [];
-function scratchDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cfs-ids-'));
-  scratch.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
-
-describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
+describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl) => {
+  const api = load(impl);
   describe('Snowflake layouts', () => {
     it('twitter: a published ID parses to its documented fields', () => {
       // Discord's docs: 175928847299117063 is 41944705796 ms after its epoch, worker 1,
@@ -294,10 +279,10 @@ describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
     });
 
     it('leaseWorkerId checks its arguments before touching the disk', async () => {
-      await expect(api.leaseWorkerId(scratchDir(), { bits: 17 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-      await expect(api.leaseWorkerId(scratchDir(), { bits: 0 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+      await expect(api.leaseWorkerId(tempDir('cfs-ids'), { bits: 17 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+      await expect(api.leaseWorkerId(tempDir('cfs-ids'), { bits: 0 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
       await expect(api.leaseWorkerId(42 as unknown as string)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
-      await expect(api.leaseWorkerId(scratchDir(), { timeout: -1 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+      await expect(api.leaseWorkerId(tempDir('cfs-ids'), { timeout: -1 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     });
   });
 
@@ -306,33 +291,20 @@ describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
     const PER_PROCESS = 200_000;
 
     async function mintInChildren(source: (i: number) => string): Promise<{ workerIds: number[]; ids: BigUint64Array }> {
-      const dir = scratchDir();
+      const dir = tempDir('cfs-ids');
       const children = Array.from({ length: PROCESSES }, (_, i) =>
-        spawn(process.execPath, [join(FIXTURES, 'ids-mint.cjs'), impl, source(i), String(PER_PROCESS), join(dir, `ids-${i}.bin`)]),
+        startFixture('ids-mint.cjs', [impl, source(i), PER_PROCESS, join(dir, `ids-${i}.bin`)]),
       );
       // Each child reports, then holds its worker ID until every child has reported.
-      const reports = await Promise.all(
-        children.map((child) => new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())))),
-      );
-      for (const child of children) child.stdin.end();
-      const runs = await Promise.all(
-        children.map(
-          (child, i) =>
-            new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-              let stderr = '';
-              child.stderr.on('data', (d) => {
-                stderr += d;
-              });
-              child.on('close', (code) => resolve({ code, stdout: reports[i]!, stderr }));
-            }),
-        ),
-      );
+      const reports = await Promise.all(children.map((child) => child.nextLine()));
+      for (const child of children) child.process.stdin.end();
+      const runs = await Promise.all(children.map((child) => child.exited));
       const all = new BigUint64Array(PROCESSES * PER_PROCESS);
       const workerIds: number[] = [];
       runs.forEach((run, i) => {
         expect(run.stderr).toBe('');
         expect(run.code).toBe(0);
-        const { workerId } = JSON.parse(run.stdout) as { workerId: number };
+        const { workerId } = JSON.parse(reports[i]!) as { workerId: number };
         workerIds.push(workerId);
         const bytes = readFileSync(join(dir, `ids-${i}.bin`));
         const ids = new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
@@ -352,7 +324,7 @@ describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
     }
 
     it('8 processes leasing worker IDs from one directory get distinct IDs and mint 1,600,000 distinct IDs', async () => {
-      const dir = scratchDir();
+      const dir = tempDir('cfs-ids');
       const { workerIds, ids } = await mintInChildren(() => `lease:${dir}`);
       expect(new Set(workerIds).size).toBe(PROCESSES);
       expect(duplicates(ids)).toBe(0);
@@ -361,7 +333,7 @@ describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
 
   describe('leaseWorkerId', () => {
     it('gives the lowest free ID and reuses a released one', async () => {
-      const dir = join(scratchDir(), 'made', 'if', 'missing');
+      const dir = join(tempDir('cfs-ids'), 'made', 'if', 'missing');
       const a = await api.leaseWorkerId(dir);
       const b = await api.leaseWorkerId(dir);
       expect([a.id, b.id]).toEqual([0, 1]);
@@ -374,7 +346,7 @@ describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
     });
 
     it('rejects with LockTimeoutError (path = dir) when every ID is taken', async () => {
-      const dir = scratchDir();
+      const dir = tempDir('cfs-ids');
       const held = [await api.leaseWorkerId(dir, { bits: 1 }), await api.leaseWorkerId(dir, { bits: 1 })];
       await expect(api.leaseWorkerId(dir, { bits: 1 })).rejects.toMatchObject({ name: 'LockTimeoutError', path: dir, timeout: 0 });
       await expect(api.leaseWorkerId(dir, { bits: 1, timeout: 30 })).rejects.toBeInstanceOf(api.LockTimeoutError);
@@ -387,7 +359,7 @@ describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
     });
 
     it("a SIGKILLed holder's ID is leased again by the next process", async () => {
-      const dir = scratchDir();
+      const dir = tempDir('cfs-ids');
       const first = startHolder(impl, dir);
       expect(await first.workerId).toBe(0);
       const second = startHolder(impl, dir);
@@ -405,14 +377,7 @@ describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl, api) => {
 
 /** A child that leases an ID and holds it until killed; resolves its ID when it has it. */
 function startHolder(impl: string, dir: string): { child: ChildProcess; workerId: Promise<number> } {
-  const child = spawn(process.execPath, [join(FIXTURES, 'ids-lease-hold.cjs'), impl, dir], { cwd: ROOT });
-  const workerId = new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (out.includes('\n')) resolve((JSON.parse(out) as { workerId: number }).workerId);
-    });
-    child.once('exit', (code) => reject(new Error(`lease holder exited (${code}) before leasing`)));
-  });
-  return { child, workerId };
+  const holder = startFixture('ids-lease-hold.cjs', [impl, dir]);
+  const workerId = holder.nextLine().then((line) => (JSON.parse(line) as { workerId: number }).workerId);
+  return { child: holder.process, workerId };
 }

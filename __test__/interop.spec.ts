@@ -7,10 +7,9 @@
 import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import type { Child } from './helpers/child';
-import { describeWith, FLOCK_MISSING, flockHolder, flockTry, pyFilelock, runPython, startProcess, startPython } from './helpers/foreign';
+import { describeWith, FLOCK_MISSING, flockHolder, flockTry, pyFilelock, runPython, startPython } from './helpers/foreign';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES } from './helpers/spawn';
+import { type Child, run, start, startFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const native = load('native');
@@ -28,8 +27,19 @@ async function release(holder: Child): Promise<void> {
   await holder.exited;
 }
 
+/** SIGKILLing `holder` (a foreign program holding `path`) frees the lock at once: our parked waiter gets it. */
+async function expectKillHandsOver(cfs: ReturnType<typeof load>, path: string, holder: Child): Promise<void> {
+  const waiter = new cfs.FileLock(path);
+  expect(waiter.tryAcquire()).toBe(false);
+  const got = waiter.acquire({ timeout: 20_000 });
+  holder.process.kill('SIGKILL');
+  await got;
+  expect(waiter.isLocked).toBe(true);
+  waiter.release();
+}
+
 function startWaiter(impl: string, path: string, timeoutMs: number): Child {
-  return startProcess(process.execPath, [join(FIXTURES, 'lock-waiter.cjs'), impl, path, String(timeoutMs)]);
+  return startFixture('lock-waiter.cjs', [impl, path, timeoutMs]);
 }
 
 describeWith(FLOCK_MISSING, 'util-linux flock(1)', () => {
@@ -65,14 +75,7 @@ describeWith(FLOCK_MISSING, 'util-linux flock(1)', () => {
     it(`${impl}: a SIGKILLed flock(1) holder frees the lock at once: our parked waiter gets it`, async () => {
       const path = lockFile();
       // -o: flock(1)'s own descriptor alone holds the lock; its command (sh) lives on.
-      const holder = await flockHolder(path, { close: true });
-      const waiter = new cfs.FileLock(path);
-      expect(waiter.tryAcquire()).toBe(false);
-      const got = waiter.acquire({ timeout: 20_000 });
-      holder.process.kill('SIGKILL');
-      await got;
-      expect(waiter.isLocked).toBe(true);
-      waiter.release();
+      await expectKillHandsOver(cfs, path, await flockHolder(path, { close: true }));
     });
   }
 
@@ -82,7 +85,7 @@ describeWith(FLOCK_MISSING, 'util-linux flock(1)', () => {
     lock.acquireSync();
     expect(await flockTry(path)).toBe(1);
     expect(await flockTry(path, true)).toBe(1);
-    const waiting = startProcess('flock', ['-x', path, 'sh', '-c', 'echo locked']);
+    const waiting = start(['flock', '-x', path, 'sh', '-c', 'echo locked']);
     lock.release();
     expect(await waiting.nextLine()).toBe('locked');
     expect((await waiting.exited).code).toBe(0);
@@ -133,9 +136,7 @@ describeWith(FLOCK_MISSING, 'util-linux flock(1)', () => {
 
 /** Runs the CLI; resolves with its exit status. */
 async function runNodeCli(cli: string, args: string[]): Promise<number | null> {
-  const child = startProcess(process.execPath, [cli, ...args]);
-  child.process.stdin.end();
-  return (await child.exited).code;
+  return (await run([process.execPath, cli, ...args])).code;
 }
 
 const python = pyFilelock();
@@ -174,14 +175,7 @@ describeWith('missing' in python ? python.missing : undefined, 'py-filelock File
 
     it(`${impl}: a SIGKILLed py-filelock holder frees the lock at once: our parked waiter gets it`, async () => {
       const path = lockFile();
-      const holder = await pyHolder(path);
-      const waiter = new cfs.FileLock(path);
-      expect(waiter.tryAcquire()).toBe(false);
-      const got = waiter.acquire({ timeout: 20_000 });
-      holder.process.kill('SIGKILL');
-      await got;
-      expect(waiter.isLocked).toBe(true);
-      waiter.release();
+      await expectKillHandsOver(cfs, path, await pyHolder(path));
     });
 
     it(`${impl}: a Python process holding dir/worker-3.lock with py-filelock makes leaseWorkerId(dir) skip ID 3`, async () => {

@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { atomicWrite, atomicWriteSync, createExclusiveSync, FileLock, implementation, LockTimeoutError, openAtomic } from '../dist/js.js';
-import { startNode } from './helpers/child';
 import { HAVE_STRACE, runStraced } from './helpers/faults';
-import { runNode } from './helpers/spawn';
+import { runNode, startNode } from './helpers/spawn';
 
 let dir: string;
 

@@ -7,12 +7,10 @@
 // - at most one live holder of a worker ID at any moment;
 // - no Snowflake ID minted twice;
 // - every surviving process finishes its operations (no lost wake-up, no deadlock).
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { startFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import type { Impl } from './helpers/worker';
 
@@ -28,30 +26,21 @@ const OPS = 150;
 /** Runs one checker process; kills it (SIGKILL) when it reaches operation `killAt`. */
 const lastLines = new Map<number, string>();
 
-function runProcess(impl: Impl, dir: string, seed: number, killAt: number | undefined, killed: Map<number, bigint>) {
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(FIXTURES, 'lifecycle.cjs'), impl, dir, String(seed), String(OPS)], { cwd: ROOT });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      lastLines.set(child.pid as number, `${impl} ${line}`);
-      if (killAt !== undefined && line.startsWith(`op ${killAt} `)) {
-        killed.set(child.pid as number, process.hrtime.bigint());
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('close', (code, signal) => {
-      if (code === 0 || (signal === 'SIGKILL' && killed.has(child.pid as number))) resolve();
-      else
-        reject(
-          new Error(
-            `${impl} process ${child.pid} (seed ${seed}) failed (${code ?? signal}): ${stderr}\nlast lines: ${JSON.stringify([...lastLines])}`,
-          ),
-        );
-    });
+async function runProcess(impl: Impl, dir: string, seed: number, killAt: number | undefined, killed: Map<number, bigint>) {
+  const child = startFixture('lifecycle.cjs', [impl, dir, seed, OPS]);
+  const pid = child.process.pid as number;
+  child.onLine((line) => {
+    lastLines.set(pid, `${impl} ${line}`);
+    if (killAt !== undefined && line.startsWith(`op ${killAt} `)) {
+      killed.set(pid, process.hrtime.bigint());
+      child.process.kill('SIGKILL');
+    }
   });
+  const end = await child.exited;
+  if (end.code === 0 || (end.signal === 'SIGKILL' && killed.has(pid))) return;
+  throw new Error(
+    `${impl} process ${pid} (seed ${seed}) failed (${end.code ?? end.signal}): ${end.stderr}\nlast lines: ${JSON.stringify([...lastLines])}`,
+  );
 }
 
 /** Holds per resource from every log; a killed process's open hold ends when it was killed. */

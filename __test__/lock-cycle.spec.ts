@@ -6,9 +6,8 @@
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startNode } from './helpers/child';
 import { load } from './helpers/impls';
-import { ROOT } from './helpers/spawn';
+import { start, startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { startWorker } from './helpers/worker';
 
@@ -202,23 +201,16 @@ describe.runIf(LINUX)('native: children never inherit a lock', () => {
     const path = join(tempDir(), 'a.lock');
     const lock = new cfs.FileLock(path).acquireSync();
     const fd = lock.descriptor() as number;
-    const { spawn } = await import('node:child_process');
-    const child = spawn(
-      process.execPath,
-      ['-e', `console.log('ready'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`],
-      {
-        cwd: ROOT,
-        stdio: ['pipe', 'pipe', 'inherit', fd],
-      },
-    );
+    const script = `console.log('ready'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
+    const child = start([process.execPath, '-e', script], { fds: [fd] });
     try {
-      await new Promise((resolve) => child.stdout?.once('data', resolve));
+      expect(await child.nextLine()).toBe('ready');
       lock.release();
       expect(descriptorsOn(path)).toBe(0); // released by a close: the child's copy holds on
       expect(await startWorker('native', 'try-lock', path).line()).toBe('false');
     } finally {
-      child.stdin?.end();
-      await new Promise((resolve) => child.on('close', resolve));
+      child.process.stdin.end();
+      await child.exited;
     }
     expect(await startWorker('native', 'try-lock', path).line()).toBe('true');
   });

@@ -1,16 +1,24 @@
 // Locks at the edges (issue 11): deleted lock files, native and fallback processes on one
 // path, aliases in lockMany, one object used concurrently, nested withLock, lock paths
 // that are not regular files. Counted with real processes where the claim is about them.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { ROOT } from './helpers/spawn';
+import { ROOT, runSync } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { allSucceed, type Impl, startTogether, startWorker } from './helpers/worker';
 
 const LINUX = process.platform === 'linux';
+
+/** A fresh `dir/a.lock` and `alias`, a symlink to it: two spellings of one lock file. */
+function aliasedLock(): { dir: string; path: string; alias: string } {
+  const dir = tempDir();
+  const alias = join(dir, 'alias.lock');
+  symlinkSync('a.lock', alias);
+  return { dir, path: join(dir, 'a.lock'), alias };
+}
 const native = load('native');
 const js = load('js');
 
@@ -101,7 +109,7 @@ describe.runIf(LINUX)('native and fallback processes on one lock file', () => {
       ids.push(Number(await worker.line()));
     }
     expect(new Set(ids).size).toBe(impls.length);
-    for (const w of workers) w.child.stdin.end();
+    for (const w of workers) w.process.stdin.end();
     await allSucceed(workers);
   });
 });
@@ -116,7 +124,7 @@ describe.each(IMPLEMENTATIONS)('%s: lock paths that are not lock files', (impl) 
       const codes = [];
       try { new cfs.FileLock(process.env.P).tryAcquire(); } catch (e) { codes.push(e.code); }
       cfs.withLock(process.env.P, () => {}).catch((e) => { codes.push(e.code); console.log(codes.join(' ')); });`;
-    const run = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, P: fifo }, encoding: 'utf8', timeout: 20_000 });
+    const run = runSync([process.execPath, '-e', script], { env: { P: fifo }, timeout: 20_000 });
     expect(run.signal).toBe(null);
     expect(run.stdout.trim()).toBe('EINVAL EINVAL');
   });
@@ -126,11 +134,9 @@ describe.each(IMPLEMENTATIONS)('%s: lockMany identifies lock files by the file',
   const cfs = load(impl);
 
   it('two spellings of one lock file are one lock (no waiting on itself)', async () => {
-    const dir = tempDir();
-    const real = join(dir, 'a.lock');
-    symlinkSync('a.lock', join(dir, 'alias.lock'));
+    const { dir, path: real, alias } = aliasedLock();
     // Before: the second spelling waited for the first (here: a timeout).
-    const set = await cfs.lockMany([real, join(dir, 'alias.lock'), join(dir, '.', 'a.lock')], { timeout: 2000 });
+    const set = await cfs.lockMany([real, alias, join(dir, '.', 'a.lock')], { timeout: 2000 });
     expect(set.paths).toEqual([real]);
     expect(new cfs.FileLock(real).tryAcquire()).toBe(false);
     set.release();
@@ -167,6 +173,16 @@ describe.each(IMPLEMENTATIONS)('%s: one FileLock used concurrently', (impl) => {
     return { path, holder, lock: new cfs.FileLock(path) };
   }
 
+  type Lock = ReturnType<typeof heldElsewhere>['lock'];
+
+  /** The other holder releases: the pending first acquire gets the lock, and one release frees it. */
+  async function expectHandOverThenFree(holder: Lock, first: Promise<unknown>, lock: Lock): Promise<void> {
+    holder.release();
+    await first;
+    lock.release();
+    expect(lock.isLocked).toBe(false);
+  }
+
   it('a second acquire honours its own timeout while the first waits', async () => {
     const { holder, lock } = heldElsewhere();
     let firstSettled = false;
@@ -177,10 +193,7 @@ describe.each(IMPLEMENTATIONS)('%s: one FileLock used concurrently', (impl) => {
     await expect(lock.acquire({ timeout: 0 })).rejects.toMatchObject({ code: 'ELOCKTIMEOUT' });
     await expect(lock.acquire({ timeout: 20 })).rejects.toMatchObject({ code: 'ELOCKTIMEOUT' });
     expect(firstSettled).toBe(false);
-    holder.release();
-    await first;
-    lock.release();
-    expect(lock.isLocked).toBe(false);
+    await expectHandOverThenFree(holder, first, lock);
   });
 
   it('a second acquire honours its own signal and never resolves as acquired once aborted', async () => {
@@ -190,11 +203,7 @@ describe.each(IMPLEMENTATIONS)('%s: one FileLock used concurrently', (impl) => {
     const second = lock.acquire({ signal: controller.signal });
     controller.abort(new Error('stop'));
     await expect(second).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
-    holder.release();
-    await first;
-    // Only the first acquire counts: one release frees it.
-    lock.release();
-    expect(lock.isLocked).toBe(false);
+    await expectHandOverThenFree(holder, first, lock); // only the first acquire counts
   });
 
   it('a second acquire joining a pending one gets the lock when it does, counted', async () => {
@@ -224,15 +233,13 @@ describe.each(IMPLEMENTATIONS)('%s: nested withLock in one async context', (impl
   const cfs = load(impl);
 
   it('re-enters instead of waiting for itself, through any alias and any await', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'a.lock');
-    symlinkSync('a.lock', join(dir, 'alias.lock'));
+    const { dir, path, alias } = aliasedLock();
     const order: string[] = [];
     // Before: the inner withLock waited forever (here: a timeout).
     await cfs.withLock(path, async () => {
       await new Promise((resolve) => setImmediate(resolve));
       await cfs.withLock(
-        join(dir, 'alias.lock'),
+        alias,
         async () => {
           order.push('inner');
           await cfs.withLock(path, () => order.push('innermost'), { shared: true, timeout: 1000 });

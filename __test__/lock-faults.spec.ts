@@ -1,12 +1,10 @@
 // Locks under faults: a holder that is stopped (alive but not running), a holder killed
 // while a child it started lives on, and a process with no descriptors left.
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, isAlive, ROOT } from './helpers/spawn';
+import { FIXTURES, isAlive, runSync, start, startFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import type { Impl } from './helpers/worker';
 
@@ -14,19 +12,10 @@ const LINUX = process.platform === 'linux';
 
 /** Starts fixtures/lock-holder.cjs; resolves once it holds the lock, with its child's pid. */
 async function startHolder(impl: Impl, path: string, withChild = false) {
-  const holder = spawn(process.execPath, [join(FIXTURES, 'lock-holder.cjs'), impl, path, withChild ? 'with-child' : ''], { cwd: ROOT });
-  let stderr = '';
-  holder.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    holder.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: holder.stdout }).once('line', resolve);
-    exited.then(() => reject(new Error(`holder exited before locking: ${stderr}`)));
-  });
-  return { holder, exited, childPid: Number(line.split(' ')[1]) };
+  const holder = startFixture('lock-holder.cjs', [impl, path, withChild ? 'with-child' : '']);
+  const line = await holder.nextLine();
+  const exited = holder.exited.then(({ code, signal }) => ({ code, signal }));
+  return { holder: holder.process, exited, childPid: Number(line.split(' ')[1]) };
 }
 
 describe.each(IMPLEMENTATIONS)('locks under faults (%s)', (impl) => {
@@ -88,15 +77,15 @@ describe.each(IMPLEMENTATIONS)('locks under faults (%s)', (impl) => {
   // The control for the test above: flock(1) runs its command with the lock descriptor
   // inherited, so killing flock itself leaves the lock held by the child. The check
   // sees that; a lock descriptor without O_CLOEXEC would fail the test above the same way.
-  it.runIf(impl === 'native' && LINUX && spawnSync('flock', ['--version']).status === 0)(
+  it.runIf(impl === 'native' && LINUX && runSync(['flock', '--version']).code === 0)(
     'control: a holder whose child inherited the lock descriptor (flock(1)) keeps the lock after its death',
     async () => {
       const path = join(tempDir(), 'a.lock');
-      const flock = spawn('flock', ['-x', path, process.execPath, '-e', 'console.log(process.pid); setInterval(() => {}, 1 << 30)']);
-      const childPid = Number(await new Promise<string>((resolve) => createInterface({ input: flock.stdout }).once('line', resolve)));
+      const flock = start(['flock', '-x', path, process.execPath, '-e', 'console.log(process.pid); setInterval(() => {}, 1 << 30)']);
+      const childPid = Number(await flock.nextLine());
       try {
-        const exited = new Promise((resolve) => flock.on('exit', resolve)); // not 'close': the child keeps stdout open
-        flock.kill('SIGKILL');
+        const exited = new Promise((resolve) => flock.process.on('exit', resolve)); // not 'close': the child keeps stdout open
+        flock.process.kill('SIGKILL');
         await exited;
         expect(new cfs.FileLock(path).tryAcquire()).toBe(false);
       } finally {
@@ -107,11 +96,8 @@ describe.each(IMPLEMENTATIONS)('locks under faults (%s)', (impl) => {
 
   it.runIf(LINUX)('no descriptors left (prlimit --nofile=64): every way to lock fails with EMFILE naming the path, nothing leaks', () => {
     const dir = tempDir();
-    const run = spawnSync('prlimit', ['--nofile=64:64', process.execPath, join(FIXTURES, 'lock-emfile.cjs'), impl, dir], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    expect(run.status, run.stderr).toBe(0);
+    const run = runSync(['prlimit', '--nofile=64:64', process.execPath, join(FIXTURES, 'lock-emfile.cjs'), impl, dir]);
+    expect(run.code, run.stderr).toBe(0);
     const results = JSON.parse(run.stdout) as Record<string, { ok: boolean; code: string; path: string; leaked: number }> & {
       afterwards: boolean;
     };

@@ -5,10 +5,9 @@ import { readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Child } from './helpers/child';
-import { describeWith, FLOCK_MISSING, flockHolder, startProcess } from './helpers/foreign';
+import { describeWith, FLOCK_MISSING, flockHolder } from './helpers/foreign';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES } from './helpers/spawn';
+import { type Child, startFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 function lockFile(): string {
@@ -19,7 +18,7 @@ function lockFile(): string {
 
 /** A node process holding `path` with `impl`'s FileLock until its stdin ends. */
 async function holder(impl: string, path: string, kind: 'shared' | 'exclusive'): Promise<Child> {
-  const child = startProcess(process.execPath, [join(FIXTURES, 'lock-hold.cjs'), impl, path, kind]);
+  const child = startFixture('lock-hold.cjs', [impl, path, kind]);
   expect(await child.nextLine()).toBe('locked');
   return child;
 }
@@ -142,7 +141,7 @@ describeWith(FLOCK_MISSING, 'lockStatus sees flock(1) holders', () => {
       const path = lockFile();
       const writer = await flockHolder(path);
       // The waiting fallback process keeps a marker up for a while (its reserved turn).
-      const waiter = startProcess(process.execPath, [join(FIXTURES, 'lock-waiter.cjs'), 'js', path, '20000']);
+      const waiter = startFixture('lock-waiter.cjs', ['js', path, 20000]);
       expect(await waiter.nextLine()).toBe('parked');
       expect(await cfs.lockStatus(path)).toEqual({ locked: true, shared: false, holders: [{ pid: writer.process.pid }] });
       writer.send('go');

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { ROOT } from './helpers/spawn';
+import { ROOT, start, startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { allSucceed, type Impl, startTogether, startWorker } from './helpers/worker';
 
@@ -140,7 +139,7 @@ describe.each(IMPLEMENTATIONS)('locks (%s)', (impl) => {
     const path = join(tempDir(), 'a.lock');
     const lock = new cfs.FileLock(path);
     lock.acquireSync();
-    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const child = start(['sleep', '30']).process;
     try {
       lock.release();
       const probe = startWorker(impl, 'try-lock', path);
@@ -202,7 +201,7 @@ describe('native locks', () => {
     expect(waiter.tryAcquire()).toBe(false);
     const wait = waiter.acquire({ timeout: 5000 });
     const killedAt = performance.now();
-    holder.child.kill('SIGKILL');
+    holder.process.kill('SIGKILL');
     await wait;
     const handover = performance.now() - killedAt;
     console.log(`lock free ${handover.toFixed(1)} ms after SIGKILL of its holder`);
@@ -221,7 +220,7 @@ describe('native locks', () => {
     const wait = writer.acquire();
     mine.release();
     expect(writer.isLocked).toBe(false);
-    reader.child.stdin.end();
+    reader.process.stdin.end();
     await reader.exited;
     await wait;
     expect(writer.isLocked).toBe(true);
@@ -267,12 +266,12 @@ describe.each(IMPLEMENTATIONS)('held locks and garbage collection (%s)', (impl) 
       process.stdin.resume();
       process.stdin.on('end', () => process.exit(0));
     `;
-    const child = spawn(process.execPath, ['--expose-gc', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-    await new Promise((resolve) => child.stdout.once('data', resolve));
+    const child = startNode(script, {}, ['--expose-gc']);
+    expect(await child.nextLine()).toBe('collected');
     const probe = new (load(impl).FileLock)(path);
     expect(probe.tryAcquire()).toBe(false);
-    child.stdin.end();
-    await new Promise((resolve) => child.on('close', resolve));
+    child.process.stdin.end();
+    await child.exited;
     expect(probe.tryAcquire()).toBe(true);
     probe.release();
   });

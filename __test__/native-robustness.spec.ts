@@ -2,9 +2,8 @@
 // addon's exports fed wrong types and absurd values, each in a child process that must
 // survive and exit by itself.
 import { describe, expect, it } from 'vitest';
-import { startNode } from './helpers/child';
 import { IMPLEMENTATIONS } from './helpers/impls';
-import { runFixture } from './helpers/spawn';
+import { runFixture, startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 describe.each(IMPLEMENTATIONS)('lock timeouts beyond what a Duration holds (%s)', (impl) => {

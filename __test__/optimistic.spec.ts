@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startNode } from './helpers/child';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
+import { startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { allSucceed, startTogether, startWorker } from './helpers/worker';
 

@@ -3,9 +3,8 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Child, startNode } from './helpers/child';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES } from './helpers/spawn';
+import { type Child, FIXTURES, startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 function listen(port: number): Promise<Server | undefined> {

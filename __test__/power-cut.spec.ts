@@ -10,15 +10,13 @@
 // the strict model (nothing unsynced survives) and the prefix model (each inode keeps a
 // random prefix of its unsynced changes: a disk that wrote some of it). The next round
 // starts from what the cut left, so recovery from a cut is exercised too.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Child, startNode, talkTo } from './helpers/child';
 import { describeWith } from './helpers/foreign';
 import { load } from './helpers/impls';
 import { FUSE_MISSING, mountPowerCut, powercutBinary } from './helpers/powercut';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { type Child, startFixture, startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const cfs = load('native');
@@ -375,10 +373,10 @@ interface Writer {
 }
 
 function startWriter(mountpoint: string, role: Role, index: number, base: number, group: Group): Writer {
-  const args = [join(FIXTURES, 'power-cut-writer.cjs'), role, join(mountpoint, role), String(index), String(base), group];
-  const process_ = spawn(process.execPath, args, { cwd: ROOT });
-  const writer: Writer = { role, child: talkTo(process_, `${role} writer ${index}`), stdoutLength: 0 };
-  process_.stdout.on('data', (chunk: Buffer) => {
+  const args = [role, join(mountpoint, role), index, base, group];
+  const child = startFixture('power-cut-writer.cjs', args, { label: `${role} writer ${index}` });
+  const writer: Writer = { role, child, stdoutLength: 0 };
+  child.process.stdout.on('data', (chunk: string) => {
     writer.stdoutLength += chunk.length;
   });
   return writer;
@@ -400,16 +398,11 @@ function acknowledged(writers: Writer[], count: number, group: Group): Promise<v
     let seen = 0;
     const deadline = setTimeout(resolve, 60_000);
     for (const w of writers) {
-      let partial = ''; // a line split across chunks
-      w.child.process.stdout.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (!line.startsWith('A ')) continue;
-          seen++;
-          const path = pathOf(line.slice(2));
-          if (path) waiting.delete(`${w.role}|${path.match}`);
-        }
+      w.child.onLine((line) => {
+        if (!line.startsWith('A ')) return;
+        seen++;
+        const path = pathOf(line.slice(2));
+        if (path) waiting.delete(`${w.role}|${path.match}`);
         if (seen >= count && waiting.size === 0) {
           clearTimeout(deadline);
           resolve();

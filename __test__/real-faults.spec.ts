@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AS_NOBODY, packageRootForNobody } from './helpers/as-nobody';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { ROOT } from './helpers/spawn';
+import { ROOT, runSync, stdoutOf } from './helpers/spawn';
 import { names } from './helpers/tmp';
 
 const LINUX = process.platform === 'linux';
@@ -46,14 +46,12 @@ const CAN_MOUNT = ((): string | undefined => {
 })();
 
 /** Runs fixtures/fault-child.cjs behind `wrapper` (e.g. setpriv); its JSON report. */
-function child(wrapper: string[], impl: string, op: string, target: string): Record<string, unknown> {
+function child(wrapper: readonly string[], impl: string, op: string, target: string): Record<string, unknown> {
   // Another user may not reach this checkout (a private parent directory): it loads a copy.
   const root = wrapper.length > 0 ? packageRootForNobody() : ROOT;
   const fixture = join(root, '__test__', 'fixtures', 'fault-child.cjs');
-  const [command, ...args] = [...wrapper, process.execPath, fixture, impl, op, target];
-  const run = spawnSync(command!, args, { cwd: root, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`child failed (${run.status ?? run.signal}): ${run.stderr}`);
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+  const run = runSync([...wrapper, process.execPath, fixture, impl, op, target], { cwd: root });
+  return JSON.parse(stdoutOf(run, 'child').trim().split('\n').at(-1)!);
 }
 
 const OPS = ['atomicWriteSync', 'atomicWrite', 'openAtomic', 'createExclusive', 'writeIfVersion'];

@@ -2,13 +2,12 @@
 // crates/concurrent-fs-core/src/atomic/shared_flush.rs and ts/js/atomic/durability.ts), without
 // any call resolving before a flush that started after its own rename: counted with
 // strace, and a failed flush must fail every call it was to cover.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAULT_ENV, STRACE_MISSING } from './helpers/faults';
 import { IMPLEMENTATIONS } from './helpers/impls';
-import { FIXTURES } from './helpers/spawn';
+import { FIXTURES, runSync, stdoutOf } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const COUNT = 64;
@@ -24,30 +23,15 @@ interface Outcome {
 /** Runs the writes under strace; their outcomes and the number of fsync calls (at 'data', only directories get fsync). */
 function writeAll(impl: string, dir: string, strace: string[]): { outcomes: Outcome[]; fsyncs: number } {
   const log = join(dir, '..', `strace-${impl}.log`);
-  const run = spawnSync(
-    'strace',
-    [
-      '-f',
-      '-qq',
-      '-o',
-      log,
-      '-e',
-      'trace=fsync',
-      ...strace,
-      process.execPath,
-      join(FIXTURES, 'concurrent-writes.cjs'),
-      impl,
-      dir,
-      `${COUNT}`,
-      'data',
-    ],
-    { encoding: 'utf8', env: { ...process.env, ...FAULT_ENV } },
-  );
-  if (run.status !== 0) throw new Error(`writer failed (${run.status ?? run.signal}): ${run.stderr}`);
+  const wrapper = ['strace', '-f', '-qq', '-o', log, '-e', 'trace=fsync', ...strace];
+  const run = runSync([...wrapper, process.execPath, join(FIXTURES, 'concurrent-writes.cjs'), impl, dir, `${COUNT}`, 'data'], {
+    env: FAULT_ENV,
+  });
+  const stdout = stdoutOf(run, 'writer');
   const fsyncs = readFileSync(log, 'utf8')
     .split('\n')
     .filter((line) => /\bfsync\(/.test(line) && !line.includes('resumed')).length;
-  return { outcomes: JSON.parse(run.stdout) as Outcome[], fsyncs };
+  return { outcomes: JSON.parse(stdout) as Outcome[], fsyncs };
 }
 
 function prepare(): string {

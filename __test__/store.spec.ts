@@ -1,8 +1,8 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startNode } from './helpers/child';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
+import { startNode } from './helpers/spawn';
 import { names, tempDir } from './helpers/tmp';
 import { allSucceed, startTogether, startWorker } from './helpers/worker';
 

@@ -5,14 +5,11 @@
 // explain a history in which no task (and no exclusive key) was ever held by two live
 // workers, every dependency ended before its dependant started, every task is done,
 // none was acknowledged twice, and a task taken back from a dead worker counted up.
-import { spawn } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { startNode } from './helpers/child';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { startFixture, startNode } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const WORKERS = 6;
@@ -47,34 +44,26 @@ interface Run {
 }
 
 /** Starts the workers; each victim is SIGKILLed on a random `start` line of its own. */
-function runWorkers(impl: string, dir: string, logPath: string, names: string[], victims: Map<string, number>): Promise<Run> {
+async function runWorkers(impl: string, dir: string, logPath: string, names: string[], victims: Map<string, number>): Promise<Run> {
   const run: Run = { acked: [], killed: new Set() };
-  return Promise.all(
-    names.map(
-      (name) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, [join(FIXTURES, 'task-worker.cjs'), impl, dir, logPath, name], { cwd: ROOT });
-          let starts = 0;
-          let stderr = '';
-          child.stderr.on('data', (d) => {
-            stderr += d;
-          });
-          createInterface({ input: child.stdout }).on('line', (line) => {
-            const [kind, id] = line.split(' ');
-            if (kind === 'done') run.acked.push(id as string);
-            if (kind === 'start' && ++starts === victims.get(name) && !run.killed.has(name)) {
-              run.killed.add(name);
-              appendFileSync(logPath, `kill ${name}\n`); // before the kill: its lease may free at once
-              child.kill('SIGKILL');
-            }
-          });
-          child.on('close', (code, signal) => {
-            if (code === 0 || (signal === 'SIGKILL' && run.killed.has(name))) resolve();
-            else reject(new Error(`worker ${name} failed (${code ?? signal}): ${stderr}`));
-          });
-        }),
-    ),
-  ).then(() => run);
+  const runOne = async (name: string) => {
+    const child = startFixture('task-worker.cjs', [impl, dir, logPath, name]);
+    let starts = 0;
+    child.onLine((line) => {
+      const [kind, id] = line.split(' ');
+      if (kind === 'done') run.acked.push(id as string);
+      if (kind === 'start' && ++starts === victims.get(name) && !run.killed.has(name)) {
+        run.killed.add(name);
+        appendFileSync(logPath, `kill ${name}\n`); // before the kill: its lease may free at once
+        child.process.kill('SIGKILL');
+      }
+    });
+    const end = await child.exited;
+    if (end.code === 0 || (end.signal === 'SIGKILL' && run.killed.has(name))) return;
+    throw new Error(`worker ${name} failed (${end.code ?? end.signal}): ${end.stderr}`);
+  };
+  await Promise.all(names.map(runOne));
+  return run;
 }
 
 /** Replays the log; every list in the result must be empty, and `recovered` names tasks taken back from the dead. */

@@ -1,15 +1,13 @@
 // The merge queue (ts/workspaces/merge.ts) and conflict finder (conflicts.ts) on real
 // repositories with the installed git. Concurrent merges come from separate processes
 // started at once; every claim is counted in the target's history afterwards.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect, it } from 'vitest';
-import { type Child, talkTo } from './helpers/child';
-import { describeWith, startProcess } from './helpers/foreign';
+import { describeWith } from './helpers/foreign';
 import { addWorktree, commit, GIT_MISSING, git, makeRepo, worktreeState } from './helpers/git-repo';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, isAlive, runNode } from './helpers/spawn';
+import { type Child, isAlive, runNode, startFixture } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 const { openRepo } = require('../dist/workspaces/repo.js') as typeof import('../ts/workspaces/repo');
@@ -44,8 +42,17 @@ function timesMerged(repo: string, ref: string, tip: string): number {
   return parents.filter((line) => line.split(' ').slice(2).includes(tip)).length;
 }
 
+/** A repository whose `branch` is one commit (`files`) ahead of main, with HEAD detached. */
+function branchAhead(branch: string, files: Record<string, string>, message: string) {
+  const repo = makeRepo();
+  const wt = addWorktree(repo, branch);
+  const tip = commit(wt, files, message);
+  git(repo, 'checkout', '-q', '--detach');
+  return { repo, wt, tip };
+}
+
 function startMerger(impl: string, repo: string, options: object): Child {
-  return startProcess(process.execPath, [join(FIXTURES, 'ws-merger.cjs'), impl, repo, JSON.stringify(options)]);
+  return startFixture('ws-merger.cjs', [impl, repo, JSON.stringify(options)]);
 }
 
 describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
@@ -102,10 +109,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   }
 
   it('a clean branch: a merge commit with both parents, message naming the branch', async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    const tip = commit(wt, { 'a.txt': 'a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo, tip } = branchAhead('agent/a', { 'a.txt': 'a\n' }, 'a');
     const ctx = await open(repo);
     const old = git(repo, 'rev-parse', 'main');
     const result = await mergeBranch(ctx, { branch: 'agent/a' });
@@ -210,10 +214,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   });
 
   it('a failing check: check-failed with its output, the target unmoved, the scratch worktree gone', async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    commit(wt, { 'a.txt': 'from a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo } = branchAhead('agent/a', { 'a.txt': 'from a\n' }, 'a');
     const ctx = await open(repo);
     const old = git(repo, 'rev-parse', 'main');
     const registered = worktrees(repo);
@@ -240,10 +241,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   });
 
   it('a running check holds the queue lock, not the repo lock; aborted: rejects with AbortError, its process stopped, target unmoved, scratch worktree gone', async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    commit(wt, { 'a.txt': 'a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo } = branchAhead('agent/a', { 'a.txt': 'a\n' }, 'a');
     const ctx = await open(repo);
     const old = git(repo, 'rev-parse', 'main');
     const registered = worktrees(repo);
@@ -264,10 +262,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   });
 
   it('a merger SIGKILLed mid-check: its queue lock frees at once, and the next merge removes its scratch worktree', async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    commit(wt, { 'a.txt': 'a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo } = branchAhead('agent/a', { 'a.txt': 'a\n' }, 'a');
     const registered = worktrees(repo);
     const mark = join(tempDir('ws-check'), 'started');
     const script = `require('fs').writeFileSync(${JSON.stringify(mark)}, String(process.pid)); setInterval(() => {}, 1000)`;
@@ -290,10 +285,7 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
   });
 
   it("a scratch worktree whose add was killed (a directory without .git, a registration without its directory, both 'locked: initializing') is removed by the next merge", async () => {
-    const repo = makeRepo();
-    const wt = addWorktree(repo, 'agent/a');
-    commit(wt, { 'a.txt': 'a\n' }, 'a');
-    git(repo, 'checkout', '-q', '--detach');
+    const { repo } = branchAhead('agent/a', { 'a.txt': 'a\n' }, 'a');
     const registered = worktrees(repo);
     const ctx = await open(repo);
     const scratch = join(ctx.stateRoot, 'merge-check', 'main');
@@ -325,8 +317,8 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
       const check = round % 2 ? { check: ['true'] } : {};
       // Rounds 0,1 kill the merger only, 2,3 its whole group (git children too), and so on.
       // Its own process group, so that the group can be killed without the test runner.
-      const args = [join(FIXTURES, 'ws-merger.cjs'), 'native', repo, JSON.stringify({ branch: 'agent/k', ...check })];
-      const merger = talkTo(spawn(process.execPath, args, { detached: true }), 'merger');
+      const args = ['native', repo, JSON.stringify({ branch: 'agent/k', ...check })];
+      const merger = startFixture('ws-merger.cjs', args, { detached: true });
       expect(await merger.nextLine()).toBe('ready');
       merger.send('go');
       // Fault injection, not synchronisation: a kill anywhere from before the lock to after the merge.

@@ -2,12 +2,12 @@
 // `origin/main`, whose upstream tracking makes plain parallel `git worktree add` fail on
 // `.git/config`), one name wanted by many, and a live owner's workspace against reclaim,
 // remove, gc and prune; then the owner's SIGKILL and an immediate acquire.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeWith } from './helpers/foreign';
 import { load } from './helpers/impls';
+import { startNode } from './helpers/spawn';
 import { type Agent, GIT_MISSING, git, invariantProblems, makeRepo, type Reply, startAgent } from './helpers/ws';
 
 const cfs = load('native');
@@ -122,10 +122,7 @@ describeWith(GIT_MISSING, 'Workspaces: many agents at once (real git, real proce
 describeWith(GIT_MISSING, 'Workspaces: pid leases (ownerPid)', () => {
   it('a workspace owned by a live pid is left alone by reclaim even when broken, and repaired once that process is gone', async () => {
     const repo = makeRepo();
-    const sleeper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    onTestFinished(() => {
-      sleeper.kill('SIGKILL');
-    });
+    const sleeper = startNode('setInterval(() => {}, 1000)').process; // killed after the test, if not before
     const wss = await cfs.Workspaces.open(repo.dir);
     const ws = await wss.create('hooked', { ownerPid: sleeper.pid as number });
     await ws.release(); // the pid lease alone owns it now

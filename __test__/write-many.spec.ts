@@ -2,15 +2,13 @@
 // faults (a failed file flush renames nothing; a failed rename or directory flush
 // reports exactly what was written), SIGKILL at random moments of large batches, and
 // the flush count that makes it worth having.
-import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FAULT_ENV, type Fault, isTempName, report, runFaulted, SHIM_MISSING, STRACE_MISSING, tempGlob } from './helpers/faults';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
-import { FIXTURES, ROOT } from './helpers/spawn';
+import { FIXTURES, killAfterLine, runSync, startFixture } from './helpers/spawn';
 import { names, tempDir } from './helpers/tmp';
 import type { Impl } from './helpers/worker';
 
@@ -232,23 +230,8 @@ if (SHIM_MISSING) it.skip(`atomicWriteMany faults: skipped, ${SHIM_MISSING}`, ()
 
 /** Starts a looping batch writer and SIGKILLs it `delayMs` after its first batch; resolves on exit. */
 function killBatchAfter(impl: Impl, dir: string, count: number, size: number, delayMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(FIXTURES, 'write-many-child.cjs'), impl, 'loop', dir, String(count), 'none', String(size)],
-      {
-        cwd: ROOT,
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line === 'batch') setTimeout(() => child.kill('SIGKILL'), delayMs); // the random moment of the crash
-    });
-    child.on('close', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer ended by itself: ${stderr}`))));
-  });
+  const writer = startFixture('write-many-child.cjs', [impl, 'loop', dir, count, 'none', size]);
+  return killAfterLine(writer, (line) => line === 'batch', delayMs);
 }
 
 describe.each(IMPLEMENTATIONS)('atomicWriteMany killed at random moments (%s)', (impl) => {
@@ -282,28 +265,9 @@ describe.each(IMPLEMENTATIONS)('atomicWriteMany killed at random moments (%s)', 
 function flushCalls(impl: Impl, mode: 'once' | 'sync-loop', dir: string, count: number): number {
   const log = join(tempDir('cfs-many-strace'), 'summary');
   const fixture = join(FIXTURES, 'write-many-child.cjs');
-  const run = spawnSync(
-    'strace',
-    [
-      '-c',
-      '-f',
-      '-o',
-      log,
-      '-e',
-      'trace=fsync,fdatasync,syncfs',
-      '--',
-      process.execPath,
-      fixture,
-      impl,
-      mode,
-      dir,
-      String(count),
-      'full',
-      '1024',
-    ],
-    { cwd: ROOT, env: { ...process.env, ...FAULT_ENV }, encoding: 'utf8' },
-  );
-  expect(run.status, run.stderr).toBe(0);
+  const strace = ['strace', '-c', '-f', '-o', log, '-e', 'trace=fsync,fdatasync,syncfs', '--'];
+  const run = runSync([...strace, process.execPath, fixture, impl, mode, dir, String(count), 'full', '1024'], { env: FAULT_ENV });
+  expect(run.code, run.stderr).toBe(0);
   let total = 0;
   // "% time  seconds  usecs/call  calls  [errors]  syscall"
   for (const match of readFileSync(log, 'utf8').matchAll(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(fsync|fdatasync|syncfs)$/gm)) {

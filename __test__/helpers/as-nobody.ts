@@ -13,6 +13,14 @@ export const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-
 
 let copy: string | undefined;
 
+/**
+ * How to start a child that permission bits apply to: as root, behind AS_NOBODY and from
+ * a package root uid 65534 can read; otherwise as this user, from this checkout.
+ */
+export function unprivileged(): { wrapper: readonly string[]; root: string } {
+  return process.getuid?.() === 0 ? { wrapper: AS_NOBODY, root: packageRootForNobody() } : { wrapper: [], root: ROOT };
+}
+
 /** A package root with `dist/`, the addon and `__test__/fixtures/` that uid 65534 can read. */
 export function packageRootForNobody(): string {
   if (reachableByOthers(ROOT)) return ROOT;

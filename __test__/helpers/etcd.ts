@@ -11,9 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import type { Child } from './child';
-import { startProcess } from './foreign';
-import { FIXTURES } from './spawn';
+import { type Child, startFixture } from './spawn';
 
 function missing(command: string, args: string[], pkg: string): string | undefined {
   const probe = spawnSync(command, args, { encoding: 'utf8' });
@@ -217,7 +215,7 @@ export interface ChildEvent {
 
 /** Starts fixtures/etcd-child.cjs with `args` (killed after the test if still running). */
 export function startEtcdChild(args: Record<string, unknown>): Child {
-  return startProcess(process.execPath, [join(FIXTURES, 'etcd-child.cjs'), JSON.stringify(args)]);
+  return startFixture('etcd-child.cjs', [JSON.stringify(args)]);
 }
 
 /** The child's next event; a 'fatal' one fails the test with the child's message. */

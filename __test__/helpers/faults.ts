@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, ROOT, runFixture } from './spawn';
+import { FIXTURES, runFixture, runSync } from './spawn';
 
 const LINUX = process.platform === 'linux';
 
@@ -113,7 +113,7 @@ export async function runFaulted(
 ): Promise<Run> {
   const logFile = options.trace ? join(tmpdir(), `cfs-fault-log-${process.pid}-${Math.random().toString(16).slice(2)}`) : undefined;
   const trace = options.trace && logFile ? { glob: options.trace, log: logFile } : undefined;
-  const run = await runFixture(fixture, args, { ...options.env, ...shimEnv(options.fault, trace) });
+  const run = await runFixture(fixture, args, { env: { ...options.env, ...shimEnv(options.fault, trace) } });
   let log: string[] = [];
   if (logFile && existsSync(logFile)) {
     log = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
@@ -135,12 +135,8 @@ export function report<T = Record<string, unknown>>(run: Run): T {
  * (the trace, when one is printed to stderr).
  */
 export function runStraced(straceArgs: string[], script: string, env: Record<string, string> = {}) {
-  const run = spawnSync('strace', [...straceArgs, '--', process.execPath, '-e', script], {
-    cwd: ROOT,
-    env: { ...process.env, ...FAULT_ENV, ...env },
-    encoding: 'utf8',
-  });
-  return { code: run.status, signal: run.signal, stdout: run.stdout, trace: run.stderr.split('\n') };
+  const run = runSync(['strace', ...straceArgs, '--', process.execPath, '-e', script], { env: { ...FAULT_ENV, ...env } });
+  return { code: run.code, signal: run.signal, stdout: run.stdout, trace: run.stderr.split('\n') };
 }
 
 /** A glob for the temp files of `target` (`.<basename>.<12 hex>.tmp` in its directory). */

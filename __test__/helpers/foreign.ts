@@ -1,36 +1,12 @@
 // Other programs' locks, as real processes: util-linux flock(1) and py-filelock (in a
 // virtualenv made by scripts/interop-venv.sh). Each runs as a child the test talks to by
-// lines, like child.ts's node children. Where a tool is missing the tests skip with the
+// lines, like spawn.ts's node children. Where a tool is missing the tests skip with the
 // reason, except in CI (CI=true), where .ci/run installs the tools and a missing one is
 // a failure.
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe } from 'vitest';
-import { type Child, talkTo } from './child';
-import { FIXTURES, type Finished, ROOT } from './spawn';
-
-const running = new Set<ChildProcessWithoutNullStreams>();
-
-// A failed test must not leave a foreign holder (and its lock) behind for the next one.
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-});
-
-/** Starts `command args...` and reads its stdout line by line. */
-export function startProcess(command: string, args: readonly string[]): Child {
-  const child = spawn(command, args, { cwd: ROOT });
-  running.add(child);
-  child.on('close', () => running.delete(child));
-  return talkTo(child, command);
-}
-
-/** Runs `command args...` to its end. */
-export function runProcess(command: string, args: readonly string[]): Promise<Finished> {
-  const child = startProcess(command, args);
-  child.process.stdin.end();
-  return child.exited;
-}
+import { beforeAll, describe } from 'vitest';
+import { type Child, FIXTURES, type Finished, ROOT, run, start } from './spawn';
 
 /** Why `flock(1)` cannot be used here, or undefined when it can. */
 function flockMissing(): string | undefined {
@@ -77,15 +53,17 @@ const PY_FIXTURE = join(FIXTURES, 'py-filelock.py');
 
 /** The py-filelock fixture (see fixtures/py-filelock.py for its modes). */
 export function startPython(args: readonly string[]): Child {
-  const found = pyFilelock();
-  if ('missing' in found) throw new Error(found.missing);
-  return startProcess(found.python, [PY_FIXTURE, ...args]);
+  return start([pythonPath(), PY_FIXTURE, ...args]);
 }
 
 export function runPython(args: readonly string[]): Promise<Finished> {
-  const child = startPython(args);
-  child.process.stdin.end();
-  return child.exited;
+  return run([pythonPath(), PY_FIXTURE, ...args]);
+}
+
+function pythonPath(): string {
+  const found = pyFilelock();
+  if ('missing' in found) throw new Error(found.missing);
+  return found.python;
 }
 
 /**
@@ -95,7 +73,7 @@ export function runPython(args: readonly string[]): Promise<Finished> {
  */
 export async function flockHolder(path: string, options: { shared?: boolean; close?: boolean } = {}): Promise<Child> {
   const flags = [options.shared ? '-s' : '-x', ...(options.close ? ['-o'] : [])];
-  const holder = startProcess('flock', [...flags, path, 'sh', '-c', 'echo locked; read line']);
+  const holder = start(['flock', ...flags, path, 'sh', '-c', 'echo locked; read line']);
   const line = await holder.nextLine();
   if (line !== 'locked') throw new Error(`flock(1) printed '${line}'`);
   return holder;
@@ -103,5 +81,5 @@ export async function flockHolder(path: string, options: { shared?: boolean; clo
 
 /** `flock -n [-s] PATH true`: 0 when flock(1) got the lock at once, 1 when it was held. */
 export async function flockTry(path: string, shared = false): Promise<number | null> {
-  return (await runProcess('flock', ['-n', shared ? '-s' : '-x', path, 'true'])).code;
+  return (await run(['flock', '-n', shared ? '-s' : '-x', path, 'true'])).code;
 }

@@ -1,10 +1,9 @@
 // The power-cut filesystem (crates/powercut-fs, docs/power-cut.md): built on demand with
 // cargo, mounted over a backing directory, cut and unmounted through its stdin.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Child, talkTo } from './child';
-import { ROOT } from './spawn';
+import { type Child, ROOT, start } from './spawn';
 
 /** Why the power-cut tests cannot run here, or undefined when they can. */
 export const FUSE_MISSING: string | undefined = fuseMissing();
@@ -44,7 +43,7 @@ export interface PowerCutMount {
 /** Mounts `backing` at `mountpoint`; resolves once the filesystem says it is ready. */
 export async function mountPowerCut(backing: string, mountpoint: string, prefixSeed?: number): Promise<PowerCutMount> {
   const args = prefixSeed === undefined ? [] : ['--prefix-seed', String(prefixSeed)];
-  const child = talkTo(spawn(powercutBinary(), [...args, backing, mountpoint]), 'powercut-fs');
+  const child = start([powercutBinary(), ...args, backing, mountpoint], { label: 'powercut-fs' });
   await expectLine(child, 'ready');
   return {
     mountpoint,

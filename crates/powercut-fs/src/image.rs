@@ -176,39 +176,30 @@ impl Image {
   /// of its unsynced history that `keep(len)` (a number in `0..=len`) chooses.
   pub fn cut(&self, keep: &mut dyn FnMut(usize) -> usize) -> Image {
     let mut nodes = self.nodes.clone();
-    for (&ino, ops) in sorted(&self.data_history) {
-      let kept = keep(ops.len()).min(ops.len());
-      if kept == 0 {
-        continue;
-      }
-      let mode = self.mode_of(ino);
-      let node = nodes.entry(ino).or_insert_with(|| Node {
-        content: Content::File(Vec::new()),
-        mode,
-      });
-      if let Content::File(data) = &mut node.content {
-        ops[..kept].iter().for_each(|op| apply_data(data, op));
-      }
-    }
-    for (&dir, changes) in sorted(&self.dir_history) {
-      let kept = keep(changes.len()).min(changes.len());
-      if kept == 0 {
-        continue;
-      }
-      let mode = self.mode_of(dir);
-      let node = nodes.entry(dir).or_insert_with(|| Node {
-        content: Content::Dir(BTreeMap::new()),
-        mode,
-      });
-      if let Content::Dir(entries) = &mut node.content {
-        for (name, target) in changes[..kept].iter().flatten() {
-          match target {
-            Some(ino) => entries.insert(name.clone(), *ino),
-            None => entries.remove(name),
-          };
+    let new_file = || Content::File(Vec::new());
+    self.replay(
+      &mut nodes,
+      &self.data_history,
+      keep,
+      new_file,
+      |content, op| {
+        if let Content::File(data) = content {
+          apply_data(data, op);
         }
-      }
-    }
+      },
+    );
+    let new_dir = || Content::Dir(BTreeMap::new());
+    self.replay(
+      &mut nodes,
+      &self.dir_history,
+      keep,
+      new_dir,
+      |content, change| {
+        if let Content::Dir(entries) = content {
+          apply_dir_change(entries, change);
+        }
+      },
+    );
     Image {
       root: self.root,
       nodes,
@@ -216,6 +207,32 @@ impl Image {
       keep_history: false,
       data_history: HashMap::new(),
       dir_history: HashMap::new(),
+    }
+  }
+
+  /// Replays onto `nodes` the prefix `keep` chooses of each inode's unsynced `history`
+  /// (in inode order); an inode never flushed starts as `empty`.
+  fn replay<Op>(
+    &self,
+    nodes: &mut HashMap<Ino, Node>,
+    history: &HashMap<Ino, Vec<Op>>,
+    keep: &mut dyn FnMut(usize) -> usize,
+    empty: fn() -> Content,
+    apply: fn(&mut Content, &Op),
+  ) {
+    for (&ino, ops) in sorted(history) {
+      let kept = keep(ops.len()).min(ops.len());
+      if kept == 0 {
+        continue;
+      }
+      let mode = self.mode_of(ino);
+      let node = nodes.entry(ino).or_insert_with(|| Node {
+        content: empty(),
+        mode,
+      });
+      ops[..kept]
+        .iter()
+        .for_each(|op| apply(&mut node.content, op));
     }
   }
 
@@ -293,6 +310,15 @@ fn kind_of(content: &Content) -> Kind {
   }
 }
 
+fn apply_dir_change(entries: &mut BTreeMap<OsString, Ino>, change: &DirChange) {
+  for (name, target) in change {
+    match target {
+      Some(ino) => entries.insert(name.clone(), *ino),
+      None => entries.remove(name),
+    };
+  }
+}
+
 fn apply_data(data: &mut Vec<u8>, op: &DataOp) {
   match op {
     DataOp::SetLen(len) => data.resize(*len as usize, 0),
@@ -318,46 +344,32 @@ fn load_dir(dir: &Path, ino: Ino, nodes: &mut HashMap<Ino, Node>) -> io::Result<
     if nodes.contains_key(&meta.ino()) {
       continue; // a second hard link
     }
-    let mode = meta.mode() & 0o7777;
-    let kind = meta.file_type();
-    if kind.is_dir() {
+    if meta.is_dir() {
       load_dir(&path, meta.ino(), nodes)?;
-    } else if kind.is_symlink() {
-      let target = fs::read_link(&path)?.into_os_string();
-      nodes.insert(
-        meta.ino(),
-        Node {
-          content: Content::Symlink(target),
-          mode,
-        },
-      );
-    } else if kind.is_file() {
-      nodes.insert(
-        meta.ino(),
-        Node {
-          content: Content::File(fs::read(&path)?),
-          mode,
-        },
-      );
     } else {
-      nodes.insert(
-        meta.ino(),
-        Node {
-          content: Content::File(Vec::new()),
-          mode,
-        },
-      );
+      let (content, mode) = (leaf_content(&path, &meta)?, meta.mode() & 0o7777);
+      nodes.insert(meta.ino(), Node { content, mode });
     }
   }
-  let mode = fs::symlink_metadata(dir)?.mode() & 0o7777;
-  nodes.insert(
-    ino,
-    Node {
-      content: Content::Dir(entries),
-      mode,
-    },
+  let (content, mode) = (
+    Content::Dir(entries),
+    fs::symlink_metadata(dir)?.mode() & 0o7777,
   );
+  nodes.insert(ino, Node { content, mode });
   Ok(())
+}
+
+/// What a non-directory holds: a symlink its target, a file its bytes; anything else
+/// (a FIFO, a socket) loads as an empty file.
+fn leaf_content(path: &Path, meta: &fs::Metadata) -> io::Result<Content> {
+  let kind = meta.file_type();
+  Ok(if kind.is_symlink() {
+    Content::Symlink(fs::read_link(path)?.into_os_string())
+  } else if kind.is_file() {
+    Content::File(fs::read(path)?)
+  } else {
+    Content::File(Vec::new())
+  })
 }
 
 #[cfg(test)]

@@ -65,45 +65,38 @@ fn nothing(_: usize) -> usize {
   0
 }
 
+/// A write to a temp file renamed over `target`: what a cut leaves at `target` depends on
+/// which of the two was flushed, and only the file and then its directory make it durable.
 #[test]
-fn nothing_flushed_leaves_the_old_state() {
-  let mut image = image(false);
-  write_then_rename(&mut image);
-  assert_eq!(
-    target_after_cut(&image, &mut nothing),
-    Some(b"old".to_vec())
-  );
-}
-
-#[test]
-fn a_flushed_file_whose_rename_was_not_flushed_is_lost() {
-  let mut image = image(false);
-  write_then_rename(&mut image);
-  image.sync_file(TEMP, b"new".to_vec(), 0o644);
-  assert_eq!(
-    target_after_cut(&image, &mut nothing),
-    Some(b"old".to_vec())
-  );
-}
-
-#[test]
-fn a_flushed_rename_of_an_unflushed_file_is_an_empty_file() {
-  let mut image = image(false);
-  write_then_rename(&mut image);
-  image.sync_dir(ROOT, BTreeMap::from([("target".into(), TEMP)]), 0o755);
-  assert_eq!(target_after_cut(&image, &mut nothing), Some(Vec::new()));
-}
-
-#[test]
-fn file_then_directory_flush_is_durable() {
-  let mut image = image(false);
-  write_then_rename(&mut image);
-  image.sync_file(TEMP, b"new".to_vec(), 0o644);
-  image.sync_dir(ROOT, BTreeMap::from([("target".into(), TEMP)]), 0o755);
-  assert_eq!(
-    target_after_cut(&image, &mut nothing),
-    Some(b"new".to_vec())
-  );
+fn a_replacement_is_durable_once_the_file_and_then_its_directory_are_flushed() {
+  let cases: [(&str, bool, bool, &[u8]); 4] = [
+    ("nothing flushed: the old state", false, false, b"old"),
+    (
+      "the file flushed, not its rename: lost",
+      true,
+      false,
+      b"old",
+    ),
+    (
+      "the rename flushed, not the file: an empty file",
+      false,
+      true,
+      b"",
+    ),
+    ("the file, then the directory: durable", true, true, b"new"),
+  ];
+  for (case, file_flushed, dir_flushed, expected) in cases {
+    let mut image = image(false);
+    write_then_rename(&mut image);
+    if file_flushed {
+      image.sync_file(TEMP, b"new".to_vec(), 0o644);
+    }
+    if dir_flushed {
+      image.sync_dir(ROOT, BTreeMap::from([("target".into(), TEMP)]), 0o755);
+    }
+    let target = target_after_cut(&image, &mut nothing);
+    assert_eq!(target.as_deref(), Some(expected), "{case}");
+  }
 }
 
 #[test]

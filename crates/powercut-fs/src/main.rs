@@ -26,11 +26,12 @@ mod passthrough;
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 use fuser::{Config, MountOption, Session};
 
 use crate::image::Image;
-use crate::passthrough::PowerCutFs;
+use crate::passthrough::{PowerCutFs, State};
 
 struct Args {
   backing: PathBuf,
@@ -79,22 +80,34 @@ fn run(args: &Args) -> io::Result<()> {
   let backing = args.backing.canonicalize()?;
   let image = Image::load(&backing, args.prefix_seed.is_some())?;
   let (fs, state) = PowerCutFs::new(&backing, image)?;
+  let background = mount(fs, &args.mountpoint)?.spawn()?;
+  say("ready")?;
+  let after_cut = serve(&state, args.prefix_seed.map(XorShift::new))?;
+  unmount(&args.mountpoint);
+  background.join()?;
+  let mut dropped = 0;
+  if let Some(image) = after_cut {
+    drop(state); // closes every descriptor into BACKING before it is rewritten
+    empty_dir(&backing)?;
+    dropped = image.materialize(&backing)?.dropped_dir_names;
+  }
+  say(&format!("exited dropped_dir_names={dropped}"))
+}
+
+fn mount(fs: PowerCutFs, mountpoint: &Path) -> io::Result<Session<PowerCutFs>> {
   let mut config = Config::default();
   config.mount_options = vec![
     MountOption::FSName("powercut".into()),
     MountOption::Subtype("powercut".into()),
   ];
-  let session = Session::new(fs, &args.mountpoint, &config).map_err(|err| {
-    io::Error::new(
-      err.kind(),
-      format!("mount {}: {err}", args.mountpoint.display()),
-    )
-  })?;
-  let background = session.spawn()?;
-  say("ready")?;
+  Session::new(fs, mountpoint, &config)
+    .map_err(|err| io::Error::new(err.kind(), format!("mount {}: {err}", mountpoint.display())))
+}
 
-  let mut rng = args.prefix_seed.map(XorShift::new);
-  let mut after_cut: Option<Image> = None;
+/// Answers the commands on stdin until `exit` (or its end); the image a `cut` left, if any.
+/// With a seed, a cut keeps a random prefix of each inode's unsynced history, else none.
+fn serve(state: &Mutex<State>, mut rng: Option<XorShift>) -> io::Result<Option<Image>> {
+  let mut after_cut = None;
   for line in io::stdin().lock().lines() {
     match line?.trim() {
       "cut" => {
@@ -116,15 +129,7 @@ fn run(args: &Args) -> io::Result<()> {
       other => say(&format!("error unknown command {other}"))?,
     }
   }
-  unmount(&args.mountpoint);
-  background.join()?;
-  let mut dropped = 0;
-  if let Some(image) = after_cut {
-    drop(state); // closes every descriptor into BACKING before it is rewritten
-    empty_dir(&backing)?;
-    dropped = image.materialize(&backing)?.dropped_dir_names;
-  }
-  say(&format!("exited dropped_dir_names={dropped}"))
+  Ok(after_cut)
 }
 
 /// Detaches the mount even if a killed writer's last reference is still going away; the

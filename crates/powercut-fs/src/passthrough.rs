@@ -247,7 +247,7 @@ fn swap(ino: u64, root: Ino) -> u64 {
 }
 
 impl Filesystem for PowerCutFs {
-  fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+  fn lookup(&self, _: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
     let mut state = self.lock();
     match state.fd(parent).and_then(|dir| state.remember(dir, name)) {
       Ok(attr) => reply.entry(&ENTRY_TTL, &attr, Generation(0)),
@@ -255,7 +255,7 @@ impl Filesystem for PowerCutFs {
     }
   }
 
-  fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+  fn getattr(&self, _: &Request, ino: INodeNo, _: Option<FileHandle>, reply: ReplyAttr) {
     match self.lock().getattr(ino) {
       Ok(attr) => reply.attr(&ATTR_TTL, &attr),
       Err(err) => reply.error(err),
@@ -264,7 +264,7 @@ impl Filesystem for PowerCutFs {
 
   fn setattr(
     &self,
-    _req: &Request,
+    _: &Request,
     ino: INodeNo,
     mode: Option<u32>,
     uid: Option<u32>,
@@ -272,12 +272,12 @@ impl Filesystem for PowerCutFs {
     size: Option<u64>,
     atime: Option<TimeOrNow>,
     mtime: Option<TimeOrNow>,
-    _ctime: Option<SystemTime>,
+    _: Option<SystemTime>,
     fh: Option<FileHandle>,
-    _crtime: Option<SystemTime>,
-    _chgtime: Option<SystemTime>,
-    _bkuptime: Option<SystemTime>,
-    _flags: Option<BsdFileFlags>,
+    _: Option<SystemTime>,
+    _: Option<SystemTime>,
+    _: Option<SystemTime>,
+    _: Option<BsdFileFlags>,
     reply: ReplyAttr,
   ) {
     let result = self.alive().and_then(|mut state| {
@@ -310,7 +310,7 @@ impl Filesystem for PowerCutFs {
     }
   }
 
-  fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+  fn readlink(&self, _: &Request, ino: INodeNo, reply: ReplyData) {
     let state = self.lock();
     match state.fd(ino).and_then(readlink) {
       Ok(target) => reply.data(target.as_bytes()),
@@ -320,11 +320,11 @@ impl Filesystem for PowerCutFs {
 
   fn mknod(
     &self,
-    _req: &Request,
+    _: &Request,
     parent: INodeNo,
     name: &OsStr,
     mode: u32,
-    _umask: u32,
+    _: u32,
     rdev: u32,
     reply: ReplyEntry,
   ) {
@@ -333,45 +333,30 @@ impl Filesystem for PowerCutFs {
     });
   }
 
-  fn mkdir(
-    &self,
-    _req: &Request,
-    parent: INodeNo,
-    name: &OsStr,
-    mode: u32,
-    _umask: u32,
-    reply: ReplyEntry,
-  ) {
-    self.make(parent, name, reply, |dir, name| unsafe {
+  fn mkdir(&self, _: &Request, dir: INodeNo, name: &OsStr, mode: u32, _: u32, reply: ReplyEntry) {
+    self.make(dir, name, reply, |dir, name| unsafe {
       libc::mkdirat(dir, name.as_ptr(), mode)
     });
   }
 
-  fn symlink(
-    &self,
-    _req: &Request,
-    parent: INodeNo,
-    link_name: &OsStr,
-    target: &Path,
-    reply: ReplyEntry,
-  ) {
+  fn symlink(&self, _: &Request, parent: INodeNo, name: &OsStr, target: &Path, reply: ReplyEntry) {
     let target = cstring(target.as_os_str());
-    self.make(parent, link_name, reply, |dir, name| unsafe {
+    self.make(parent, name, reply, |dir, name| unsafe {
       libc::symlinkat(target.as_ptr(), dir, name.as_ptr())
     });
   }
 
-  fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+  fn unlink(&self, _: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
     self.remove(parent, name, 0, reply);
   }
 
-  fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+  fn rmdir(&self, _: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
     self.remove(parent, name, libc::AT_REMOVEDIR, reply);
   }
 
   fn rename(
     &self,
-    _req: &Request,
+    _: &Request,
     parent: INodeNo,
     name: &OsStr,
     newparent: INodeNo,
@@ -404,7 +389,7 @@ impl Filesystem for PowerCutFs {
 
   fn link(
     &self,
-    _req: &Request,
+    _: &Request,
     ino: INodeNo,
     newparent: INodeNo,
     newname: &OsStr,
@@ -423,7 +408,7 @@ impl Filesystem for PowerCutFs {
     }
   }
 
-  fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+  fn open(&self, _: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
     let result = self.alive().and_then(|mut state| {
       let fd = state.fd(ino)?;
       let file = open_file(fd, flags.0, 0)?;
@@ -441,11 +426,11 @@ impl Filesystem for PowerCutFs {
 
   fn create(
     &self,
-    _req: &Request,
+    _: &Request,
     parent: INodeNo,
     name: &OsStr,
     mode: u32,
-    _umask: u32,
+    _: u32,
     flags: i32,
     reply: ReplyCreate,
   ) {
@@ -472,13 +457,13 @@ impl Filesystem for PowerCutFs {
 
   fn read(
     &self,
-    _req: &Request,
-    _ino: INodeNo,
+    _: &Request,
+    _: INodeNo,
     fh: FileHandle,
     offset: u64,
     size: u32,
-    _flags: OpenFlags,
-    _lock_owner: Option<LockOwner>,
+    _: OpenFlags,
+    _: Option<LockOwner>,
     reply: ReplyData,
   ) {
     let state = self.lock();
@@ -504,14 +489,14 @@ impl Filesystem for PowerCutFs {
 
   fn write(
     &self,
-    _req: &Request,
+    _: &Request,
     ino: INodeNo,
     fh: FileHandle,
     offset: u64,
     data: &[u8],
-    _write_flags: WriteFlags,
-    _flags: OpenFlags,
-    _lock_owner: Option<LockOwner>,
+    _: WriteFlags,
+    _: OpenFlags,
+    _: Option<LockOwner>,
     reply: ReplyWrite,
   ) {
     let result = self.alive().and_then(|mut state| {
@@ -535,46 +520,11 @@ impl Filesystem for PowerCutFs {
     }
   }
 
-  fn flush(
-    &self,
-    _req: &Request,
-    _ino: INodeNo,
-    _fh: FileHandle,
-    _lock_owner: LockOwner,
-    reply: ReplyEmpty,
-  ) {
+  fn flush(&self, _: &Request, _: INodeNo, _: FileHandle, _: LockOwner, reply: ReplyEmpty) {
     reply.ok();
   }
 
-  fn release(
-    &self,
-    _req: &Request,
-    _ino: INodeNo,
-    fh: FileHandle,
-    _flags: OpenFlags,
-    _lock_owner: Option<LockOwner>,
-    _flush: bool,
-    reply: ReplyEmpty,
-  ) {
-    self.lock().handles.remove(&fh.0);
-    reply.ok();
-  }
-
-  fn fsync(
-    &self,
-    _req: &Request,
-    ino: INodeNo,
-    _fh: FileHandle,
-    _datasync: bool,
-    reply: ReplyEmpty,
-  ) {
-    reply_empty(
-      reply,
-      self.alive().and_then(|mut state| state.sync_file(ino)),
-    );
-  }
-
-  fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+  fn opendir(&self, _: &Request, ino: INodeNo, _: OpenFlags, reply: ReplyOpen) {
     let mut state = self.lock();
     match state.list_dir(ino) {
       Ok(entries) => {
@@ -587,8 +537,8 @@ impl Filesystem for PowerCutFs {
 
   fn readdir(
     &self,
-    _req: &Request,
-    _ino: INodeNo,
+    _: &Request,
+    _: INodeNo,
     fh: FileHandle,
     offset: u64,
     mut reply: ReplyDirectory,
@@ -605,33 +555,32 @@ impl Filesystem for PowerCutFs {
     reply.ok();
   }
 
-  fn releasedir(
+  fn release(
     &self,
-    _req: &Request,
-    _ino: INodeNo,
+    _: &Request,
+    _: INodeNo,
     fh: FileHandle,
-    _flags: OpenFlags,
+    _: OpenFlags,
+    _: Option<LockOwner>,
+    _: bool,
     reply: ReplyEmpty,
   ) {
-    self.lock().handles.remove(&fh.0);
-    reply.ok();
+    self.forget(fh, reply);
   }
 
-  fn fsyncdir(
-    &self,
-    _req: &Request,
-    ino: INodeNo,
-    _fh: FileHandle,
-    _datasync: bool,
-    reply: ReplyEmpty,
-  ) {
-    reply_empty(
-      reply,
-      self.alive().and_then(|mut state| state.sync_dir(ino)),
-    );
+  fn releasedir(&self, _: &Request, _: INodeNo, fh: FileHandle, _: OpenFlags, reply: ReplyEmpty) {
+    self.forget(fh, reply);
   }
 
-  fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+  fn fsync(&self, _: &Request, ino: INodeNo, _: FileHandle, _: bool, reply: ReplyEmpty) {
+    self.synced(reply, |state| state.sync_file(ino));
+  }
+
+  fn fsyncdir(&self, _: &Request, ino: INodeNo, _: FileHandle, _: bool, reply: ReplyEmpty) {
+    self.synced(reply, |state| state.sync_dir(ino));
+  }
+
+  fn statfs(&self, _: &Request, _: INodeNo, reply: ReplyStatfs) {
     let state = self.lock();
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     match state
@@ -652,7 +601,7 @@ impl Filesystem for PowerCutFs {
     }
   }
 
-  fn access(&self, _req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+  fn access(&self, _: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
     let state = self.lock();
     let result = state.fd(ino).and_then(|fd| {
       check(unsafe { libc::faccessat(fd, c"".as_ptr(), mask.bits(), libc::AT_EMPTY_PATH) })
@@ -681,6 +630,17 @@ impl PowerCutFs {
       Ok(attr) => reply.entry(&ENTRY_TTL, &attr, Generation(0)),
       Err(err) => reply.error(err),
     }
+  }
+
+  /// Closes an open file's or directory's handle.
+  fn forget(&self, fh: FileHandle, reply: ReplyEmpty) {
+    self.lock().handles.remove(&fh.0);
+    reply.ok();
+  }
+
+  /// Runs an fsync-like `sync` on the state, unless the power is cut.
+  fn synced(&self, reply: ReplyEmpty, sync: impl FnOnce(&mut State) -> Result<()>) {
+    reply_empty(reply, self.alive().and_then(|mut state| sync(&mut state)));
   }
 
   fn remove(&self, parent: INodeNo, name: &OsStr, flags: libc::c_int, reply: ReplyEmpty) {

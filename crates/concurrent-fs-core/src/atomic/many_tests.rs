@@ -33,18 +33,15 @@ fn writes_every_file_at_every_durability() {
 
 #[test]
 fn the_later_entry_for_one_file_wins() {
-  let dir = ScratchDir::new("many-dup");
-  let path = dir.join("f");
+  let (dir, path) = ScratchDir::with_path("many-dup", "f");
   let entries = [entry(&path, b"first"), entry(&path, b"second")];
   write_many(&entries, Durability::Full).unwrap();
-  assert_eq!(fs::read(&path).unwrap(), b"second");
-  assert_eq!(dir.names(), vec!["f"]);
+  crate::test_util::assert_alone(&dir, &path, b"second");
 }
 
 #[test]
 fn a_failed_entry_renames_nothing_of_its_chunk_and_leaves_no_temp() {
-  let dir = ScratchDir::new("many-fail");
-  let good = dir.join("good");
+  let (dir, good) = ScratchDir::with_path("many-fail", "good");
   fs::write(&good, "old").unwrap();
   let missing = dir.join("no-such-dir/f");
   let entries = [entry(&good, b"new"), entry(&missing, b"x")];
@@ -73,11 +70,10 @@ fn a_directory_in_the_batch_fails_it_before_any_rename() {
 #[cfg(unix)]
 #[test]
 fn keeps_modes_and_sets_exact_ones() {
-  use std::os::unix::fs::PermissionsExt;
   let dir = ScratchDir::new("many-mode");
   let (kept, exact) = (dir.join("kept"), dir.join("exact"));
   fs::write(&kept, "old").unwrap();
-  fs::set_permissions(&kept, fs::Permissions::from_mode(0o640)).unwrap();
+  crate::test_util::set_mode(&kept, 0o640);
   let entries = [
     entry(&kept, b"new"),
     ManyEntry {
@@ -87,9 +83,8 @@ fn keeps_modes_and_sets_exact_ones() {
     },
   ];
   write_many(&entries, Durability::Full).unwrap();
-  let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
-  assert_eq!(mode(&kept), 0o640);
-  assert_eq!(mode(&exact), 0o604);
+  assert_eq!(crate::test_util::mode_of(&kept), 0o640);
+  assert_eq!(crate::test_util::mode_of(&exact), 0o604);
 }
 
 #[test]

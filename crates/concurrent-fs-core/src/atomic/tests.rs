@@ -27,32 +27,23 @@ fn creates_and_replaces_at_every_durability() {
 #[cfg(unix)]
 #[test]
 fn keeps_existing_mode_and_sets_exact_mode() {
-  use std::os::unix::fs::PermissionsExt;
-  let dir = ScratchDir::new("mode");
-  let path = dir.join("f");
+  let (_dir, path) = ScratchDir::with_path("mode", "f");
   fs::write(&path, "old").unwrap();
-  fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+  crate::test_util::set_mode(&path, 0o640);
   write(&path, b"new", &WriteOptions::default()).unwrap();
-  assert_eq!(
-    fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
-    0o640
-  );
+  assert_eq!(crate::test_util::mode_of(&path), 0o640);
 
   let exact = WriteOptions {
     mode: Some(0o777),
     ..WriteOptions::default()
   };
   write(&path, b"newer", &exact).unwrap();
-  assert_eq!(
-    fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
-    0o777
-  );
+  assert_eq!(crate::test_util::mode_of(&path), 0o777);
 }
 
 #[test]
 fn no_clobber_refuses_an_existing_file_and_leaves_it() {
-  let dir = ScratchDir::new("noclobber");
-  let path = dir.join("f");
+  let (dir, path) = ScratchDir::with_path("noclobber", "f");
   let no_clobber = WriteOptions {
     no_clobber: true,
     ..WriteOptions::default()
@@ -61,24 +52,20 @@ fn no_clobber_refuses_an_existing_file_and_leaves_it() {
   let err = write(&path, b"second", &no_clobber).unwrap_err();
   assert_eq!(err.code, "EEXIST");
   assert!(!err.committed);
-  assert_eq!(fs::read(&path).unwrap(), b"first");
-  assert_eq!(dir.names(), vec!["f"]);
+  crate::test_util::assert_alone(&dir, &path, b"first");
 }
 
 #[test]
 fn create_exclusive_reports_who_created() {
-  let dir = ScratchDir::new("exclusive");
-  let path = dir.join("f");
+  let (dir, path) = ScratchDir::with_path("exclusive", "f");
   assert!(create_exclusive(&path, b"mine", &WriteOptions::default()).unwrap());
   assert!(!create_exclusive(&path, b"yours", &WriteOptions::default()).unwrap());
-  assert_eq!(fs::read(&path).unwrap(), b"mine");
-  assert_eq!(dir.names(), vec!["f"]);
+  crate::test_util::assert_alone(&dir, &path, b"mine");
 }
 
 #[test]
 fn missing_parent_is_enoent_naming_the_target() {
-  let dir = ScratchDir::new("noparent");
-  let path = dir.join("missing/f");
+  let (_dir, path) = ScratchDir::with_path("noparent", "missing/f");
   let err = write(&path, b"x", &WriteOptions::default()).unwrap_err();
   assert_eq!(err.code, "ENOENT");
   assert_eq!(err.syscall, "open");
@@ -87,8 +74,7 @@ fn missing_parent_is_enoent_naming_the_target() {
 
 #[test]
 fn a_directory_target_is_eisdir_and_untouched() {
-  let dir = ScratchDir::new("isdir");
-  let path = dir.join("sub");
+  let (dir, path) = ScratchDir::with_path("isdir", "sub");
   fs::create_dir(&path).unwrap();
   let err = write(&path, b"x", &WriteOptions::default()).unwrap_err();
   assert_eq!(err.code, "EISDIR");
@@ -98,8 +84,7 @@ fn a_directory_target_is_eisdir_and_untouched() {
 
 #[test]
 fn abort_and_drop_leave_the_target_and_no_temp() {
-  let dir = ScratchDir::new("abort");
-  let path = dir.join("f");
+  let (dir, path) = ScratchDir::with_path("abort", "f");
   fs::write(&path, "old").unwrap();
   let mut file = AtomicFile::create(&path, &WriteOptions::default()).unwrap();
   file.write(b"partial").unwrap();
@@ -110,8 +95,7 @@ fn abort_and_drop_leave_the_target_and_no_temp() {
   let mut file = AtomicFile::create(&path, &WriteOptions::default()).unwrap();
   file.write(b"partial").unwrap();
   drop(file);
-  assert_eq!(dir.names(), vec!["f"]);
-  assert_eq!(fs::read(&path).unwrap(), b"old");
+  crate::test_util::assert_alone(&dir, &path, b"old");
 }
 
 #[test]
@@ -133,10 +117,7 @@ fn writes_through_a_symlink() {
   std::os::unix::fs::symlink("real", dir.join("link")).unwrap();
   write(&dir.join("link"), b"new", &WriteOptions::default()).unwrap();
   assert_eq!(fs::read(&real).unwrap(), b"new");
-  assert!(fs::symlink_metadata(dir.join("link"))
-    .unwrap()
-    .file_type()
-    .is_symlink());
+  assert!(fs::symlink_metadata(dir.join("link")).unwrap().is_symlink());
 }
 
 #[test]

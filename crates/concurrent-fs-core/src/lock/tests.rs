@@ -11,10 +11,49 @@ fn shared(path: &Path) -> Option<HeldLock> {
   try_lock(path, LockKind::Shared).unwrap()
 }
 
+/// A handle on `a.lock` that has held and released with nobody waiting: it keeps its descriptor.
+fn kept_handle(label: &str) -> (ScratchDir, PathBuf, LockHandle) {
+  let (dir, path) = ScratchDir::with_path(label, "a.lock");
+  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
+  assert!(handle.try_lock().unwrap());
+  handle.release();
+  assert!(handle.is_open(), "nobody waits: the descriptor is kept");
+  (dir, path, handle)
+}
+
+/// A wait's outcome and when it arrived.
+type Timed = (Result<WaitOutcome>, Instant);
+
+/// An exclusive wait for `path`, forever; its outcome arrives on the receiver.
+fn wait_for(path: &Path) -> (WaitHandle, mpsc::Receiver<Timed>) {
+  let (tx, rx) = mpsc::channel();
+  (wait_sending(path, tx), rx)
+}
+
+/// An exclusive wait for `path`, forever, that sends its outcome to `tx`.
+fn wait_sending(path: &Path, tx: mpsc::Sender<Timed>) -> WaitHandle {
+  lock_async(
+    path.to_path_buf(),
+    LockKind::Exclusive,
+    None,
+    move |outcome| {
+      tx.send((outcome, Instant::now())).unwrap();
+    },
+  )
+}
+
+/// The lock a wait was handed within `within`, and when; panics on any other outcome.
+fn acquired(rx: &mpsc::Receiver<Timed>, within: Duration) -> (HeldLock, Instant) {
+  let (outcome, at) = rx.recv_timeout(within).unwrap();
+  let Ok(WaitOutcome::Acquired(held)) = outcome else {
+    panic!("{outcome:?}")
+  };
+  (held, at)
+}
+
 #[test]
 fn two_opens_in_one_process_exclude_each_other() {
-  let dir = ScratchDir::new("lock-excl");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-excl", "a.lock");
   let held = exclusive(&path).expect("free lock");
   assert!(exclusive(&path).is_none());
   assert!(shared(&path).is_none());
@@ -24,21 +63,18 @@ fn two_opens_in_one_process_exclude_each_other() {
 
 #[test]
 fn shared_locks_coexist_and_exclude_exclusive() {
-  let dir = ScratchDir::new("lock-shared");
-  let path = dir.join("a.lock");
-  let first = shared(&path).unwrap();
-  let second = shared(&path).unwrap();
+  let (_dir, path) = ScratchDir::with_path("lock-shared", "a.lock");
+  let mut readers = vec![shared(&path).unwrap(), shared(&path).unwrap()];
   assert!(exclusive(&path).is_none());
-  drop(first);
-  assert!(exclusive(&path).is_none());
-  drop(second);
+  readers.pop();
+  assert!(exclusive(&path).is_none(), "one reader still holds");
+  readers.clear();
   assert!(exclusive(&path).is_some());
 }
 
 #[test]
 fn the_lock_file_is_created_and_never_deleted() {
-  let dir = ScratchDir::new("lock-file");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-file", "a.lock");
   drop(exclusive(&path).unwrap());
   assert!(path.exists());
 }
@@ -52,8 +88,7 @@ fn a_missing_directory_is_enoent() {
 
 #[test]
 fn blocking_wait_times_out_then_succeeds_after_release() {
-  let dir = ScratchDir::new("lock-timeout");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-timeout", "a.lock");
   let held = exclusive(&path).unwrap();
   let start = Instant::now();
   assert!(
@@ -78,22 +113,17 @@ fn blocking_wait_times_out_then_succeeds_after_release() {
 
 #[test]
 fn async_wait_is_handed_the_lock_on_release() {
-  let dir = ScratchDir::new("lock-handover");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-handover", "a.lock");
   let mut latencies = Vec::new();
   for _ in 0..20 {
     let held = exclusive(&path).unwrap();
-    let (tx, rx) = mpsc::channel();
-    let _wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
-      tx.send((outcome, Instant::now())).unwrap();
-    });
+    let (_wait, rx) = wait_for(&path);
     // Give the waiter time to register, so the release is a real handover.
     assert!(rx.recv_timeout(Duration::from_millis(30)).is_err());
     let released = Instant::now();
     drop(held);
-    let (outcome, acquired) = rx.recv().unwrap();
-    assert!(matches!(outcome, Ok(WaitOutcome::Acquired(_))));
-    latencies.push(acquired - released);
+    let (_, at) = acquired(&rx, Duration::from_secs(30));
+    latencies.push(at - released);
   }
   latencies.sort();
   // The safety-net poll is 20 ms: a median well under it shows the close event did the work.
@@ -106,37 +136,22 @@ fn async_wait_is_handed_the_lock_on_release() {
 
 #[test]
 fn cancel_ends_a_wait_without_the_lock() {
-  let dir = ScratchDir::new("lock-cancel");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-cancel", "a.lock");
   let _held = exclusive(&path).unwrap();
-  let (tx, rx) = mpsc::channel();
-  let wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
-    tx.send(outcome).unwrap()
-  });
+  let (wait, rx) = wait_for(&path);
   wait.cancel();
-  assert!(matches!(rx.recv().unwrap(), Ok(WaitOutcome::Cancelled)));
+  assert!(matches!(rx.recv().unwrap().0, Ok(WaitOutcome::Cancelled)));
 }
 
 #[test]
 fn many_waiters_each_get_the_lock_once() {
-  let dir = ScratchDir::new("lock-many");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-many", "a.lock");
   let held = exclusive(&path).unwrap();
   let (tx, rx) = mpsc::channel();
-  for _ in 0..8 {
-    let tx = tx.clone();
-    lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
-      tx.send(outcome).unwrap()
-    });
-  }
+  let _waits: Vec<_> = (0..8).map(|_| wait_sending(&path, tx.clone())).collect();
   drop(held);
   for _ in 0..8 {
-    let outcome = rx
-      .recv_timeout(Duration::from_secs(10))
-      .expect("every waiter is served");
-    let Ok(WaitOutcome::Acquired(lock)) = outcome else {
-      panic!("{outcome:?}")
-    };
+    let (lock, _) = acquired(&rx, Duration::from_secs(10)); // every waiter is served
     assert!(
       exclusive(&path).is_none(),
       "the lock is exclusive while a waiter holds it"
@@ -147,8 +162,7 @@ fn many_waiters_each_get_the_lock_once() {
 
 #[test]
 fn a_lock_on_a_deleted_file_is_never_reported_held() {
-  let dir = ScratchDir::new("lock-deleted");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-deleted", "a.lock");
   let old = file::open(&path).unwrap();
   std::fs::remove_file(&path).unwrap();
   let newcomer = exclusive(&path).expect("the new file is free");
@@ -162,13 +176,9 @@ fn a_lock_on_a_deleted_file_is_never_reported_held() {
 
 #[test]
 fn a_waiter_on_a_deleted_lock_file_waits_for_the_new_file() {
-  let dir = ScratchDir::new("lock-deleted-waiter");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-deleted-waiter", "a.lock");
   let first = exclusive(&path).unwrap();
-  let (tx, rx) = mpsc::channel();
-  let _wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
-    tx.send(outcome).unwrap()
-  });
+  let (_wait, rx) = wait_for(&path);
   // The first holder deletes its lock file (as store.delete does), then a newcomer
   // locks the new file at the path.
   std::fs::remove_file(&path).unwrap();
@@ -178,10 +188,7 @@ fn a_waiter_on_a_deleted_lock_file_waits_for_the_new_file() {
   // waits on the newcomer's file instead of holding beside it.
   assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
   drop(newcomer);
-  let outcome = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-  let Ok(WaitOutcome::Acquired(held)) = outcome else {
-    panic!("{outcome:?}")
-  };
+  let (held, _) = acquired(&rx, Duration::from_secs(10));
   assert!(
     exclusive(&path).is_none(),
     "the waiter holds the file at the path"
@@ -192,16 +199,8 @@ fn a_waiter_on_a_deleted_lock_file_waits_for_the_new_file() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_is_refused_without_blocking() {
-  let dir = ScratchDir::new("lock-fifo");
-  let path = dir.join("a.lock");
-  rustix::fs::mknodat(
-    rustix::fs::CWD,
-    &path,
-    rustix::fs::FileType::Fifo,
-    rustix::fs::Mode::from_raw_mode(0o644),
-    0,
-  )
-  .unwrap();
+  let (_dir, path) = ScratchDir::with_path("lock-fifo", "a.lock");
+  crate::test_util::make_fifo(&path, 0o644);
   let err = try_lock(&path, LockKind::Exclusive).unwrap_err();
   assert_eq!((err.code, err.syscall), ("EINVAL", "open"));
 }
@@ -209,8 +208,7 @@ fn a_fifo_is_refused_without_blocking() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_live_fallback_marker_excludes_and_a_shared_one_admits_readers() {
-  let dir = ScratchDir::new("lock-marker");
-  let path = dir.join("a.lock");
+  let (dir, path) = ScratchDir::with_path("lock-marker", "a.lock");
   let marker = dir.join(".a.lock.js-holder");
   let me = std::fs::read_to_string("/proc/self/stat").unwrap();
   let start = me[me.rfind(')').unwrap() + 2..]
@@ -259,20 +257,12 @@ fn a_symlinked_lock_path_looks_for_markers_beside_the_real_file() {
 
 #[test]
 fn a_handle_keeps_its_descriptor_between_holds_and_closes_it_for_a_waiter() {
-  let dir = ScratchDir::new("lock-handle");
-  let path = dir.join("a.lock");
-  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
-  assert!(handle.try_lock().unwrap());
-  handle.release();
-  assert!(handle.is_open(), "nobody waits: the descriptor is kept");
+  let (_dir, path, mut handle) = kept_handle("lock-handle");
   assert!(exclusive(&path).is_some(), "and the lock is free");
   let mut latencies = Vec::new();
   for _ in 0..10 {
     assert!(handle.try_lock().unwrap());
-    let (tx, rx) = mpsc::channel();
-    let _wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
-      tx.send((outcome, Instant::now())).unwrap();
-    });
+    let (_wait, rx) = wait_for(&path);
     // Give the waiter time to announce itself, so the release is a real handover.
     assert!(rx.recv_timeout(Duration::from_millis(30)).is_err());
     let released = Instant::now();
@@ -281,11 +271,8 @@ fn a_handle_keeps_its_descriptor_between_holds_and_closes_it_for_a_waiter() {
       !handle.is_open(),
       "a waiter announced itself: the release closes"
     );
-    let (outcome, acquired) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
-    let Ok(WaitOutcome::Acquired(held)) = outcome else {
-      panic!("{outcome:?}")
-    };
-    latencies.push(acquired - released);
+    let (held, at) = acquired(&rx, Duration::from_secs(30));
+    latencies.push(at - released);
     assert!(!handle.try_lock().unwrap(), "the waiter holds it now");
     drop(held);
   }
@@ -298,19 +285,13 @@ fn a_handle_keeps_its_descriptor_between_holds_and_closes_it_for_a_waiter() {
 
 #[test]
 fn a_won_wait_withdraws_its_announcement() {
-  let dir = ScratchDir::new("lock-withdraw");
-  let path = dir.join("a.lock");
+  let (_dir, path) = ScratchDir::with_path("lock-withdraw", "a.lock");
   let mut first = LockHandle::new(path.clone(), LockKind::Exclusive);
   assert!(first.try_lock().unwrap());
-  let (tx, rx) = mpsc::channel();
-  let _wait = lock_async(path.clone(), LockKind::Exclusive, None, move |outcome| {
-    tx.send(outcome).unwrap();
-  });
+  let (_wait, rx) = wait_for(&path);
   assert!(rx.recv_timeout(Duration::from_millis(30)).is_err());
   first.release();
-  let Ok(WaitOutcome::Acquired(held)) = rx.recv_timeout(Duration::from_secs(30)).unwrap() else {
-    panic!("the waiter gets the lock")
-  };
+  let (held, _) = acquired(&rx, Duration::from_secs(30)); // the waiter gets the lock
   let mut second = LockHandle::new(path.clone(), LockKind::Exclusive);
   second.adopt(held);
   second.release();
@@ -319,12 +300,7 @@ fn a_won_wait_withdraws_its_announcement() {
 
 #[test]
 fn a_handle_whose_lock_file_was_replaced_locks_the_new_file() {
-  let dir = ScratchDir::new("lock-handle-moved");
-  let path = dir.join("a.lock");
-  let mut handle = LockHandle::new(path.clone(), LockKind::Exclusive);
-  assert!(handle.try_lock().unwrap());
-  handle.release();
-  assert!(handle.is_open());
+  let (_dir, path, mut handle) = kept_handle("lock-handle-moved");
   // Deleted and recreated between holds: the kept descriptor is of the old file.
   std::fs::remove_file(&path).unwrap();
   let newcomer = exclusive(&path).expect("the new file is free");

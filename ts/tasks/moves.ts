@@ -72,7 +72,7 @@ export class TaskMoves {
     if (this.layout.has('claimed', id)) {
       // A claimer died between writing claimed/ and removing ready/: the ready copy is
       // stale, and the claimed one (its lease free) is given back by recoverOrphans.
-      this.layout.remove('ready', id);
+      await this.layout.remove('ready', id);
       return 'gone';
     }
     const gate = this.#dependencies(record);

@@ -2,7 +2,7 @@
 // path, aliases in lockMany, one object used concurrently, nested withLock, lock paths
 // that are not regular files. Counted with real processes where the claim is about them.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IMPLEMENTATIONS, load } from './helpers/impls';
@@ -255,6 +255,19 @@ describe.each(IMPLEMENTATIONS)('%s: nested withLock in one async context', (impl
     const probe = new cfs.FileLock(path);
     expect(probe.tryAcquire()).toBe(true);
     probe.release();
+  });
+
+  it('re-enters through an alias after the lock file was deleted and recreated during the hold (its inode changed)', async () => {
+    const { path, alias } = aliasedLock();
+    // Before: the identity taken at entry no longer matched the alias, and the path
+    // matched only as text; the fallback's inner withLock waited for its own marker
+    // (seen once in CI as a 30 s timeout in the lifecycle checker).
+    const inner = await cfs.withLock(path, async () => {
+      rmSync(path);
+      writeFileSync(path, ''); // as another process's open of a deleted lock file does
+      return cfs.withLock(alias, () => 'inner', { timeout: 1000 });
+    });
+    expect(inner).toBe('inner');
   });
 
   it('another object waiting for a lock its own context holds fails at once with EDEADLK', async () => {

@@ -7,15 +7,29 @@
 // js), created on first use: AsyncLocalStorage costs something on every promise once
 // it is active, and code that never calls `withLock` should not pay for it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { resolve } from 'node:path';
 import type { FileLockBase } from './lock';
 import { currentIdentity, type LockIdentity } from './lock-identity';
+import { resolveFileSync } from './resolve';
 
 interface HeldHere {
   lock: FileLockBase;
   /** Taken when entering, so a lock file its holder deletes inside is still recognised. */
   identity: LockIdentity | undefined;
+  /**
+   * The file the path names, links followed (as the fallback's marker and the kernel
+   * see it), so that another spelling is recognised even while the lock file is being
+   * deleted and recreated around the hold (its inode then changes under the alias).
+   */
   resolved: string;
+}
+
+/** The file `path` names; as given when it cannot be resolved (e.g. a link cycle). */
+function physical(path: string): string {
+  try {
+    return resolveFileSync(path);
+  } catch {
+    return path;
+  }
 }
 
 let storage: AsyncLocalStorage<readonly HeldHere[]> | undefined;
@@ -24,7 +38,7 @@ let storage: AsyncLocalStorage<readonly HeldHere[]> | undefined;
 export function runHolding<T>(lock: FileLockBase, fn: () => T): T {
   storage ??= new AsyncLocalStorage();
   const outer = storage.getStore() ?? [];
-  const entry = { lock, identity: currentIdentity(lock.path), resolved: resolve(lock.path) };
+  const entry = { lock, identity: currentIdentity(lock.path), resolved: physical(lock.path) };
   return storage.run([...outer, entry], fn);
 }
 
@@ -33,7 +47,7 @@ export function heldInContext(path: string, except?: FileLockBase): FileLockBase
   const held = storage?.getStore();
   if (held === undefined || held.length === 0) return undefined;
   const wanted = currentIdentity(path);
-  const resolved = resolve(path);
+  const resolved = physical(path);
   for (const entry of held) {
     if (entry.lock === except || !entry.lock.isLocked) continue;
     const sameFile = wanted !== undefined && entry.identity?.key === wanted.key;

@@ -3,6 +3,7 @@
 // the directory the link is in, never normalised as text (`a-link/..` is the parent of
 // where a-link points). Whatever locks a sidecar locks the sidecar of this file, so a
 // symlink and its target share one lock.
+import { readlinkSync, realpathSync } from 'node:fs';
 import { readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, sep } from 'node:path';
 import { systemError } from './errors';
@@ -24,10 +25,28 @@ export async function resolveFile(path: string): Promise<string> {
     if (file === undefined) return path;
     const target = await linkTarget(file);
     if (target === undefined) return file;
-    // Joined without normalising: the kernel resolves `..` after following links.
-    current = isAbsolute(target) ? target : `${dirname(file)}${sep}${target}`;
+    current = nextHop(file, target);
   }
   throw tooManyLinks(path);
+}
+
+/** `resolveFile`, blocking: for the few callers that must decide synchronously. */
+export function resolveFileSync(path: string): string {
+  let current = path;
+  for (let hop = 0; hop <= MAX_SYMLINK_HOPS; hop++) {
+    const file = inRealDirectorySync(current);
+    if (file === undefined) return path;
+    const target = linkTargetSync(file);
+    if (target === undefined) return file;
+    current = nextHop(file, target);
+  }
+  throw tooManyLinks(path);
+}
+
+/** Where a link at `file` pointing to `target` leads, joined without normalising: the
+ * kernel resolves `..` after following links. */
+function nextHop(file: string, target: string): string {
+  return isAbsolute(target) ? target : `${dirname(file)}${sep}${target}`;
 }
 
 /** Node's ELOOP, as `open` reports a link cycle or a symlink refused by O_NOFOLLOW. */
@@ -35,13 +54,35 @@ export function tooManyLinks(path: string) {
   return systemError({ code: 'ELOOP', syscall: 'open', path, message: `ELOOP: too many symbolic links encountered, open '${path}'` });
 }
 
+/** `f/`, `f/.` and `..` do not name a file in a directory: left to the caller's fs call. */
+function notAFileName(path: string, name: string): boolean {
+  return name === '' || name === '.' || name === '..' || path.endsWith('/') || path.endsWith(sep);
+}
+
 /** `path` with its directory replaced by the real one, or undefined when that fails. */
 async function inRealDirectory(path: string): Promise<string | undefined> {
   const name = basename(path);
-  // `f/`, `f/.` and `..` do not name a file in a directory: leave them to the caller's fs call.
-  if (name === '' || name === '.' || name === '..' || path.endsWith('/') || path.endsWith(sep)) return undefined;
+  if (notAFileName(path, name)) return undefined;
   try {
     return join(await realpath(dirname(path)), name);
+  } catch {
+    return undefined;
+  }
+}
+
+function inRealDirectorySync(path: string): string | undefined {
+  const name = basename(path);
+  if (notAFileName(path, name)) return undefined;
+  try {
+    return join(realpathSync.native(dirname(path)), name);
+  } catch {
+    return undefined;
+  }
+}
+
+function linkTargetSync(file: string): string | undefined {
+  try {
+    return readlinkSync(file);
   } catch {
     return undefined;
   }

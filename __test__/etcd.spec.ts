@@ -483,49 +483,34 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
   }
 
   describeWith(ETCDCTL_MISSING, 'interop with etcdctl lock', () => {
-    it('`etcdctl lock <ns>lock/NAME` and EtcdLock(NAME) exclude each other, both ways', async () => {
-      const coordinator = await connect();
-      const env = ['--endpoints', server.endpoint];
-      // etcdctl holds (it prints its key, then holds until told to stop): ours cannot
-      // take it, and gets it once etcdctl lets go.
-      const ctl = start(['etcdctl', ...env, 'lock', `${ns}lock/x`]);
-      expect(await ctl.nextLine()).toMatch(new RegExp(`^${ns}lock/x/[0-9a-f]+$`));
-      const ours = coordinator.lock('x');
-      expect(await ours.tryAcquire()).toBe(false);
-      const waiting = ours.acquire({ timeout: 30_000 });
-      ctl.process.kill('SIGTERM');
-      await ctl.exited;
-      await waiting;
-      // Ours holds: etcdctl waits until we release.
-      const second = start(['etcdctl', ...env, 'lock', `${ns}lock/x`, '--', 'echo', 'etcdctl got it']);
-      await waitForKeys(2);
-      expect(ours.isLocked).toBe(true);
-      await ours.release();
-      expect((await second.exited).stdout.trim()).toBe('etcdctl got it');
-      const done = await run(['etcdctl', ...env, 'get', '--prefix', '--keys-only', ns]);
-      expect(done.stdout.trim()).toBe('');
-    });
-
-    it('`etcdctl lock <ns>lock/NAME` and a shared EtcdLock(NAME) exclude each other: etcdctl waits for a reader', async () => {
-      const coordinator = await connect();
-      const env = ['--endpoints', server.endpoint];
-      const ctl = start(['etcdctl', ...env, 'lock', `${ns}lock/x`]);
-      expect(await ctl.nextLine()).toMatch(new RegExp(`^${ns}lock/x/[0-9a-f]+$`));
-      const reader = coordinator.lock('x', { shared: true });
-      expect(await reader.tryAcquire()).toBe(false);
-      const waiting = reader.acquire({ timeout: 30_000 });
-      ctl.process.kill('SIGTERM');
-      await ctl.exited;
-      await waiting;
-      // A reader holds: etcdctl waits until it releases.
-      const second = start(['etcdctl', ...env, 'lock', `${ns}lock/x`, '--', 'echo', 'etcdctl got it']);
-      await waitForKeys(2);
-      expect(reader.isLocked).toBe(true);
-      await reader.release();
-      expect((await second.exited).stdout.trim()).toBe('etcdctl got it');
-      const done = await run(['etcdctl', ...env, 'get', '--prefix', '--keys-only', ns]);
-      expect(done.stdout.trim()).toBe('');
-    });
+    // Exclusive or shared, ours excludes etcdctl's lock and etcdctl's excludes ours.
+    for (const [kind, shared] of [
+      ['EtcdLock(NAME)', false],
+      ['a shared EtcdLock(NAME)', true],
+    ] as const) {
+      it(`\`etcdctl lock <ns>lock/NAME\` and ${kind} exclude each other, both ways`, async () => {
+        const coordinator = await connect();
+        const env = ['--endpoints', server.endpoint];
+        // etcdctl holds (it prints its key, then holds until told to stop): ours cannot
+        // take it, and gets it once etcdctl lets go.
+        const ctl = start(['etcdctl', ...env, 'lock', `${ns}lock/x`]);
+        expect(await ctl.nextLine()).toMatch(new RegExp(`^${ns}lock/x/[0-9a-f]+$`));
+        const ours = coordinator.lock('x', { shared });
+        expect(await ours.tryAcquire()).toBe(false);
+        const waiting = ours.acquire({ timeout: 30_000 });
+        ctl.process.kill('SIGTERM');
+        await ctl.exited;
+        await waiting;
+        // Ours holds: etcdctl waits until we release.
+        const second = start(['etcdctl', ...env, 'lock', `${ns}lock/x`, '--', 'echo', 'etcdctl got it']);
+        await waitForKeys(2);
+        expect(ours.isLocked).toBe(true);
+        await ours.release();
+        expect((await second.exited).stdout.trim()).toBe('etcdctl got it');
+        const done = await run(['etcdctl', ...env, 'get', '--prefix', '--keys-only', ns]);
+        expect(done.stdout.trim()).toBe('');
+      });
+    }
   });
 });
 

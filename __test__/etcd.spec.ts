@@ -17,7 +17,7 @@ import {
   startSilentServer,
 } from './helpers/etcd';
 import { describeWith } from './helpers/foreign';
-import { FIXTURES, run, runNode, start } from './helpers/spawn';
+import { type Child, FIXTURES, run, runNode, start } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 
 type EtcdApi = typeof import('../dist/etcd');
@@ -268,6 +268,107 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
     await raw.delete().key('counter');
   });
 
+  it('shared holders hold together: two processes read at once; an exclusive waiter waits for both and then holds', async () => {
+    const readers = [1, 2].map(() =>
+      startEtcdChild({ endpoint: server.endpoint, namespace: ns, mode: 'hold', name: 'x', shared: true, timeout: 10_000 }),
+    );
+    const tokens = await Promise.all(readers.map(async (child) => BigInt((await nextEvent(child)).token as string)));
+    const coordinator = await connect();
+    const writer = coordinator.lock('x');
+    expect(await writer.tryAcquire()).toBe(false);
+    const waiting = writer.acquire({ timeout: 30_000 });
+    await waitForKeys(3);
+    (readers[0] as Child).send('release');
+    expect((await nextEvent(readers[0] as Child)).event).toBe('released');
+    expect(writer.isLocked).toBe(false);
+    expect((await keys()).filter((key) => key.includes('/shared/'))).toHaveLength(1); // the other reader still holds
+    (readers[1] as Child).send('release');
+    expect((await nextEvent(readers[1] as Child)).event).toBe('released');
+    await waiting;
+    expect(writer.fencingToken).toBeGreaterThan(tokens[0] as bigint);
+    expect(writer.fencingToken).toBeGreaterThan(tokens[1] as bigint);
+    await writer.release();
+    for (const child of readers) child.send('exit');
+  });
+
+  it('shared keys are <ns>lock/<name>/shared/<leaseHex>_<n> with the value "shared"; exclusive keys stay empty', async () => {
+    const coordinator = await connect();
+    const a = await coordinator.lock('x', { shared: true }).acquire();
+    const b = await coordinator.lock('x', { shared: true }).acquire({ timeout: 10_000 }); // held together
+    expect(a.shared && b.isLocked && a.isLocked).toBe(true);
+    const found = await raw.getAll().prefix(`${ns}lock/x/`).strings();
+    expect(Object.keys(found).sort()).toEqual([a.key, b.key].sort());
+    for (const [key, value] of Object.entries(found)) {
+      expect(key).toMatch(new RegExp(`^${ns}lock/x/shared/[0-9a-f]+_\\d+$`));
+      expect(value).toBe('shared');
+    }
+    await Promise.all([a.release(), b.release()]);
+    const c = await coordinator.lock('x').acquire();
+    expect(await raw.get(c.key as string).string()).toBe('');
+    await c.release();
+  });
+
+  it('a reader queued behind a waiting writer waits for the writer (no writer starvation)', async () => {
+    const coordinator = await connect();
+    const first = await coordinator.lock('x', { shared: true }).acquire();
+    const writer = coordinator.lock('x');
+    const reader = coordinator.lock('x', { shared: true });
+    const order: string[] = [];
+    const writing = writer.acquire({ timeout: 30_000 }).then(() => order.push('writer'));
+    await waitForKeys(2);
+    expect(await reader.tryAcquire()).toBe(false);
+    const reading = reader.acquire({ timeout: 30_000 }).then(() => order.push('reader'));
+    await first.release();
+    await writing;
+    expect(reader.isLocked).toBe(false);
+    await writer.release();
+    await reading;
+    expect(order).toEqual(['writer', 'reader']);
+    await reader.release();
+    expect(await keys()).toEqual([]);
+  });
+
+  it('history of 4 processes (2 mostly reading, 2 mostly writing) on one name: no exclusive hold overlaps any other; shared ones overlap', async () => {
+    const file = join(tempDir('etcd-rw'), 'history.log');
+    const children = [0.9, 0.9, 0.2, 0.2].map((sharedChance, id) =>
+      startEtcdChild({
+        endpoint: server.endpoint,
+        namespace: ns,
+        mode: 'history',
+        name: 'rw',
+        iterations: 40,
+        holdMs: 15,
+        sharedChance,
+        id,
+        file,
+      }),
+    );
+    for (const event of await Promise.all(children.map((child) => nextEvent(child)))) expect(event.event).toBe('done');
+    const active = new Map<string, string>(); // holder id -> kind
+    let sharedOverlaps = 0;
+    let exclusives = 0;
+    for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
+      const [id, what, kind] = line.split(' ') as [string, string, string];
+      if (what === 'leave') {
+        expect(active.delete(id)).toBe(true);
+        continue;
+      }
+      const others = [...active.values()];
+      if (kind === 'exclusive') {
+        exclusives++;
+        expect(others, `exclusive enter of ${id} while held: ${line}`).toEqual([]);
+      } else {
+        expect(others, `shared enter of ${id} during an exclusive hold`).not.toContain('exclusive');
+        if (others.length > 0) sharedOverlaps++;
+      }
+      active.set(id, kind);
+    }
+    expect(active.size).toBe(0);
+    console.log(`readers-writer history: 160 holds, ${exclusives} exclusive, ${sharedOverlaps} shared enters while other readers held`);
+    expect(exclusives).toBeGreaterThan(0);
+    expect(sharedOverlaps).toBeGreaterThan(0);
+  });
+
   it('worker IDs: 20 processes with bits 4 get 16 distinct IDs and 4 LockTimeoutErrors', async () => {
     const children = Array.from({ length: 20 }, () =>
       startEtcdChild({ endpoint: server.endpoint, namespace: ns, mode: 'lease', name: 'w', bits: 4 }),
@@ -382,28 +483,34 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
   }
 
   describeWith(ETCDCTL_MISSING, 'interop with etcdctl lock', () => {
-    it('`etcdctl lock <ns>lock/NAME` and EtcdLock(NAME) exclude each other, both ways', async () => {
-      const coordinator = await connect();
-      const env = ['--endpoints', server.endpoint];
-      // etcdctl holds (it prints its key, then holds until told to stop): ours cannot
-      // take it, and gets it once etcdctl lets go.
-      const ctl = start(['etcdctl', ...env, 'lock', `${ns}lock/x`]);
-      expect(await ctl.nextLine()).toMatch(new RegExp(`^${ns}lock/x/[0-9a-f]+$`));
-      const ours = coordinator.lock('x');
-      expect(await ours.tryAcquire()).toBe(false);
-      const waiting = ours.acquire({ timeout: 30_000 });
-      ctl.process.kill('SIGTERM');
-      await ctl.exited;
-      await waiting;
-      // Ours holds: etcdctl waits until we release.
-      const second = start(['etcdctl', ...env, 'lock', `${ns}lock/x`, '--', 'echo', 'etcdctl got it']);
-      await waitForKeys(2);
-      expect(ours.isLocked).toBe(true);
-      await ours.release();
-      expect((await second.exited).stdout.trim()).toBe('etcdctl got it');
-      const done = await run(['etcdctl', ...env, 'get', '--prefix', '--keys-only', ns]);
-      expect(done.stdout.trim()).toBe('');
-    });
+    // Exclusive or shared, ours excludes etcdctl's lock and etcdctl's excludes ours.
+    for (const [kind, shared] of [
+      ['EtcdLock(NAME)', false],
+      ['a shared EtcdLock(NAME)', true],
+    ] as const) {
+      it(`\`etcdctl lock <ns>lock/NAME\` and ${kind} exclude each other, both ways`, async () => {
+        const coordinator = await connect();
+        const env = ['--endpoints', server.endpoint];
+        // etcdctl holds (it prints its key, then holds until told to stop): ours cannot
+        // take it, and gets it once etcdctl lets go.
+        const ctl = start(['etcdctl', ...env, 'lock', `${ns}lock/x`]);
+        expect(await ctl.nextLine()).toMatch(new RegExp(`^${ns}lock/x/[0-9a-f]+$`));
+        const ours = coordinator.lock('x', { shared });
+        expect(await ours.tryAcquire()).toBe(false);
+        const waiting = ours.acquire({ timeout: 30_000 });
+        ctl.process.kill('SIGTERM');
+        await ctl.exited;
+        await waiting;
+        // Ours holds: etcdctl waits until we release.
+        const second = start(['etcdctl', ...env, 'lock', `${ns}lock/x`, '--', 'echo', 'etcdctl got it']);
+        await waitForKeys(2);
+        expect(ours.isLocked).toBe(true);
+        await ours.release();
+        expect((await second.exited).stdout.trim()).toBe('etcdctl got it');
+        const done = await run(['etcdctl', ...env, 'get', '--prefix', '--keys-only', ns]);
+        expect(done.stdout.trim()).toBe('');
+      });
+    }
   });
 });
 

@@ -1,9 +1,14 @@
 // Where everything lives in etcd, under the coordinator's namespace (default 'cfs/'):
 //
-//   <ns>lock/<name>/<leaseHex>_<n>   a lock object's place in the queue of <name>, on the
-//                                    session lease; the oldest create revision holds. etcd's
-//                                    own recipe (`etcdctl lock <ns>lock/<name>`) puts
-//                                    <ns>lock/<name>/<leaseHex> in the same queue.
+//   <ns>lock/<name>/<leaseHex>_<n>   an exclusive lock object's place in the queue of <name>,
+//                                    on the session lease, value empty; the oldest create
+//                                    revision holds. etcd's own recipe (`etcdctl lock
+//                                    <ns>lock/<name>`) puts <ns>lock/<name>/<leaseHex> in the
+//                                    same queue.
+//   <ns>lock/<name>/shared/<leaseHex>_<n>
+//                                    a shared lock object's place, value 'shared': in the
+//                                    same queue (etcdctl waits for it too), under a folder of
+//                                    its own so that one range read finds the writers ahead.
 //   <ns>workers/<name>/<id>          a leased worker ID, on the session lease
 //   <ns>worker-marks/<name>/<id>     that ID's high-water mark (Unix ms), with no lease
 //
@@ -21,6 +26,11 @@ export function lockPrefix(namespace: string, name: string): string {
 /** A lock object's key: etcd's `<prefix><leaseHex>`, plus `_<n>` so two objects on one session differ. */
 export function lockKey(prefix: string, leaseId: string, n: number): string {
   return `${prefix}${leaseHex(leaseId)}_${n}`;
+}
+
+/** Where a lock's shared holders queue, inside its prefix. */
+export function sharedLockPrefix(prefix: string): string {
+  return `${prefix}shared/`;
 }
 
 export function workerPrefix(namespace: string, name: string): string {

@@ -15,7 +15,7 @@ import type { EtcdLeaseWorkerIdOptions, EtcdWorkerLease } from './worker-lease';
 export interface EtcdLockCallOptions {
   /** Where the locks live. Required. */
   coordinator: EtcdCoordinator;
-  /** Accepted for the shape of the local API; etcd locks are exclusive in this version. */
+  /** Shared (reader) locks: they hold together with other shared holds and exclude exclusive ones. Default `false`. */
   shared?: boolean;
   /** Longest wait in ms (for all of `lockMany`'s locks together); `0` tries once. Default `Infinity`. */
   timeout?: number;

@@ -1,25 +1,28 @@
 // EtcdLock: etcd's own mutex recipe (Go's `concurrency.Mutex`, which `etcdctl lock`
-// uses), on the session lease, with the semantics of FileLock.
+// uses), on the session lease, with the semantics of FileLock; shared holds follow
+// etcd's readers-writer recipe (`recipes.RWMutex`) in the same queue.
 //
-// - Each lock object has its own key under the name's prefix, `<prefix><leaseHex>_<n>`,
-//   so two objects exclude each other even on one session (two Go Mutexes on one session
-//   share a key and do not).
-// - Acquire is one txn: create the key if absent and, in the same revision, read the two
-//   newest keys of the prefix: the key just made and the one queued before it, if any.
-//   None before it: it holds the lock. Its create revision is the fencing token, which
-//   strictly increases from one holder to the next.
-// - A waiter watches only the key queued just before its own, for its delete, then looks
-//   again in one txn that also proves its own key still exists (the session did not expire
-//   while it waited: etcd-io/etcd#11456).
+// - Each lock object has its own key under the name's prefix, `<prefix><leaseHex>_<n>`
+//   (shared: `<prefix>shared/<leaseHex>_<n>`), so two objects exclude each other even on
+//   one session (two Go Mutexes on one session share a key and do not).
+// - Acquire is one txn: create the key if absent and, in the same revision, read the
+//   newest keys it must wait for: an exclusive key waits for every key (ours, etcdctl's,
+//   shared ones), a shared key only for the writers' keys (all but the `shared/` folder).
+//   None before it: it holds the lock. Its create revision is the fencing token: of two
+//   holds that exclude each other, the later one has the higher token.
+// - A waiter watches only the key it must wait for queued just before its own, for its
+//   delete, then looks again in one txn that also proves its own key still exists (the
+//   session did not expire while it waited: etcd-io/etcd#11456). Readers queued behind a
+//   writer wait for it, so a waiting writer keeps later readers out (no writer starvation).
 // - Release deletes the key in a txn guarded by its create revision, never a plain delete,
 //   so a late or retried release cannot delete a newer incarnation (etcd-io/etcd#22082).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortError, LockTimeoutError } from '../errors';
 import { type AcquireLimits, type Join, joinPending, LockNotHeldError, startAcquire } from '../lock';
 import { CoordinatorUnavailableError, LeaseLostError } from './errors';
-import { lockKey, lockPrefix, prefixEnd } from './keys';
+import { lockKey, lockPrefix, prefixEnd, sharedLockPrefix } from './keys';
 import type { Session } from './session';
-import { type EtcdTransport, LeaseNotFoundError } from './transport';
+import { type EtcdTransport, type IKeyValue, type IRangeRequest, LeaseNotFoundError } from './transport';
 import { waitForChange } from './wait';
 
 /** What a lock needs of its coordinator. */
@@ -59,7 +62,9 @@ interface Place {
   readonly header: bigint;
 }
 
-const EMPTY = Buffer.alloc(0);
+/** The value of an exclusive key (as etcdctl's) and of a shared one. */
+const EXCLUSIVE_VALUE = Buffer.alloc(0);
+const SHARED_VALUE = Buffer.from('shared');
 const NEVER = new AbortController().signal;
 /** Joins a pending acquire() of the same object as `waitForChange` does (no session to lose yet). */
 const joinUnlessLost: Join = (pending, deadline, signal) => waitForChange(pending, deadline, signal, NEVER);
@@ -69,10 +74,12 @@ const RETRY_LOOK_MS = 100;
 /** A lock shared by every process of every machine using the same etcd, with `FileLock`'s shape. */
 export class EtcdLock {
   readonly name: string;
-  /** As requested; this version's etcd locks are always exclusive. */
+  /** True for a shared (reader) lock: shared holders hold together and exclude only exclusive ones. */
   readonly shared: boolean;
   readonly #host: LockHost;
   readonly #prefix: string;
+  /** The key ranges of the keys this lock waits for (see `rangesWaitedFor`). */
+  readonly #waitsFor: readonly Span[];
   readonly #timeout: number;
   readonly #n: number;
   #count = 0;
@@ -87,6 +94,7 @@ export class EtcdLock {
     this.shared = settings.shared;
     this.#timeout = settings.timeout;
     this.#prefix = lockPrefix(host.namespace, name);
+    this.#waitsFor = rangesWaitedFor(this.#prefix, this.shared);
     this.#n = host.nextKeyNumber();
   }
 
@@ -96,7 +104,11 @@ export class EtcdLock {
     return this.#count > 0 && hold !== undefined && hold.session.alive && !hold.controller.signal.aborted;
   }
 
-  /** The hold's fencing token (its key's create revision), undefined when not held. */
+  /**
+   * The hold's fencing token (its key's create revision), undefined when not held. Of two
+   * holds that exclude each other the later has the higher token; shared holds held
+   * together have unordered tokens.
+   */
   get fencingToken(): bigint | undefined {
     return this.isLocked ? BigInt((this.#hold as Hold).revision) : undefined;
   }
@@ -181,7 +193,8 @@ export class EtcdLock {
 
   /** Queues a key, waits until it is first, and holds. On any failure the key is deleted. */
   async #queue(session: Session, deadline: number, timeout: number, signal: AbortSignal | undefined): Promise<void> {
-    const key = Buffer.from(lockKey(this.#prefix, session.id, this.#n));
+    const folder = this.shared ? sharedLockPrefix(this.#prefix) : this.#prefix;
+    const key = Buffer.from(lockKey(folder, session.id, this.#n));
     const { revision, place } = await this.#enqueue(session, key);
     try {
       for (let { ahead, header } = place; ahead !== undefined; ) {
@@ -200,59 +213,49 @@ export class EtcdLock {
 
   /** One txn: create the key unless it exists (a retried call), and read who is ahead of it. */
   async #enqueue(session: Session, key: Buffer): Promise<{ revision: string; place: Place }> {
-    const prefix = Buffer.from(this.#prefix);
+    const value = this.shared ? SHARED_VALUE : EXCLUSIVE_VALUE;
     const res = await this.#host.transport.txn(
       {
         compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [
-          { request_put: { key, value: EMPTY, lease: session.id } },
-          {
-            request_range: {
-              key: prefix,
-              range_end: prefixEnd(prefix),
-              sort_target: 'Create',
-              sort_order: 'Descend',
-              limit: 2,
-              keys_only: true,
-            },
-          },
-        ],
+        // The put is the newest revision, so the newest key waited for other than ours is the one ahead.
+        success: [{ request_put: { key, value, lease: session.id } }, ...this.#newestWaitedFor(2)],
         failure: [{ request_range: { key } }],
       },
       this.#host.callTimeout,
     );
     const header = BigInt(res.header.revision);
     if (res.succeeded) {
-      const [newest, ahead] = res.responses[1]?.response_range.kvs ?? [];
-      const mine = newest?.key.equals(key) === true;
-      return { revision: res.header.revision, place: { ahead: mine ? ahead?.key : null, header } };
+      const ahead = newestKey(res.responses.slice(1), key);
+      return { revision: res.header.revision, place: { ahead, header } };
     }
     const existing = res.responses[0]?.response_range.kvs[0];
     if (existing === undefined) throw new Error(`etcd answered a failed create of '${key}' without the key`);
     return { revision: existing.create_revision, place: { ahead: null, header } };
   }
 
+  /** Range reads of the `limit` newest keys of each range this lock waits for, created at or before `maxCreate`. */
+  #newestWaitedFor(limit: number, maxCreate?: bigint): { request_range: IRangeRequest }[] {
+    return this.#waitsFor.map(({ key, range_end }) => ({
+      request_range: {
+        key,
+        range_end,
+        ...(maxCreate === undefined ? {} : { max_create_revision: maxCreate.toString() }),
+        sort_target: 'Create',
+        sort_order: 'Descend',
+        limit,
+        keys_only: true,
+      },
+    }));
+  }
+
   /** One txn: if the key is still ours, the newest key created before it (none: it holds the lock). */
   async #lookAhead(session: Session, key: Buffer, revision: string, deadline: number, signal: AbortSignal | undefined): Promise<Place> {
-    const prefix = Buffer.from(this.#prefix);
     for (;;) {
       try {
         const res = await this.#host.transport.txn(
           {
             compare: [{ key, target: 'Create', result: 'Equal', create_revision: revision }],
-            success: [
-              {
-                request_range: {
-                  key: prefix,
-                  range_end: prefixEnd(prefix),
-                  max_create_revision: (BigInt(revision) - 1n).toString(),
-                  sort_target: 'Create',
-                  sort_order: 'Descend',
-                  limit: 1,
-                  keys_only: true,
-                },
-              },
-            ],
+            success: this.#newestWaitedFor(1, BigInt(revision) - 1n),
             failure: [],
           },
           this.#host.callTimeout,
@@ -262,7 +265,7 @@ export class EtcdLock {
           session.assertAlive();
           throw new LeaseLostError(this.name, 'its key was deleted while it waited');
         }
-        return { ahead: res.responses[0]?.response_range.kvs[0]?.key, header: BigInt(res.header.revision) };
+        return { ahead: newestKey(res.responses, key), header: BigInt(res.header.revision) };
       } catch (err) {
         // A server that is restarting: the session (or the caller's deadline) decides how long to keep trying.
         if (!(err instanceof CoordinatorUnavailableError)) throw err;
@@ -316,4 +319,34 @@ export class EtcdLock {
       throw err;
     }
   }
+}
+
+/** A key range, etcd style (`range_end` exclusive). */
+interface Span {
+  readonly key: Buffer;
+  readonly range_end: Buffer;
+}
+
+/**
+ * What a lock waits for: exclusive, every key of the prefix (readers, writers, etcdctl's);
+ * shared, every key but the shared ones, i.e. the prefix around its `shared/` folder.
+ */
+function rangesWaitedFor(prefix: string, shared: boolean): Span[] {
+  const all = Buffer.from(prefix);
+  if (!shared) return [{ key: all, range_end: prefixEnd(all) }];
+  const readers = Buffer.from(sharedLockPrefix(prefix));
+  return [
+    { key: all, range_end: readers },
+    { key: prefixEnd(readers), range_end: prefixEnd(all) },
+  ];
+}
+
+/** The key with the highest create revision among the ranges read, other than `own`. */
+function newestKey(responses: readonly { response_range?: { kvs: IKeyValue[] } }[], own: Buffer): Buffer | undefined {
+  let newest: IKeyValue | undefined;
+  for (const kv of responses.flatMap((res) => res.response_range?.kvs ?? [])) {
+    if (kv.key.equals(own)) continue;
+    if (newest === undefined || BigInt(kv.create_revision) > BigInt(newest.create_revision)) newest = kv;
+  }
+  return newest?.key;
 }

@@ -142,7 +142,7 @@ export function toName(value: unknown, name = 'name'): string {
 
 /** Options of `coordinator.lock(name, options)`. */
 export interface EtcdLockOptions {
-  /** Accepted for the shape of `FileLock`; etcd locks are exclusive in this version. */
+  /** A shared (reader) lock: shared holders hold together, and exclude only exclusive ones (etcdctl's included). Default `false`. */
   shared?: boolean;
   /** Default wait of `acquire` in ms; `0` tries once. Default `Infinity`. */
   timeout?: number;

@@ -17,7 +17,8 @@ tar --exclude=./target --exclude=./node_modules --exclude=./.git --exclude=./.ca
   tar -xf - -C "$private/checkout"
 ln -s "$here/node_modules" "$private/checkout/node_modules"
 mkdir -p .test-results
-specs=$(grep -l 'AS_NOBODY' __test__/*.spec.ts)
+# Every spec that runs children as another user imports helpers/as-nobody.
+specs=$(grep -l "from './helpers/as-nobody'" __test__/*.spec.ts)
 echo "from $private/checkout (mode $(stat -c %a "$private")): $specs"
 cd "$private/checkout"
 # shellcheck disable=SC2086 # one argument per spec file

@@ -2,12 +2,11 @@
 // queue, a git worktree per agent, the event log, and the branches merged into main, on
 // a real repository with real processes. Counted: every task done or failed exactly
 // once, one claim event per task, every finished task's commit on main exactly once.
-import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeWith } from './helpers/foreign';
-import { ROOT } from './helpers/spawn';
+import { type Finished, ROOT, start } from './helpers/spawn';
 import { tempDir } from './helpers/tmp';
 import { GIT_MISSING, git, makeRepo } from './helpers/ws';
 
@@ -26,13 +25,11 @@ function binDir(): string {
   return dir;
 }
 
-function run(cwd: string, args: string[], input: string, path: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(args[0]!, args.slice(1), { cwd, env: { ...process.env, PATH: path } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-    child.stdin?.end(input);
-  });
+/** Runs `argv` in `cwd` with `input` on stdin and `path` as PATH, to its end. */
+function run(cwd: string, argv: string[], input: string, path: string): Promise<Finished> {
+  const child = start(argv, { cwd, env: { PATH: path } });
+  child.process.stdin.end(input);
+  return child.exited;
 }
 
 describeWith(GIT_MISSING, 'examples/crew.sh (the README example)', () => {

@@ -284,4 +284,20 @@ describe.each(IMPLEMENTATIONS)('TaskQueue (%s)', (impl) => {
     await expect(q.list({ state: 'nope' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     expect(() => readdirSync(dir)).toThrow(/ENOENT/);
   });
+
+  it('a bad result or fail option rejects (never throws) and leaves the task held', async () => {
+    const q = new (api().TaskQueue)(tempDir('tasks'));
+    const id = await q.add('t');
+    const t = await q.claim();
+    if (!t) throw new Error('no task claimed');
+    const completing = t.complete(10n);
+    expect(completing).toBeInstanceOf(Promise);
+    await expect(completing).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    const failing = t.fail(new Error('x'), { retry: 'yes' as never });
+    expect(failing).toBeInstanceOf(Promise);
+    await expect(failing).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(await q.list()).toMatchObject([{ id, state: 'claimed' }]);
+    await t.complete({ ok: true });
+    expect(await q.list()).toMatchObject([{ id, state: 'done', result: { ok: true } }]);
+  });
 });

@@ -88,12 +88,13 @@ export class Claim implements ClaimedTask {
     registerDescriptors(this, () => [hold.lease.descriptor(), ...hold.keys.map((key) => key.descriptor())]);
   }
 
-  complete(result?: unknown): Promise<void> {
+  // Async so that a bad argument rejects, as every other failure of these methods does.
+  async complete(result?: unknown): Promise<void> {
     if (result !== undefined) serializeJson(result, 'result');
     return this.#finish('complete', () => this.ends.end('done', { ...this.record, ...(result === undefined ? {} : { result }) }));
   }
 
-  fail(error: unknown, options?: FailOptions): Promise<void> {
+  async fail(error: unknown, options?: FailOptions): Promise<void> {
     const retry = toOptions(options).retry;
     if (retry !== undefined && typeof retry !== 'boolean') throw invalidArgType('options.retry', 'of type boolean', retry);
     const record = toErrorRecord(error);

@@ -43,9 +43,22 @@ const WHY_MISSED = {
     "Bound by the rename: ext4's auto_da_alloc starts writeback inside a rename over an existing file (190-460 µs, against " +
     '22-37 µs to a new name); see the hand-written no-fsync row, the floor in this run (bench/README.md).',
   'lock-sync':
-    'By design: a cycle is open + flock + close (the close wakes waiters in other processes through inotify); those three ' +
-    "syscalls alone take about as long as the peer's whole cycle of two fcntl calls on a descriptor it keeps open (perf, " +
-    'bench/README.md).',
+    "Five syscalls a cycle against the peer's two fcntl: flock, a stat of the path (a lock file deleted or replaced between " +
+    "holds must be detected), an access of the fallback's marker (pure-JS holders take no kernel lock), unlock and one " +
+    "F_OFD_GETLK (does anyone wait?). Measured in C here, the stat and the access each cost about what the peer's whole " +
+    'cycle does (bench/README.md, "Uncontended sync lock vs fs-native-extensions").',
+  'lock-try': 'The same five syscalls as acquireSync + release (see the lock-sync row): a try that succeeds is the same cycle.',
+  'write-many':
+    'Bound by the journal: on ext4 every flush of a new file is a journal commit; 16 threads flushing the temps at once ' +
+    'join them into a few commits, about 1.8x one thread in C here, and the loop also flushes the directory per file. ' +
+    'Starting all writeback first (sync_file_range) was no faster than the threads. 4x would need fewer commits, that is, ' +
+    'less flushing (bench/README.md, "Many files at full").',
+  'write-concurrent':
+    'Bound by the journal, not by directory flushes: on ext4 concurrent fsyncs of different directories join one journal ' +
+    'commit, so the rows with a directory each already share their commits, and sharing the directory flush saves syscalls ' +
+    '(strace: 64 directory fsyncs down to 47-52), not commits. Each call is one threadpool task (4 threads), so 4 writes are ' +
+    'in flight at most; even atomicWriteMany, 16 threads and one directory flush, reaches only the ceiling shown ' +
+    '(bench/README.md, "Concurrent writes into one directory").',
   uuidv7:
     'Measured apart per CPU-second (user + sys, which a busy machine does not inflate): native uuidv7() 6.8-7.1 M/s against ' +
     'crypto.randomUUID() 5.2-5.4 M/s, 1.3x; the wall-clock rounds of one run swing by more than that margin.',
@@ -148,6 +161,34 @@ function writeTargets(writes) {
         ratio(size, rate(`native:atomicWriteSync:sync:none:${size}`) / rate(`peer:write-file-atomic:sync:fsync off:${size}`), 2),
       ),
     ),
+    ...batchTargets(rate),
+  ];
+}
+
+/** Issue 15's targets for many files: one batch, and concurrent calls into one directory. */
+function batchTargets(/** @type {(id: string) => number} */ rate) {
+  const many = rate('native:atomicWriteMany:async:full:100 x 1 KiB');
+  const concurrent = rate('native:atomicWrite:async:full:64 x 1 KiB');
+  const apart = rate('native:atomicWrite:async:full:64 x 1 KiB, 64 directories');
+  return [
+    check(
+      'write-many',
+      '`atomicWriteMany` 100 x 1 KiB `full`',
+      '>= 4x our `atomicWriteSync` loop over the same files; >= 2x `Promise.all` of write-file-atomic',
+      [
+        ratio('vs atomicWriteSync loop', many / rate('native:atomicWriteSync:sync:full:100 x 1 KiB'), 4),
+        ratio('vs write-file-atomic Promise.all', many / rate('peer:write-file-atomic:async:full:100 x 1 KiB'), 2),
+      ],
+    ),
+    check(
+      'write-concurrent',
+      '64 concurrent `atomicWrite` 1 KiB `full` into one directory',
+      '>= 2x the rate without shared directory flushes (the same calls, a directory each)',
+      [
+        ratio('vs a directory each', concurrent / apart, 2),
+        { ok: true, text: `ceiling: atomicWriteMany of 100 files ${fmtRatio(many / apart)} of a directory each` },
+      ],
+    ),
   ];
 }
 
@@ -157,6 +198,9 @@ function lockTargets(locks) {
   return [
     check('lock-sync', 'lock acquire+release, sync', '>= 1.0x fs-native-extensions `waitForLockSync`', [
       ratio('acquireSync', rate('native:acquireSync') / rate('peer:fsx-waitForLockSync'), 1),
+    ]),
+    check('lock-try', 'lock tryAcquire+release', '>= 1.0x fs-native-extensions `waitForLockSync`', [
+      ratio('tryAcquire', rate('native:tryAcquire') / rate('peer:fsx-waitForLockSync'), 1),
     ]),
     check('lock-async', 'lock acquire+release, async, uncontended', '>= 10x fs-native-extensions `await waitForLock`', [
       ratio('await acquire', rate('native:acquire') / rate('peer:fsx-waitForLock'), 10),

@@ -22,7 +22,7 @@ export async function resolveFile(path: string): Promise<string> {
   let current = path;
   for (let hop = 0; hop <= MAX_SYMLINK_HOPS; hop++) {
     const file = await inRealDirectory(current);
-    if (file === undefined) return path;
+    if (file === undefined) return hop === 0 ? path : await realOr(current, path);
     const target = await linkTarget(file);
     if (target === undefined) return file;
     current = nextHop(file, target);
@@ -35,12 +35,32 @@ export function resolveFileSync(path: string): string {
   let current = path;
   for (let hop = 0; hop <= MAX_SYMLINK_HOPS; hop++) {
     const file = inRealDirectorySync(current);
-    if (file === undefined) return path;
+    if (file === undefined) return hop === 0 ? path : realOrSync(current, path);
     const target = linkTargetSync(file);
     if (target === undefined) return file;
     current = nextHop(file, target);
   }
   throw tooManyLinks(path);
+}
+
+/**
+ * A link that points to `..`, `.` or `dir/` names a directory, not a file in one: the
+ * kernel resolves it whole. Its real path, or `path` as given when it names nothing.
+ */
+async function realOr(current: string, path: string): Promise<string> {
+  try {
+    return await realpath(current);
+  } catch {
+    return path;
+  }
+}
+
+function realOrSync(current: string, path: string): string {
+  try {
+    return realpathSync.native(current);
+  } catch {
+    return path;
+  }
 }
 
 /** Where a link at `file` pointing to `target` leads, joined without normalising: the

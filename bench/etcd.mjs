@@ -6,6 +6,10 @@
 //   - etcd3's own `client.lock(key).acquire()` + `release()` (lease grant + txn + revoke),
 //   - two sequential raw puts and one raw put (what a cycle of 2 round trips can cost),
 //   - an etcd worker-ID lease + release,
+//   - Redis peers, when redis-server is installed (bench/lib/redis.mjs; three instances
+//     this script starts): SET NX PX + Lua unlock on one, Redlock over three. They give
+//     no fencing token and forget their locks on a restart without persistence: they
+//     are here for speed, not as equals,
 // with the requests per cycle counted through the coordinator, then the handover latency
 // (release to the waiter holding, through the watch) as p50/p99. Not part of `npm run
 // bench` (it needs the etcd binary and the optional etcd3 package); skipped with a
@@ -15,6 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { fmtRate, measure, median, resultOf } from './lib/measure.mjs';
+import { redisLock, redisMissing, redlock, startRedis } from './lib/redis.mjs';
 
 const require = createRequire(import.meta.url);
 const quick = process.argv.includes('--quick');
@@ -92,6 +97,8 @@ async function main() {
   const server = await startEtcd();
   const raw = new etcd3.Etcd3({ hosts: [server.endpoint] });
   const coordinator = await cfsEtcd.EtcdCoordinator.connect({ endpoints: [server.endpoint], ttl: 10 });
+  /** @type {(() => void)[]} */
+  const stops = [];
   try {
     const ours = coordinator.lock('bench');
     let n = 0;
@@ -108,6 +115,27 @@ async function main() {
       { name: 'one etcd3 put', fn: () => raw.put('bench-put').value(String(n++)) },
       { name: 'etcd leaseWorkerId + release', fn: async () => (await coordinator.leaseWorkerId('bench')).release() },
     ];
+    const redis = redisMissing() === undefined ? await Promise.all([1, 2, 3].map(async () => startRedis(await freePort()))) : [];
+    stops.push(...redis.map((r) => r.stop));
+    const [first] = redis;
+    if (first === undefined) console.log(`Redis peers skipped: ${redisMissing()}`);
+    else
+      tasks.push(
+        {
+          name: 'Redis SET NX PX + Lua unlock (one instance, no fencing)',
+          fn: async () => (await redisLock(first.client, 'bench-redis')).release(),
+        },
+        {
+          name: 'Redlock over 3 Redis instances (no fencing)',
+          fn: async () =>
+            (
+              await redlock(
+                redis.map((r) => r.client),
+                'bench-redlock',
+              )
+            ).release(),
+        },
+      );
     const timing = quick ? { time: 300, warmupTime: 100, rounds: 1 } : { time: 2000, warmupTime: 300, rounds: 3 };
     const results = await measure(tasks, { ...timing, log: (line) => console.error(line) });
 
@@ -126,6 +154,7 @@ async function main() {
     console.log(`\nEtcdLock requests per uncontended cycle: ${perCycle}`);
     console.log(`EtcdLock / etcd3 Lock: ${(rate(tasks[0]?.name) / rate(tasks[1]?.name)).toFixed(2)}x (target >= 2)`);
     console.log(`EtcdLock / two sequential puts: ${(rate(tasks[0]?.name) / rate(tasks[2]?.name)).toFixed(2)}x (target >= 0.8)`);
+    for (const task of tasks.slice(5)) console.log(`EtcdLock / ${task.name}: ${(rate(tasks[0]?.name) / rate(task.name)).toFixed(2)}x`);
     console.log(
       `handover (release to the waiter holding), ${handovers.length} runs: p50 ${median(handovers).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`,
     );
@@ -133,6 +162,7 @@ async function main() {
     await coordinator.close();
     raw.close();
     server.stop();
+    for (const stop of stops) stop();
   }
 }
 

@@ -5,12 +5,12 @@
 // with the records, no 'locked: initializing', no index.lock under a free lease, no
 // dangling branch without commits of its own, every commit made before the kill still
 // reachable, and the name usable again.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeWith } from './helpers/foreign';
 import { load } from './helpers/impls';
-import { GIT_MISSING, invariantProblems, type KillStyle, makeRepo, startAgent, type TestRepo, waitUntil } from './helpers/ws';
+import { GIT_MISSING, git, invariantProblems, type KillStyle, makeRepo, startAgent, type TestRepo, waitUntil } from './helpers/ws';
 
 const cfs = load('native');
 
@@ -35,6 +35,10 @@ const SCENARIOS: Scenario[] = [
 const STYLES: KillStyle[] = ['process', 'group', 'parent'];
 
 const CASES = SCENARIOS.flatMap((scenario) => STYLES.map((style) => ({ ...scenario, style })));
+
+/** A merge of workspace 'x' (a commit of its own, a `check` command) into main, stopped at each point. */
+const MERGE_POINTS = ['ws.merge.after-build', 'ws.merge.mid-check', 'ws.merge.before-advance', 'ws.merge.after-advance'];
+const MERGE_CASES = MERGE_POINTS.flatMap((point) => STYLES.map((style) => ({ point, style })));
 
 /** A workspace 'x' made and released by another agent; returns its commit, if asked for one. */
 async function existingWorkspace(repo: TestRepo, commit: boolean): Promise<string[]> {
@@ -97,6 +101,41 @@ describeWith(GIT_MISSING, 'Workspaces killed at each crash point, three ways', (
     const wss = await cfs.Workspaces.open(repo.dir);
     expect((await wss.reclaim()).items.map((i) => i.kind)).toEqual(['half-created']);
     expect(invariantProblems(repo)).toEqual([]);
+  });
+
+  it.each(MERGE_CASES)('$point (merge), killed: $style', async ({ point, style }) => {
+    const repo = makeRepo(400);
+    const [made = ''] = await existingWorkspace(repo, true);
+    const before = git(repo.dir, 'rev-parse', 'main');
+    const agent = await startAgent('native', repo.dir, { env: { CFS_CRASH_AT: point }, viaParent: style === 'parent' });
+    agent.send({ op: 'merge', name: 'x', check: ['true'] });
+    expect(await agent.crashPoint).toBe(point);
+    agent.kill(style);
+    await agent.gone();
+
+    // main is where it was or at the merge, never anywhere else, and its worktree is clean.
+    const after = git(repo.dir, 'rev-parse', 'main');
+    const advanced = after !== before;
+    if (advanced) expect(git(repo.dir, 'rev-parse', `${after}^1`)).toBe(before);
+    expect(git(repo.dir, 'status', '--porcelain', '--untracked-files=no')).toBe('');
+    // The next merge clears what the dead one left (a scratch worktree, a ref lock) and
+    // merges exactly once: up to date if the dead one had moved main already.
+    const scratch = join(repo.root, '.merge-scratch', 'main');
+    const scratchLeft = () => (existsSync(scratch) ? readdirSync(scratch).filter((f) => f.startsWith('merge-check-')) : []);
+    const leftBehind = scratchLeft().length;
+    const wss = await cfs.Workspaces.open(repo.dir);
+    const again = await wss.merge('x', { check: ['true'] });
+    expect(again.status).toBe(advanced ? 'up-to-date' : 'merged');
+    expect(git(repo.dir, 'rev-list', '--count', '--merges', 'main')).toBe('1');
+    expect(git(repo.dir, 'merge-base', '--is-ancestor', made, 'main')).toBe('');
+    const report = await wss.reclaim();
+    table.push(
+      `${point} merge ${style}: main ${advanced ? 'moved' : 'unmoved'}, ${leftBehind} scratch worktree(s) left; the next merge: ${again.status}`,
+    );
+    expect(report.errors).toEqual([]);
+    expect(invariantProblems(repo, { commits: [made] })).toEqual([]);
+    expect(scratchLeft()).toEqual([]);
+    expect(git(repo.dir, 'worktree', 'list', '--porcelain')).not.toContain('.merge-scratch');
   });
 
   it('prints the table', () => {

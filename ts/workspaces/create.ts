@@ -19,12 +19,13 @@ import { branchTip } from './branches';
 import { type WorkspacesContext, workspaceBranch, workspacePath } from './context';
 import { crashPoint } from './crash-points';
 import { WorkspaceExistsError } from './errors';
-import { runGit } from './git';
+import { GitError, runGit } from './git';
 import { copyIncludes } from './include';
 import type { Lease } from './lease';
 import { toRevision } from './names';
 import { type ReclaimReport, repairName } from './reclaim';
 import type { WorkspaceRecord } from './records';
+import { removeStaleLockRefusing, WAIT_FOR_REF_LOCKS } from './stale-git-lock';
 import { exists, lockReason } from './worktrees';
 
 /** Options of `Workspaces.create`. */
@@ -80,11 +81,14 @@ async function register(ctx: WorkspacesContext, record: WorkspaceRecord, lease: 
   return ctx.repo.withRepoLock(async () => {
     const reuse = (await branchTip(ctx.repo, record.branch)) !== undefined;
     const where = reuse ? [record.path, record.branch] : ['-b', record.branch, record.path, record.base];
-    const adding = ctx.repo.lockedGit(['worktree', 'add', '--no-checkout', '--lock', '--reason', reason, ...where], {
-      inherit: lease.descriptors(),
-    });
+    const args = [...WAIT_FOR_REF_LOCKS, 'worktree', 'add', '--no-checkout', '--lock', '--reason', reason, ...where];
+    const add = () => ctx.repo.lockedGit(args, { inherit: lease.descriptors(), allowFailure: true });
+    const adding = add();
     await crashPoint('ws.create.mid-register');
-    await adding;
+    let added = await adding;
+    // A git killed while it created this branch left the ref's lock file (git has waited a second for it).
+    if (added.exitCode !== 0 && (await removeStaleLockRefusing(added.stderr, ctx.repo))) added = await add();
+    if (added.exitCode !== 0) throw new GitError(args, ctx.repo.topLevel, added.exitCode, added.stdout, added.stderr);
     await crashPoint('ws.create.after-register');
     const tip = (await branchTip(ctx.repo, record.branch)) as string;
     if (!reuse) return tip;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { abortError } from '../errors';
+import { crashPoint } from './crash-points';
 import type { RepoContext } from './repo';
 
 /** How a check ended. */
@@ -42,6 +43,7 @@ export async function runCheck(ctx: RepoContext, run: CheckRun): Promise<CheckOu
   await ctx.withRepoLock(() => ctx.git(['worktree', 'add', '--detach', '--no-checkout', path, commit]));
   try {
     await ctx.git(['reset', '--hard', '--quiet'], { cwd: path, signal });
+    await crashPoint('ws.merge.mid-check');
     return await runCommand(run.argv, path, run.env, signal);
   } finally {
     await ctx.withRepoLock(() => removeScratch(ctx, path));

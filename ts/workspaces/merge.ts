@@ -14,10 +14,11 @@
 import { join } from 'node:path';
 import { CodedError, invalidArgType, invalidArgValue } from '../errors';
 import { toOptions, toSignal, toTimeout } from '../validate';
+import { crashPoint } from './crash-points';
 import { removeLeftoverScratch, runCheck } from './merge-check';
 import { isAncestor, mergeTree, requireGitFor, resolveBranch, resolveCommit, treeOf } from './merge-tree';
 import type { RepoContext } from './repo';
-import { removeStaleGitLock } from './stale-git-lock';
+import { removeStaleLockRefusing, WAIT_FOR_REF_LOCKS } from './stale-git-lock';
 import { listWorktrees } from './worktrees';
 
 /** How a merge lands on the target: a merge commit, a squashed commit, replayed commits, or a fast-forward only. */
@@ -145,13 +146,18 @@ async function mergeQueued(ctx: RepoContext, request: Request): Promise<MergeRes
 
   const built = await buildCommit(ctx, request, old, theirs);
   if (built.status !== 'merged') return built;
+  await crashPoint('ws.merge.after-build');
   if (request.check !== undefined) {
     const env = { CFS_MERGE_COMMIT: built.commit, CFS_MERGE_BRANCH: branch, CFS_MERGE_TARGET: into };
     const outcome = await runCheck(ctx, { dir: scratchDir, commit: built.commit, argv: request.check, env, signal });
     if (!outcome.passed) return { status: 'check-failed', output: outcome.output, exitCode: outcome.exitCode };
   }
   signal?.throwIfAborted();
-  await ctx.withRepoLock(() => advanceTarget(ctx, into, old, built.commit, branch));
+  await ctx.withRepoLock(async () => {
+    await crashPoint('ws.merge.before-advance');
+    await advanceTarget(ctx, into, old, built.commit, branch);
+  });
+  await crashPoint('ws.merge.after-advance');
   return built;
 }
 
@@ -227,10 +233,9 @@ async function recommit(ctx: RepoContext, commit: string, tree: string, parent: 
  * tried once more (see ./stale-git-lock.ts).
  */
 async function updateRef(ctx: RepoContext, ref: string, next: string, old: string, message: string) {
-  const args = ['-c', 'core.filesRefLockTimeout=1000', 'update-ref', '-m', message, ref, next, old];
+  const args = [...WAIT_FOR_REF_LOCKS, 'update-ref', '-m', message, ref, next, old];
   const first = await ctx.git(args, { allowFailure: true });
-  if (first.exitCode === 0 || !first.stderr.includes(`${ref}.lock': File exists`)) return first;
-  if (!(await removeStaleGitLock(join(ctx.commonDir, `${ref}.lock`)))) return first;
+  if (first.exitCode === 0 || !(await removeStaleLockRefusing(first.stderr, ctx))) return first;
   return ctx.git(args, { allowFailure: true });
 }
 

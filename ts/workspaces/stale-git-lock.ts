@@ -7,6 +7,7 @@
 // tells a user to do by hand. A foreign git stuck for longer than that inside one ref
 // update is what this cannot tell apart.
 import { stat, unlink } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import { isSystemError } from '../errors';
 
 /** Older than this (after a git waited for it that long), a git lock file is nobody's. */
@@ -23,4 +24,21 @@ export async function removeStaleGitLock(lockPath: string, now = Date.now()): Pr
     if (isSystemError(err, 'ENOENT')) return false;
     throw err;
   }
+}
+
+/** git's options that make it wait up to STALE_AFTER_MS for a ref's lock file before it refuses. */
+export const WAIT_FOR_REF_LOCKS = ['-c', `core.filesRefLockTimeout=${STALE_AFTER_MS}`];
+
+/**
+ * After a git run with WAIT_FOR_REF_LOCKS failed: removes the lock file it was refused
+ * for (`Unable to create '<path>.lock': File exists`) if that is stale; true when it did,
+ * and the run can be tried once more.
+ */
+export async function removeStaleLockRefusing(stderr: string, repo: { commonDir: string; topLevel: string }): Promise<boolean> {
+  const named = /Unable to create '([^']+\.lock)': File exists/.exec(stderr)?.[1];
+  if (named === undefined) return false;
+  // git ran in the top level; only its own lock files, in the common dir, are ever removed.
+  const lockPath = resolve(repo.topLevel, named);
+  if (!lockPath.startsWith(`${resolve(repo.commonDir)}${sep}`)) return false;
+  return removeStaleGitLock(lockPath);
 }

@@ -4,6 +4,7 @@
 // and every sidecar lock rely on this: if resolveFileSync named another file than the
 // kernel opens, two names of one lock file could be held at once in one process.
 // `FC_SEED=<seed> FC_RUNS=<n>` replays or deepens a run.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as fc from 'fast-check';
@@ -134,7 +135,7 @@ describe('resolveFile / resolveFileSync: the file the kernel opens', () => {
     );
   });
 
-  it('a link cycle in the last component is ELOOP naming the path; a trailing slash is left as given; a link to .. is the parent', () => {
+  it('a link cycle in the last component is ELOOP naming the path; a trailing slash is left as given; a link to .. is the parent; a FIFO is named, not opened', () => {
     const root = realpathSync.native(tempDir('resolve'));
     symlinkSync('y', join(root, 'x'));
     symlinkSync('x', join(root, 'y'));
@@ -147,5 +148,9 @@ describe('resolveFile / resolveFileSync: the file the kernel opens', () => {
     mkdirSync(join(root, 'sub'));
     symlinkSync('..', join(root, 'sub', 'up'));
     expect(resolveFileSync(join(root, 'sub', 'up'))).toBe(root);
+    // A FIFO is named, never opened (opening one would block until a writer came).
+    execFileSync('mkfifo', [join(root, 'fifo')]);
+    symlinkSync('fifo', join(root, 'to-fifo'));
+    expect(resolveFileSync(join(root, 'to-fifo'))).toBe(join(root, 'fifo'));
   });
 });

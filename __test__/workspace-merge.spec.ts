@@ -1,8 +1,8 @@
 // The merge queue (ts/workspaces/merge.ts) and conflict finder (conflicts.ts) on real
 // repositories with the installed git. Concurrent merges come from separate processes
 // started at once; every claim is counted in the target's history afterwards.
-import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeWith } from './helpers/foreign';
 import { addWorktree, commit, GIT_MISSING, git, makeRepo, worktreeState } from './helpers/git-repo';
@@ -13,6 +13,7 @@ import { tempDir } from './helpers/tmp';
 const { openRepo } = require('../dist/workspaces/repo.js') as typeof import('../ts/workspaces/repo');
 const { mergeBranch, MergeRefusedError } = require('../dist/workspaces/merge.js') as typeof import('../ts/workspaces/merge');
 const { findConflicts } = require('../dist/workspaces/conflicts.js') as typeof import('../ts/workspaces/conflicts');
+const { removeStaleLockRefusing } = require('../dist/workspaces/stale-git-lock.js') as typeof import('../ts/workspaces/stale-git-lock');
 
 type MergeResult = import('../ts/workspaces/merge').MergeResult;
 type RepoContext = import('../ts/workspaces/repo').RepoContext;
@@ -349,6 +350,38 @@ describeWith(GIT_MISSING, 'merge queue (mergeBranch)', () => {
     expect(result.status).toBe('merged');
     expect(timesMerged(repo, 'main', tip)).toBe(1);
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it("a stale lock on a new workspace's branch (a git killed mid-registration) is removed after git's wait; create succeeds", async () => {
+    const repo = makeRepo();
+    const lock = join(repo, '.git', 'refs', 'heads', 'agent', 'x.lock');
+    mkdirSync(dirname(lock), { recursive: true });
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const wss = await load('native').Workspaces.open(repo);
+    const ws = await wss.create('x');
+    expect(ws.branch).toBe('agent/x');
+    expect(existsSync(lock)).toBe(false);
+    await ws.release();
+  });
+
+  it('a lock file git names outside the common dir is never removed, however old', async () => {
+    const repo = makeRepo();
+    const outside = join(tempDir(), 'other.lock');
+    writeFileSync(outside, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(outside, old, old);
+    const ctx = await open(repo);
+    const refusal = (path: string) => `fatal: Unable to create '${path}': File exists.`;
+    expect(await removeStaleLockRefusing(refusal(outside), ctx)).toBe(false);
+    expect(await removeStaleLockRefusing(refusal(join(ctx.commonDir, '..', '..', 'escape.lock')), ctx)).toBe(false);
+    expect(existsSync(outside)).toBe(true);
+    // A relative name is git's, from the top level it ran in.
+    writeFileSync(join(ctx.commonDir, 'packed-refs.lock'), '');
+    utimesSync(join(ctx.commonDir, 'packed-refs.lock'), old, old);
+    expect(await removeStaleLockRefusing(refusal('.git/packed-refs.lock'), ctx)).toBe(true);
+    expect(existsSync(join(ctx.commonDir, 'packed-refs.lock'))).toBe(false);
   });
 
   it('unknown branch or target: MergeRefusedError, nothing changed', async () => {

@@ -140,7 +140,7 @@ for (const agent of live.values()) agent.child.stdin.end();
 await Promise.all([...live.values()].map((a) => a.exited));
 await wss.reclaim();
 checkMergedInMain();
-finalChecks();
+await finalChecks();
 
 console.log(
   `\nsoak:workspaces (${impl}, ${minutes} min, ${agentCount} agents): ${spawned} processes, ${kills} kills, ${reclaims} reclaims`,
@@ -152,7 +152,7 @@ rmSync(base, { recursive: true, force: true });
 process.exit(violations.length === 0 ? 0 : 1);
 
 /** The end state, with no agent left: git and the library's records agree, nothing is lost. */
-function finalChecks() {
+async function finalChecks() {
   const registered = git(repo, 'worktree', 'list', '--porcelain')
     .split('\n')
     .filter((l) => l.startsWith('worktree '))
@@ -183,22 +183,16 @@ function finalChecks() {
     const count = files.filter((f) => f === `${ws}.txt`).length;
     if (count !== 1) violations.push(`${ws}.txt is in main ${count} times`);
   }
-  for (const ws of lastOfKilled.slice(-10)) recreate(ws);
+  for (const ws of lastOfKilled.slice(-10)) await recreate(ws);
 }
 
 /** A killed agent's workspace name, once reclaimed, can be used again (then removed). */
-function recreate(ws) {
+async function recreate(ws) {
   try {
-    execFileSync(process.execPath, [
-      '-e',
-      `const { Workspaces } = require(${JSON.stringify(join(here, '..', 'dist', impl === 'js' ? 'js.js' : 'native.js'))});
-       (async () => { const wss = await Workspaces.open(${JSON.stringify(repo)});
-         const existing = (await wss.list()).some((w) => w.name === ${JSON.stringify(ws)});
-         if (existing) await wss.remove(${JSON.stringify(ws)}, { discardChanges: true });
-         const again = await wss.create(${JSON.stringify(ws)}); await wss.remove(again.name, { discardChanges: true }); })()
-         .catch((err) => { console.error(err.message); process.exit(1); });`,
-    ]);
+    if ((await wss.list()).some((w) => w.name === ws)) await wss.remove(ws, { discardChanges: true });
+    const again = await wss.create(ws);
+    await wss.remove(again.name, { discardChanges: true });
   } catch (err) {
-    violations.push(`${ws} cannot be created again: ${String(err.stderr ?? err.message).trim()}`);
+    violations.push(`${ws} cannot be created again: ${err.message}`);
   }
 }

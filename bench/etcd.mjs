@@ -11,9 +11,9 @@
 //     no fencing token and forget their locks on a restart without persistence: they
 //     are here for speed, not as equals,
 // with the requests per cycle counted through the coordinator, then the handover latency
-// (release to the waiter holding, through the watch) as p50/p99. Not part of `npm run
-// bench` (it needs the etcd binary and the optional etcd3 package); skipped with a
-// message when either is missing.
+// (release to the waiter holding, through the watch) as p50/p99. `npm run bench` runs it
+// after its sections; it needs the etcd binary and the optional etcd3 package, and skips
+// itself with a message when either is missing.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -12,6 +12,10 @@
 //                                      after a change to the report or the notes; measures nothing
 //
 // Only a complete full run writes the README; others write bench/results/<quick|partial>.json.
+// A run of every section (full or --quick) then runs the two suites that keep their own
+// report, each in its own process: bench/workspaces.mjs (git worktrees per agent) and
+// bench/etcd.mjs (which skips itself, with the reason, when etcd is not installed).
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
@@ -153,6 +157,22 @@ function report(/** @type {Args} */ args, /** @type {Run} */ run, /** @type {Res
   }
 }
 
+/** Runs the suites with their own report (see the top), with this run's --quick and --dir. */
+function runStandaloneSuites(/** @type {Args} */ args) {
+  const flags = [...(args.quick ? ['--quick'] : []), `--dir=${args.dir}`];
+  /** @type {Array<{ script: string, suiteFlags: string[] }>} */
+  const suites = [
+    { script: 'workspaces.mjs', suiteFlags: flags },
+    { script: 'etcd.mjs', suiteFlags: args.quick ? ['--quick'] : [] },
+  ];
+  for (const { script, suiteFlags } of suites) {
+    console.error(`\n== bench/${script} ${suiteFlags.join(' ')}`);
+    const { status } = spawnSync(process.execPath, [new URL(script, import.meta.url).pathname, ...suiteFlags], { stdio: 'inherit' });
+    if (status !== 0) process.exitCode = 1;
+  }
+}
+
 const args = parseArgs(process.argv.slice(2));
 const { run, results } = args.from ? loadRun(args.from) : await measureAll(args);
 report(args, run, results);
+if (!args.from && SECTIONS.every((s) => args.only.includes(s))) runStandaloneSuites(args);

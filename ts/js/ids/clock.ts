@@ -2,12 +2,29 @@
 // id/clock.rs).
 import { sleepSync } from '../poll';
 
+/** The wall clock (ms) at first use and performance.now() at that same moment. */
+let anchor: { wallMs: number; monoMs: number } | undefined;
+
 /**
- * µs since the Unix epoch: the wall clock at process start plus monotonic time since, so
- * a wall-clock step while the process runs changes nothing (as the core's SystemClock).
+ * Reads the wall clock once, at the moment its millisecond ticks over, so that the anchor
+ * is exact to well under a millisecond. `performance.timeOrigin` is not used: Node takes
+ * it at process start from two clocks read apart, which a busy machine can separate by
+ * milliseconds, and it drifts from the wall clock for the whole life of the process.
+ */
+function readAnchor(): { wallMs: number; monoMs: number } {
+  const start = Date.now();
+  let wallMs = start;
+  while (wallMs === start) wallMs = Date.now(); // at most 1 ms, once per process
+  return { wallMs, monoMs: performance.now() };
+}
+
+/**
+ * µs since the Unix epoch: the wall clock at first use plus monotonic time since, so a
+ * wall-clock step while the process runs changes nothing (as the core's SystemClock).
  */
 export function processMicros(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  anchor ??= readAnchor();
+  return Math.floor((anchor.wallMs + (performance.now() - anchor.monoMs)) * 1000);
 }
 
 /** `Atomics.wait` wakes late by tens of µs, so the last stretch of a wait is spun. */

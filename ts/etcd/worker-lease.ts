@@ -13,6 +13,7 @@
 // ClockBackwardsError rather than waited out).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClockBackwardsError, LockTimeoutError } from '../errors';
+import { processMicros } from '../js/ids/clock';
 import { toLeaseBits, toTimeout } from '../validate';
 import { LeaseLostError } from './errors';
 import { markKey, prefixEnd, workerPrefix } from './keys';
@@ -39,9 +40,13 @@ const MAX_CLOCK_BEHIND_MS = 1000;
 const MARGIN_MS = 2;
 const EMPTY = Buffer.alloc(0);
 
-/** The generators' clock (Unix ms): the wall clock at process start, advanced by the monotonic one. */
+/**
+ * The generators' clock (Unix ms): the wall clock at first use, advanced by the monotonic
+ * one. The fallback's reading of it, pure JavaScript (this entry loads no addon); the
+ * addon anchors its own the same way, both to well under MARGIN_MS of the wall clock.
+ */
 function clockMs(): number {
-  return performance.timeOrigin + performance.now();
+  return processMicros() / 1000;
 }
 
 export async function leaseWorkerIdOn(host: LockHost, name: string, options: Record<string, unknown>): Promise<EtcdWorkerLease> {

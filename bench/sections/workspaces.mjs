@@ -92,6 +92,33 @@ async function serialised(repo, root, n, tag) {
   return { wall: performance.now() - started };
 }
 
+/**
+ * The target's bound, by hand and without any lock: the N registrations
+ * (`git worktree add --no-checkout`) one after another, then the N checkouts
+ * (`git reset --hard`) all at once. Issue 12: ours for N agents should be within 1.5x of
+ * the slowest of those checkouts plus the N registrations.
+ * @type {Scenario<{ wall: number, registrations: number, slowestCheckout: number, bound: number }>}
+ */
+async function registrationsThenCheckouts(repo, root, n, tag) {
+  const started = performance.now();
+  const paths = [];
+  for (let i = 0; i < n; i++) {
+    const path = join(root, `${tag}-${i}`);
+    await git(repo, 'worktree', 'add', '-q', '--no-checkout', '-b', `bound/${tag}-${i}`, path, 'origin/main');
+    paths.push(path);
+  }
+  const registrations = performance.now() - started;
+  const checkouts = await Promise.all(
+    paths.map(async (path) => {
+      const begun = performance.now();
+      await git(path, 'reset', '--hard', '--quiet', '--no-recurse-submodules');
+      return performance.now() - begun;
+    }),
+  );
+  const slowestCheckout = Math.max(...checkouts);
+  return { wall: performance.now() - started, registrations, slowestCheckout, bound: registrations + slowestCheckout };
+}
+
 /** An agent process (workers/ws-create.cjs) for workspace `name`; `next()` resolves with its next stdout line. */
 function startAgent(/** @type {string} */ repo, /** @type {string} */ root, /** @type {string} */ name) {
   const child = spawn(process.execPath, [WORKER, repo, root, name, 'origin/main'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -137,7 +164,15 @@ async function cleanUp(/** @type {string} */ repo, /** @type {string} */ root) {
   await git(repo, 'worktree', 'prune', '--expire=now');
   rmSync(join(repo, '.git', 'concurrent-fs', 'workspaces'), { recursive: true, force: true });
   const branches = (
-    await git(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/plain', 'refs/heads/serial', 'refs/heads/agent')
+    await git(
+      repo,
+      'for-each-ref',
+      '--format=%(refname:short)',
+      'refs/heads/plain',
+      'refs/heads/serial',
+      'refs/heads/bound',
+      'refs/heads/agent',
+    )
   ).stdout
     .split('\n')
     .filter(Boolean);
@@ -225,24 +260,37 @@ async function wallTimes(base, { timingCounts, bigFiles, log }) {
   const single = await serialised(big, rootOf('single'), 1, 'single');
   const rows = [];
   for (const [index, n] of timingCounts.entries()) {
-    const order = /** @type {('plain' | 'serialised' | 'ours')[]} */ (['plain', 'serialised', 'ours']);
+    const order = /** @type {('plain' | 'serialised' | 'bound' | 'ours')[]} */ (['plain', 'serialised', 'bound', 'ours']);
     for (let turn = 0; turn < index % order.length; turn++) order.push(/** @type {typeof order[number]} */ (order.shift()));
     /** @type {Awaited<ReturnType<typeof plainParallel>> | undefined} */
     let plain;
     /** @type {number | undefined} */
     let serial;
+    /** @type {Awaited<ReturnType<typeof registrationsThenCheckouts>> | undefined} */
+    let bound;
     /** @type {Awaited<ReturnType<typeof ours>> | undefined} */
     let mine;
     for (const kind of order) {
       await run('sync', []);
       if (kind === 'plain') plain = await plainParallel(big, rootOf(`p${n}`), n, `p${n}`);
       else if (kind === 'serialised') serial = (await serialised(big, rootOf(`s${n}`), n, `s${n}`)).wall;
+      else if (kind === 'bound') bound = await registrationsThenCheckouts(big, rootOf(`b${n}`), n, `b${n}`);
       else mine = await ours(big, rootOf(`o${n}`), n, `o${n}`);
     }
-    if (!plain || serial === undefined || !mine) throw new Error(`workspaces: N=${n}: a scenario did not run (order ${order})`);
-    const row = { n, files: bigFiles, order, singleAdd: single.wall, plain, serialised: serial, ours: mine };
+    if (!plain || serial === undefined || !bound || !mine) throw new Error(`workspaces: N=${n}: a scenario did not run (order ${order})`);
+    const row = {
+      n,
+      files: bigFiles,
+      order,
+      singleAdd: single.wall,
+      plain,
+      serialised: serial,
+      bound,
+      ours: mine,
+      oursOverBound: mine.wall / bound.bound,
+    };
     log(
-      `workspaces: N=${n}, ${bigFiles} files (order ${order.join(', ')}): plain parallel ${plain.failures} failed, ${plain.wall.toFixed(0)} ms; serialised ${serial.toFixed(0)} ms; ours ${mine.failures} failed, ${mine.wall.toFixed(0)} ms (create p50 ${mine.p50.toFixed(0)}, p99 ${mine.p99.toFixed(0)} ms); one add alone ${single.wall.toFixed(0)} ms`,
+      `workspaces: N=${n}, ${bigFiles} files (order ${order.join(', ')}): plain parallel ${plain.failures} failed, ${plain.wall.toFixed(0)} ms; serialised ${serial.toFixed(0)} ms; ours ${mine.failures} failed, ${mine.wall.toFixed(0)} ms (create p50 ${mine.p50.toFixed(0)}, p99 ${mine.p99.toFixed(0)} ms); one add alone ${single.wall.toFixed(0)} ms; bound ${bound.bound.toFixed(0)} ms (${n} registrations ${bound.registrations.toFixed(0)} + slowest of ${n} checkouts at once ${bound.slowestCheckout.toFixed(0)}): ours ${row.oursOverBound.toFixed(2)}x of it (target <= 1.5x)`,
     );
     rows.push(row);
   }

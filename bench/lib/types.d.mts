@@ -38,10 +38,14 @@ export interface EventsConfig {
   tail: TailConfig;
   rounds: number;
 }
-/** Appends per run, split among its processes: at `none`, and at the flushed durabilities. */
+/**
+ * Appends per run, split among its processes: at `none`, at the flushed durabilities one in
+ * flight per process, and with 32 in flight (each flush covers many: more, so a run lasts).
+ */
 export interface EventCounts {
   none: number;
   flushed: number;
+  batched: number;
 }
 export interface TailConfig {
   count: number;

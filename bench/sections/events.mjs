@@ -29,13 +29,13 @@ const WORKER = new URL('../workers/events.cjs', import.meta.url).pathname;
  * `inflight`: appends a process has pending at once (1: each awaited before the next;
  * 32: 32 loops in the process, so its appends can share writes and flushes).
  */
-export function eventRuns(/** @type {import('../lib/types.d.mts').EventCounts} */ { none, flushed }, inflights = [1, 32]) {
+export function eventRuns(/** @type {import('../lib/types.d.mts').EventCounts} */ { none, flushed, batched }, inflights = [1, 32]) {
   /** @type {EventRun[]} */
   const runs = [];
   for (const durability of /** @type {const} */ (['none', 'data', 'full'])) {
     for (const processes of [1, 8]) {
       for (const inflight of inflights) {
-        const total = durability === 'none' ? none : flushed;
+        const total = durability === 'none' ? none : inflight > 1 ? batched : flushed;
         runs.push({
           id: `append-${durability}-${processes}${inflight > 1 ? `-inflight${inflight}` : ''}`,
           kind: 'append',

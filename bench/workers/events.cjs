@@ -17,7 +17,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const [mode, file, ...rest] = process.argv.slice(2);
-const WARMUP = 20;
+// Warm-up appends (on a file of the process's own, in the measured run's shape): enough
+// for V8 to optimise the append path, so a run measures steady appends, not the JIT.
+const WARMUP = 500;
+const RAW_WARMUP = 20;
 const cfs = require('../../dist/native.js');
 
 const wallNow = () => performance.timeOrigin + performance.now();
@@ -32,15 +35,23 @@ const go = () =>
 
 async function appendLoop(durability, count, inflight, paceMs) {
   const warmPath = path.join(path.dirname(file), `warm-${process.pid}.log`);
-  const warm = new cfs.EventLog(warmPath, { durability });
-  for (let i = 0; i < WARMUP; i++) await warm.append({ w: process.pid, i });
+  await appendInLoops(new cfs.EventLog(warmPath, { durability }), WARMUP, inflight, 0, []);
   for (const f of fs.readdirSync(path.dirname(file)))
     if (f.startsWith(`warm-${process.pid}.log`)) fs.rmSync(path.join(path.dirname(file), f));
   const log = new cfs.EventLog(file, { durability });
   await go();
   const latencies = [];
+  const cpu = process.cpuUsage();
+  const start = wallNow();
+  await appendInLoops(log, count, inflight, paceMs, latencies);
+  const end = wallNow();
+  const { user, system } = process.cpuUsage(cpu);
+  return { start, end, latencies, cpuMicros: user + system };
+}
+
+/** `count` appends from `inflight` loops, each appending one event at a time; pushes each append's latency (ms). */
+async function appendInLoops(log, count, inflight, paceMs, latencies) {
   let next = 0;
-  // `inflight` loops, each appending one event at a time: at most `inflight` appends pending.
   const loop = async () => {
     while (next < count) {
       const i = next++;
@@ -50,12 +61,7 @@ async function appendLoop(durability, count, inflight, paceMs) {
       if (paceMs > 0) await new Promise((r) => setTimeout(r, paceMs));
     }
   };
-  const cpu = process.cpuUsage();
-  const start = wallNow();
   await Promise.all(Array.from({ length: inflight }, loop));
-  const end = wallNow();
-  const { user, system } = process.cpuUsage(cpu);
-  return { start, end, latencies, cpuMicros: user + system };
 }
 
 async function rawLoop(durability, count) {
@@ -63,7 +69,7 @@ async function rawLoop(durability, count) {
   const flush = durability === 'full' ? fs.fsyncSync : fs.fdatasyncSync;
   const warmPath = path.join(path.dirname(file), `warm-${process.pid}.raw`);
   const warm = fs.openSync(warmPath, 'a');
-  for (let i = 0; i < WARMUP; i++) {
+  for (let i = 0; i < RAW_WARMUP; i++) {
     fs.writeSync(warm, record);
     flush(warm);
   }

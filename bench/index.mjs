@@ -75,7 +75,7 @@ function configFor(/** @type {Args} */ args) {
     // data, full and the raw flush loop), split among the processes; a paced tail.
     taskQueue: { tasks: quick ? 300 : 2000, rounds: quick ? 1 : 3 },
     events: {
-      counts: quick ? { none: 4000, flushed: 200, batched: 2000 } : { none: 40_000, flushed: 1600, batched: 16_000 },
+      counts: quick ? { none: 4000, flushed: 200, batched: 4000 } : { none: 40_000, flushed: 1600, batched: 64_000 },
       tail: { count: quick ? 50 : 300, paceMs: 5, durability: 'data' },
       rounds: quick ? 1 : 3,
     },

@@ -69,13 +69,24 @@ export class Appender {
   async append(payload: Buffer): Promise<number> {
     const seq = await new Promise<number>((resolve, reject) => {
       this.#queue.push({ payload, resolve, reject });
-      if (!this.#draining) void this.#drain();
+      this.#startDrain();
     });
     // The first appends of each object (whichever process created the file) also wait
     // for one flush of the directory: until then the log's own name could vanish in a
     // power cut. It started after the file existed, so it covers every later append.
     if (this.durability !== 'none') await this.#flushDir();
     return seq;
+  }
+
+  /**
+   * Starts a drain unless one is running, a microtask from now: the appends made before
+   * then (a loop of calls, or the callers a flush just resolved, each appending again)
+   * go into its first write together, rather than the first alone.
+   */
+  #startDrain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    queueMicrotask(() => void this.#drain());
   }
 
   /**

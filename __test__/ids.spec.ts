@@ -166,6 +166,16 @@ describe.each(IMPLEMENTATIONS)('IDs (%s)', (impl) => {
       expectStrictlyIncreasing(ids);
     });
 
+    it('an epoch of Date.now() is never in the future: the first ID mints at once, at the epoch or after', () => {
+      // Date.now() is in whole ms and the generators' clock in µs: it may read a fraction of
+      // that ms before the epoch, and a busy machine once anchored it milliseconds behind.
+      for (let i = 0; i < 2000; i++) {
+        const epoch = Date.now();
+        const snowflake = new api.Snowflake({ workerId: i % 1024, epoch });
+        expect(snowflake.parse(snowflake.next()).timestamp).toBeGreaterThanOrEqual(epoch);
+      }
+    });
+
     it("'wait' is bounded: a clock far behind throws instead of stalling", () => {
       const snowflake = new api.Snowflake({ workerId: 2 });
       const last = snowflake.next();

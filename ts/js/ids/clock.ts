@@ -5,17 +5,43 @@ import { sleepSync } from '../poll';
 /** The wall clock (ms) at first use and performance.now() at that same moment. */
 let anchor: { wallMs: number; monoMs: number } | undefined;
 
+/** A tick seen within this many ms (between the monotonic reads around it) is taken. */
+const TIGHT_TICK_MS = 0.02;
+/** Ticks watched for a tight one before the tightest seen is taken (each about 1 ms). */
+const TICKS_TRIED = 5;
+
 /**
- * Reads the wall clock once, at the moment its millisecond ticks over, so that the anchor
- * is exact to well under a millisecond. `performance.timeOrigin` is not used: Node takes
- * it at process start from two clocks read apart, which a busy machine can separate by
- * milliseconds, and it drifts from the wall clock for the whole life of the process.
+ * Reads the wall clock at the moment its millisecond ticks over, so that the anchor is
+ * exact to well under a millisecond. The tick lies between the last read that still
+ * showed the old millisecond and the first that showed the new one, so between the
+ * monotonic reads taken just before the one and just after the other; the anchor is
+ * the middle of those two. If the thread was preempted in that span (a busy machine) it
+ * is wide, and the next tick is tried: before this, a preemption between the wall-clock
+ * read and the monotonic one left the clock behind the wall clock for the life of the
+ * process. `performance.timeOrigin` is not used: Node takes it at process start from two
+ * clocks read apart, and it drifts from the wall clock for the whole life of the process.
  */
 function readAnchor(): { wallMs: number; monoMs: number } {
+  let best = { wallMs: 0, monoMs: 0, spanMs: Number.POSITIVE_INFINITY };
+  for (let tick = 0; tick < TICKS_TRIED && best.spanMs > TIGHT_TICK_MS; tick++) {
+    const seen = nextTick();
+    if (seen.spanMs < best.spanMs) best = seen;
+  }
+  return { wallMs: best.wallMs, monoMs: best.monoMs };
+}
+
+/** Spins until Date.now() moves on; where the tick happened, in performance.now() time, ± spanMs / 2. */
+function nextTick(): { wallMs: number; monoMs: number; spanMs: number } {
+  let beforeOld = performance.now(); // before the latest read that showed `start`
   const start = Date.now();
-  let wallMs = start;
-  while (wallMs === start) wallMs = Date.now(); // at most 1 ms, once per process
-  return { wallMs, monoMs: performance.now() };
+  let before = performance.now(); // before the read to come
+  for (;;) {
+    const wallMs = Date.now();
+    const after = performance.now();
+    if (wallMs !== start) return { wallMs, monoMs: (beforeOld + after) / 2, spanMs: after - beforeOld };
+    beforeOld = before;
+    before = after;
+  }
 }
 
 /**

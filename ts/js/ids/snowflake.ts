@@ -8,6 +8,13 @@ import { type WorkerMarks, workerMarks } from './worker-marks';
 /** 'wait' follows a clock that stepped back by at most this much (the core's bound). */
 const MAX_BACKWARDS_WAIT_MICROS = 1_000_000;
 
+/**
+ * A reading this close before the epoch counts as the epoch (the core's bound): an epoch
+ * of "now" is checked against Date.now(), in whole milliseconds, so the clock, in
+ * microseconds, can read a fraction of that millisecond before it.
+ */
+const EPOCH_SLACK_MICROS = 1000;
+
 /** Index of the low and high 32-bit halves of a 64-bit word in a Uint32Array view. */
 const [LO, HI] = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? [0, 1] : [1, 0];
 
@@ -146,8 +153,9 @@ export class JsSnowflakeEngine implements SnowflakeEngine {
   }
 
   #elapsedMicros(): number {
-    const elapsed = processMicros() + this.#offsetMicros - this.#epochMicros;
-    if (elapsed < 0) throw rangeError('the clock reads earlier than the ID epoch');
+    const reading = processMicros() + this.#offsetMicros - this.#epochMicros;
+    if (reading < -EPOCH_SLACK_MICROS) throw rangeError('the clock reads earlier than the ID epoch');
+    const elapsed = Math.max(reading, 0);
     if (Math.floor(elapsed / this.#unitMicros) > this.#maxTime) {
       throw rangeError(`the time since the epoch no longer fits the layout's ${this.#layout.timeBits} time bits`);
     }

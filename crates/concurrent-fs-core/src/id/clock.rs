@@ -49,8 +49,34 @@ impl Clock for ShiftedClock {
 /// Every generator in the process shares one anchor, so they agree on the time.
 pub fn process_micros() -> i64 {
   static ANCHOR: OnceLock<(i64, Instant)> = OnceLock::new();
-  let (wall, start) = ANCHOR.get_or_init(|| (wall_micros(), Instant::now()));
+  let (wall, start) = ANCHOR.get_or_init(read_anchor);
   wall.saturating_add(start.elapsed().as_micros() as i64)
+}
+
+/// A wall-clock read whose monotonic reads on either side are this close is taken.
+const TIGHT_ANCHOR: Duration = Duration::from_micros(20);
+/// Reads tried for a tight one before the tightest seen is taken.
+const ANCHOR_TRIES: usize = 16;
+
+/// The wall clock and the monotonic instant of the same moment: the wall clock read
+/// between two monotonic reads, anchored at their middle. A thread preempted between
+/// them (a busy machine) would leave the clock behind the wall clock by as long, for the
+/// life of the process, so a wide pair is read again.
+fn read_anchor() -> (i64, Instant) {
+  let mut best: Option<(i64, Instant, Duration)> = None;
+  for _ in 0..ANCHOR_TRIES {
+    let before = Instant::now();
+    let wall = wall_micros();
+    let span = before.elapsed();
+    if best.is_none_or(|(_, _, tightest)| span < tightest) {
+      best = Some((wall, before + span / 2, span));
+    }
+    if span <= TIGHT_ANCHOR {
+      break;
+    }
+  }
+  let (wall, at, _) = best.expect("ANCHOR_TRIES is not zero");
+  (wall, at)
 }
 
 fn wall_micros() -> i64 {

@@ -25,6 +25,12 @@ use super::IdError;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+/// How far before the epoch the clock may read and still count as the epoch itself. An
+/// epoch of "now" is checked against the wall clock in whole milliseconds (JavaScript's
+/// `Date.now()`), so the process clock, in microseconds, can read a fraction of that
+/// millisecond before it; that is rounding, not an epoch in the future.
+const EPOCH_SLACK_MICROS: i64 = 1000;
+
 /// What to do when the clock reads earlier than the last issued timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockBackwards {
@@ -261,9 +267,10 @@ impl<C: Clock> Snowflake<C> {
 
   fn elapsed_micros(&self) -> Result<i64, IdError> {
     let elapsed = self.clock.now_micros().saturating_sub(self.epoch_micros);
-    if elapsed < 0 {
+    if elapsed < -EPOCH_SLACK_MICROS {
       return Err(IdError::BeforeEpoch);
     }
+    let elapsed = elapsed.max(0);
     if (elapsed / self.unit_micros) as u64 > self.layout.max_time() {
       return Err(IdError::TimeOverflow {
         time_bits: self.layout.time_bits,

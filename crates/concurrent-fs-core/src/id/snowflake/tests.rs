@@ -184,6 +184,28 @@ fn bad_configurations_are_rejected() {
 }
 
 #[test]
+fn a_clock_within_a_millisecond_before_the_epoch_mints_at_the_epoch() {
+  // An epoch of Date.now() is whole milliseconds; the process clock may read just before it.
+  let clock = FakeClock::at_ms(EPOCH_MS);
+  clock.micros.set(EPOCH_MS * 1000 - 999);
+  let config = config(Layout::TWITTER, 61, ClockBackwards::Throw);
+  let mut gen = Snowflake::with_clock(config, &clock).unwrap();
+  let first = gen.next_id().unwrap();
+  let second = gen.next_id().unwrap();
+  assert!(second > first);
+  assert_eq!(gen.parse(first).unwrap().time, 0);
+  clock.micros.set(EPOCH_MS * 1000 - 1001);
+  let config = Config {
+    worker_id: 62,
+    ..config
+  };
+  assert_eq!(
+    Snowflake::with_clock(config, &clock).err(),
+    Some(IdError::BeforeEpoch)
+  );
+}
+
+#[test]
 fn ids_never_exceed_the_time_field() {
   let layout = Layout::custom(4, 1, 1, 1).unwrap(); // 16 ms of lifetime
   let clock = FakeClock::at_ms(EPOCH_MS + 15);

@@ -10,6 +10,9 @@
 //   node bench/index.mjs --from=bench/results/latest.json
 //                                      report a saved run again (tables, targets, README)
 //                                      after a change to the report or the notes; measures nothing
+//   node bench/index.mjs --from=bench/results/latest.json --merge=bench/results/partial.json
+//                                      the same, with the sections of a later partial run in
+//                                      place of the saved ones (the report says which, and when)
 //
 // Only a complete full run writes the README; others write bench/results/<quick|partial>.json.
 // A run of every section (full or --quick) then runs the two suites that keep their own
@@ -37,7 +40,7 @@ import { runWrites } from './sections/writes.mjs';
  * @typedef {import('./lib/types.d.mts').Results} Results
  * @typedef {import('./lib/types.d.mts').Run} Run
  * @typedef {import('./lib/types.d.mts').Section} Section
- * @typedef {{ quick: boolean, only: string[], dir: string, from: string | undefined }} Args
+ * @typedef {{ quick: boolean, only: string[], dir: string, from: string | undefined, merge: string | undefined }} Args
  */
 
 /** @type {Section[]} */
@@ -46,14 +49,16 @@ const SECTIONS = ['ids', 'writes', 'locks', 'counter', 'store', 'memory', 'tasks
 /** @returns {Args} */
 function parseArgs(/** @type {string[]} */ argv) {
   /** @type {Args} */
-  const args = { quick: false, only: SECTIONS, dir: tmpdir(), from: undefined };
+  const args = { quick: false, only: SECTIONS, dir: tmpdir(), from: undefined, merge: undefined };
   for (const arg of argv) {
     if (arg === '--quick') args.quick = true;
     else if (arg.startsWith('--only=')) args.only = arg.slice(7).split(',');
     else if (arg.startsWith('--dir=')) args.dir = arg.slice(6);
     else if (arg.startsWith('--from=')) args.from = arg.slice(7);
-    else throw new Error(`unknown argument ${arg} (use --quick, --only=${SECTIONS.join(',')}, --dir=PATH, --from=FILE)`);
+    else if (arg.startsWith('--merge=')) args.merge = arg.slice(8);
+    else throw new Error(`unknown argument ${arg} (use --quick, --only=${SECTIONS.join(',')}, --dir=PATH, --from=FILE, --merge=FILE)`);
   }
+  if (args.merge && !args.from) throw new Error('--merge needs --from (the run to merge into)');
   for (const s of args.only) if (!SECTIONS.includes(/** @type {Section} */ (s))) throw new Error(`unknown section ${s}`);
   return args;
 }
@@ -139,6 +144,30 @@ function loadRun(/** @type {string} */ file) {
   return { run, results: withRowIds(results) };
 }
 
+/**
+ * `run` with the sections of a later partial run (`file`) in place of its own, each noted
+ * in `run.remeasured` (when, at which commit, the load, that run's config) so the report
+ * can say so.
+ */
+function mergeRun(/** @type {{ run: Run, results: Results }} */ { run, results }, /** @type {string} */ file) {
+  const later = loadRun(file);
+  const merged = /** @type {Record<string, unknown>} */ ({ ...results });
+  const remeasured = (run.remeasured ?? []).filter((r) => !later.run.config.sections.includes(r.section));
+  for (const section of later.run.config.sections) {
+    merged[section] = /** @type {Record<string, unknown>} */ (later.results)[section];
+    const load1 = later.run.load.find((l) => l.at === section)?.load1 ?? 0;
+    remeasured.push({
+      section,
+      date: later.run.machine.date,
+      commit: later.run.machine.commit,
+      load1,
+      seconds: later.run.seconds,
+      config: later.run.config,
+    });
+  }
+  return { run: { ...run, remeasured }, results: /** @type {Results} */ (merged) };
+}
+
 /** Prints the run, writes its JSON and, after a complete full run, the README's Performance section. */
 function report(/** @type {Args} */ args, /** @type {Run} */ run, /** @type {Results} */ results) {
   const targets = evaluateTargets(results);
@@ -173,6 +202,7 @@ function runStandaloneSuites(/** @type {Args} */ args) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const { run, results } = args.from ? loadRun(args.from) : await measureAll(args);
+const saved = args.from ? loadRun(args.from) : undefined;
+const { run, results } = saved ? (args.merge ? mergeRun(saved, args.merge) : saved) : await measureAll(args);
 report(args, run, results);
 if (!args.from && SECTIONS.every((s) => args.only.includes(s))) runStandaloneSuites(args);

@@ -223,7 +223,8 @@ export function markdown(/** @type {Run} */ run, /** @type {Results} */ results,
       `(writes: ${rounds({ ...run.config, ...run.config.writeTiming })}; processes: ${rounds(run.config.contention)}), ` +
       'since other work on the machine only slows a round down. ' +
       'This VM swings by 20-40% from run to run: compare rows of one table, not numbers from different runs. ' +
-      `Raw figures: \`bench/results/latest.json\`${run.reportedAgain ? ` (tables and targets re-rendered from it on ${run.reportedAgain.slice(0, 10)} by \`node bench/index.mjs --from=bench/results/latest.json\`)` : ''}.`,
+      `Raw figures: \`bench/results/latest.json\`${run.reportedAgain ? ` (tables and targets re-rendered from it on ${run.reportedAgain.slice(0, 10)} by \`node bench/index.mjs --from=bench/results/latest.json\`)` : ''}.` +
+      remeasuredNote(run),
     '',
   ];
   if (targets.length) {
@@ -236,6 +237,16 @@ export function markdown(/** @type {Run} */ run, /** @type {Results} */ results,
   }
   for (const table of sectionTables(results)) lines.push(`#### ${table.title}`, '', markdownTable(table.rows), '');
   return lines.join('\n').trimEnd();
+}
+
+/** Which sections were measured again in a later run of their own (`--merge`), and when. */
+function remeasuredNote(/** @type {Run} */ run) {
+  if (!run.remeasured?.length) return '';
+  const each = run.remeasured.map(
+    (r) =>
+      `${r.section} on ${r.date.slice(0, 16).replace('T', ' ')} UTC${r.commit ? ` at commit ${r.commit}` : ''} (1-minute load ${r.load1.toFixed(2)} as it started, ${Math.round(r.seconds)} s)`,
+  );
+  return ` Measured again later, each in a run of its own and merged in by \`--merge\`: ${each.join('; ')}; compare its rows with each other, not with other sections'.`;
 }
 
 /** Replaces what is between the markers in README.md; nothing else in the file changes. */

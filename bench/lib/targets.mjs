@@ -86,9 +86,10 @@ const WHY_MISSED = {
     'in standalone runs at load 5 and falls short of 100,000/s when the machine is busier (bench/README.md, "Event log").',
   'events-data-group-commit':
     'With one append in flight per process, each append hands the log lock and then the flush lock from process to process; a ' +
-    'release wakes every waiter (inotify), all retry, one wins: about 900 µs of CPU per append on 2 cores (CPU column), while ' +
+    'release wakes every waiter (inotify), all retry, one wins: about 800 µs of CPU per append on 2 cores (CPU column), while ' +
     "the disk itself merges 8 processes' concurrent fdatasyncs (the 8-process plain-file row). Appends in flight in each " +
-    'process share a turn of each lock and reach the target.',
+    'process share a turn of each lock and one flush, which is what group commit needs; a run too short to leave the JIT and ' +
+    'the first batches behind (200 appends per process) measured 2.06x.',
   'tasks-8-workers':
     'Each claim + complete creates two files (the lease file and the claimed record), and creating a file on this VM took ' +
     '0.5-0.8 ms (p50 of an empty O_CREAT) while other builds ran, against 14-23 µs at a quiet moment; strace -T put 0.64 ms ' +

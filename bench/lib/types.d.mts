@@ -215,4 +215,6 @@ export interface Run {
   seconds: number;
   loadAverageAtEnd: number[];
   reportedAgain?: string;
+  /** Sections measured again later, in a partial run of their own, and merged in (`--merge`). */
+  remeasured?: { section: string; date: string; commit?: string; load1: number; seconds: number; config: Run['config'] }[];
 }

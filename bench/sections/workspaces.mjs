@@ -293,10 +293,6 @@ async function wallTimes(base, { timingCounts, bigFiles, log }) {
       `workspaces: N=${n}, ${bigFiles} files (order ${order.join(', ')}): plain parallel ${plain.failures} failed, ${plain.wall.toFixed(0)} ms; serialised ${serial.toFixed(0)} ms; ours ${mine.failures} failed, ${mine.wall.toFixed(0)} ms (create p50 ${mine.p50.toFixed(0)}, p99 ${mine.p99.toFixed(0)} ms); one add alone ${single.wall.toFixed(0)} ms; bound ${bound.bound.toFixed(0)} ms (${n} registrations ${bound.registrations.toFixed(0)} + slowest of ${n} checkouts at once ${bound.slowestCheckout.toFixed(0)}): ours ${row.oursOverBound.toFixed(2)}x of it (target <= 1.5x)`,
     );
     rows.push(row);
-    // 4N checkouts of 20k files are gigabytes (7.7 GB by N=16): gone before the next N,
-    // untimed, so the disk holds one N's at most and the last clean-up is short.
-    for (const tag of [`p${n}`, `s${n}`, `b${n}`, `o${n}`]) rmSync(rootOf(tag), { recursive: true, force: true });
-    await run('git', ['-C', big, 'worktree', 'prune']);
   }
   return rows;
 }

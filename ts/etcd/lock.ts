@@ -5,11 +5,13 @@
 // - Each lock object has its own key under the name's prefix, `<prefix><leaseHex>_<n>`
 //   (shared: `<prefix>shared/<leaseHex>_<n>`), so two objects exclude each other even on
 //   one session (two Go Mutexes on one session share a key and do not).
-// - Acquire is one txn: create the key if absent and, in the same revision, read the
-//   newest keys it must wait for: an exclusive key waits for every key (ours, etcdctl's,
-//   shared ones), a shared key only for the writers' keys (all but the `shared/` folder).
-//   None before it: it holds the lock. Its create revision is the fencing token: of two
-//   holds that exclude each other, the later one has the higher token.
+// - Acquire is one txn: if no key it must wait for exists, put the key (and it holds);
+//   else create the key if absent and, in the same revision, read the newest keys it must
+//   wait for. An exclusive key waits for every key (ours, etcdctl's, shared ones), a
+//   shared key only for the writers' keys (all but the `shared/` folder). None before it:
+//   it holds the lock. Its create revision is the fencing token: of two holds that
+//   exclude each other, the later one has the higher token. (Range compares and nested
+//   txns need etcd 3.3 or later.)
 // - A waiter watches only the key it must wait for queued just before its own, for its
 //   delete, then looks again in one txn that also proves its own key still exists (the
 //   session did not expire while it waited: etcd-io/etcd#11456). Readers queued behind a
@@ -211,24 +213,37 @@ export class EtcdLock {
     this.#holdFirst(session, key, revision);
   }
 
-  /** One txn: create the key unless it exists (a retried call), and read who is ahead of it. */
+  /**
+   * One txn. Nobody queued in the ranges this lock waits for (a range compare: etcd
+   * compares an empty range against a zero KeyValue): the put alone, and the lock is
+   * held, with nothing read back. Otherwise, in the same revision, a nested txn: create
+   * the key unless it exists (a retried call), and read who is ahead of it.
+   */
   async #enqueue(session: Session, key: Buffer): Promise<{ revision: string; place: Place }> {
-    const value = this.shared ? SHARED_VALUE : EXCLUSIVE_VALUE;
+    const put = { request_put: { key, value: this.shared ? SHARED_VALUE : EXCLUSIVE_VALUE, lease: session.id } };
     const res = await this.#host.transport.txn(
       {
-        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-        // The put is the newest revision, so the newest key waited for other than ours is the one ahead.
-        success: [{ request_put: { key, value, lease: session.id } }, ...this.#newestWaitedFor(2)],
-        failure: [{ request_range: { key } }],
+        compare: this.#waitsFor.map(({ key, range_end }) => ({ key, range_end, target: 'Create', result: 'Equal', create_revision: 0 })),
+        success: [put],
+        failure: [
+          {
+            request_txn: {
+              compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+              // The put is the newest revision, so the newest key waited for other than ours is the one ahead.
+              success: [put, ...this.#newestWaitedFor(2)],
+              failure: [{ request_range: { key } }],
+            },
+          },
+        ],
       },
       this.#host.callTimeout,
     );
     const header = BigInt(res.header.revision);
-    if (res.succeeded) {
-      const ahead = newestKey(res.responses.slice(1), key);
-      return { revision: res.header.revision, place: { ahead, header } };
-    }
-    const existing = res.responses[0]?.response_range.kvs[0];
+    if (res.succeeded) return { revision: res.header.revision, place: { ahead: undefined, header } };
+    const queued = res.responses[0]?.response_txn;
+    if (queued === undefined) throw new Error(`etcd answered the queueing of '${key}' without its nested txn`);
+    if (queued.succeeded) return { revision: res.header.revision, place: { ahead: newestKey(queued.responses.slice(1), key), header } };
+    const existing = queued.responses[0]?.response_range.kvs[0];
     if (existing === undefined) throw new Error(`etcd answered a failed create of '${key}' without the key`);
     return { revision: existing.create_revision, place: { ahead: null, header } };
   }

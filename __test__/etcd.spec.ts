@@ -134,6 +134,46 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
     }
   });
 
+  it("an acquire whose answer was lost and which was sent again holds with its key's create revision, and its release deletes the key", async () => {
+    // What #unary's retry after UNAVAILABLE does when the first attempt was applied: the
+    // same txn reaches etcd twice, and only the second answer arrives.
+    const { createEtcd3Transport }: typeof import('../dist/etcd/etcd3-transport') = require('../dist/etcd/etcd3-transport.js');
+    const { Session }: typeof import('../dist/etcd/session') = require('../dist/etcd/session.js');
+    const { EtcdLock }: typeof import('../dist/etcd/lock') = require('../dist/etcd/lock.js');
+    const transport = createEtcd3Transport({ endpoints: [server.endpoint], callTimeout: 5000 } as never);
+    const sentTwice: typeof transport = Object.create(transport, {
+      txn: {
+        value: async (request: Parameters<typeof transport.txn>[0], timeout: number) => {
+          await transport.txn(request, timeout); // applied, its answer lost
+          return transport.txn(request, timeout);
+        },
+      },
+    });
+    const session = await Session.open(transport, 5, 5000, 5000);
+    let n = 0;
+    const host = {
+      transport: sentTwice,
+      namespace: ns,
+      callTimeout: 5000,
+      session: async () => session,
+      nextKeyNumber: () => ++n,
+      workerLeases: new Set<never>(),
+    };
+    try {
+      for (const shared of [true, false]) {
+        const lock = await new EtcdLock(host, 'resent', { shared, timeout: 5000 }).acquire();
+        const [kv] = (await raw.getAll().prefix(`${ns}lock/resent/`).exec()).kvs;
+        expect(lock.key).toBe(kv?.key.toString());
+        expect(lock.fencingToken).toBe(BigInt(kv?.create_revision ?? -1));
+        await lock.release();
+        expect(await keys(`${ns}lock/`)).toEqual([]);
+      }
+    } finally {
+      await session.close();
+      transport.close();
+    }
+  });
+
   it('two lock objects exclude each other in one process; re-entrant per object; tokens increase from holder to holder', async () => {
     const coordinator = await connect();
     const a = coordinator.lock('x');

@@ -24,7 +24,7 @@ import { type AcquireLimits, type Join, joinPending, LockNotHeldError, startAcqu
 import { CoordinatorUnavailableError, LeaseLostError } from './errors';
 import { lockKey, lockPrefix, prefixEnd, sharedLockPrefix } from './keys';
 import type { Session } from './session';
-import { type EtcdTransport, type IKeyValue, type IRangeRequest, LeaseNotFoundError } from './transport';
+import { type EtcdTransport, type ICompare, type IKeyValue, type IRangeRequest, LeaseNotFoundError } from './transport';
 import { waitForChange } from './wait';
 
 /** What a lock needs of its coordinator. */
@@ -223,12 +223,14 @@ export class EtcdLock {
     const put = { request_put: { key, value: this.shared ? SHARED_VALUE : EXCLUSIVE_VALUE, lease: session.id } };
     const res = await this.#host.transport.txn(
       {
-        compare: this.#waitsFor.map(({ key, range_end }) => ({ key, range_end, target: 'Create', result: 'Equal', create_revision: 0 })),
+        // Its own key too: a shared key is outside the ranges it waits for, and a retried
+        // call must not put it again (that would move the revision, not the create revision).
+        compare: [key, ...this.#waitsFor].map((span) => notCreated(span)),
         success: [put],
         failure: [
           {
             request_txn: {
-              compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+              compare: [notCreated(key)],
               // The put is the newest revision, so the newest key waited for other than ours is the one ahead.
               success: [put, ...this.#newestWaitedFor(2)],
               failure: [{ request_range: { key } }],
@@ -354,6 +356,12 @@ function rangesWaitedFor(prefix: string, shared: boolean): Span[] {
     { key: all, range_end: readers },
     { key: prefixEnd(readers), range_end: prefixEnd(all) },
   ];
+}
+
+/** A compare that holds if the key, or every key of the range (none in an empty one), was never created. */
+function notCreated(what: Buffer | Span): ICompare {
+  const span = Buffer.isBuffer(what) ? { key: what } : what;
+  return { ...span, target: 'Create', result: 'Equal', create_revision: 0 };
 }
 
 /** The key with the highest create revision among the ranges read, other than `own`. */

@@ -5,7 +5,7 @@
 // rejects with CoordinatorUnavailableError when no endpoint answers in time.
 import type { IRangeRequest, IRangeResponse, ITxnRequest, ITxnResponse } from 'etcd3';
 
-export type { IKeyValue, IRangeRequest, IRangeResponse, ITxnRequest, ITxnResponse } from 'etcd3';
+export type { ICompare, IKeyValue, IRangeRequest, IRangeResponse, ITxnRequest, ITxnResponse } from 'etcd3';
 
 /** The server does not know the lease a call used (expired, revoked, or a wiped server). */
 export class LeaseNotFoundError extends Error {

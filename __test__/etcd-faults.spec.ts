@@ -202,4 +202,36 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd through failures', () => {
     expect(lease.validUntil).toBeLessThan(performance.now());
     server.resume();
   });
+
+  it('with auth on: locks, fenced txns and worker IDs work signed in, and go on after the server dropped every token; no or wrong credentials are refused', async () => {
+    const server = await startEtcd();
+    const admin = rawClient(server);
+    await admin.role('root').create();
+    await (await admin.user('root').create('pw')).addRole('root');
+    await admin.auth.authEnable();
+    const auth = { username: 'root', password: 'pw' };
+    const coordinator = await connect(server, { ttl: 5, auth });
+    const lock = coordinator.lock('x');
+    await lock.acquire();
+    const first = lock.fencingToken as bigint;
+    await lock.release();
+    // Setting the password (to the same one) makes etcd drop the user's tokens: the next
+    // call is refused with an invalid token, and the client must sign in again.
+    const signedIn = new Etcd3({ hosts: [server.endpoint], auth });
+    clients.push(signedIn);
+    await signedIn.user('root').setPassword('pw');
+    await lock.acquire();
+    expect(lock.fencingToken).toBeGreaterThan(first);
+    const key = lock.key as string;
+    const fenced = await signedIn.if(key, 'Create', '==', String(lock.fencingToken)).then(signedIn.put('guarded').value('1')).commit();
+    expect(fenced.succeeded).toBe(true);
+    await lock.release();
+    const worker = await etcd.leaseWorkerId('w', { coordinator, bits: 4 });
+    expect(worker.id).toBe(0);
+    await worker.release();
+
+    await expect(connect(server, { auth: { username: 'root', password: 'wrong' } })).rejects.toThrow(/authentication failed/);
+    const anonymous = await connect(server);
+    await expect(anonymous.lock('x').acquire({ timeout: 5000 })).rejects.toThrow(/user name is empty/);
+  });
 });

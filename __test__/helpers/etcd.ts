@@ -47,10 +47,10 @@ process.on('exit', () => {
 });
 
 /** Starts an etcd and resolves once /health says so. */
-export async function startEtcd(): Promise<EtcdServer> {
+export async function startEtcd(options: { args?: readonly string[] } = {}): Promise<EtcdServer> {
   for (let attempt = 1; ; attempt++) {
     const [client, peer] = await freePorts(2);
-    const server = new Running(client as number, peer as number);
+    const server = new Running(client as number, peer as number, options.args ?? []);
     try {
       await server.start();
       return server;
@@ -71,6 +71,7 @@ class Running implements EtcdServer {
   constructor(
     readonly clientPort: number,
     readonly peerPort: number,
+    readonly extraArgs: readonly string[],
   ) {
     this.endpoint = `http://127.0.0.1:${clientPort}`;
     this.#dataDir = mkdtempSync(join(DATA_ROOT, 'cfs-etcd-'));
@@ -91,6 +92,7 @@ class Running implements EtcdServer {
         ...['--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer],
         ...['--initial-cluster', `cfs-test=${peer}`, '--initial-cluster-state', 'new'],
         ...['--heartbeat-interval', '10', '--election-timeout', '100', '--logger', 'zap', '--log-level', 'warn'],
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

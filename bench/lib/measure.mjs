@@ -78,3 +78,44 @@ export function fmtRatio(/** @type {number} */ ratio) {
 }
 
 export const now = hrtimeNow;
+
+/**
+ * Rate ratios of `a` to `b` measured in pairs: `batch` calls of one, then `batch` of the
+ * other (the order alternating), `pairs` times. Each ratio compares two runs a few ms
+ * apart, so the bursts of a shared VM, which move whole rounds of `measure` by 15%, fall
+ * on both sides of most pairs; the median of the ratios is the figure to quote.
+ * @param {() => unknown} a
+ * @param {() => unknown} b
+ * @param {{ pairs: number, batch: number }} options
+ * @returns {Promise<number[]>}
+ */
+export async function pairedRatios(a, b, { pairs, batch }) {
+  const timeOf = async (/** @type {() => unknown} */ fn) => {
+    const started = performance.now();
+    for (let i = 0; i < batch; i++) await fn();
+    return performance.now() - started;
+  };
+  await timeOf(a);
+  await timeOf(b);
+  /** @type {number[]} */
+  const ratios = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    let timeA = 0;
+    let timeB = 0;
+    if (pair % 2 === 0) {
+      timeA = await timeOf(a);
+      timeB = await timeOf(b);
+    } else {
+      timeB = await timeOf(b);
+      timeA = await timeOf(a);
+    }
+    ratios.push(timeB / timeA);
+  }
+  return ratios;
+}
+
+/** The value at quantile `q` (0..1) of `values`, nearest rank. */
+export function quantile(/** @type {number[]} */ values, /** @type {number} */ q) {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))] ?? Number.NaN;
+}

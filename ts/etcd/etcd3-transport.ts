@@ -4,12 +4,15 @@
 // own retry policy and circuit breaker are switched off (measured: with them a 2 s
 // deadline still took 6 s) and every unary call gets a deadline of its own; retrying is
 // done here, on UNAVAILABLE only, within that deadline. (etcd3 1.1 accepts a
-// `dialTimeout` option but never reads it.)
+// `dialTimeout` option but never reads it.) Txn and Range, the calls on every lock's
+// path, go through etcd3's connection (its host choice, TLS and auth metadata) with a
+// protobuf codec of our own (kv-codec.ts) instead of etcd3's protobufjs one.
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as Etcd3Module from 'etcd3';
 import { CoordinatorUnavailableError } from './errors';
 import { prefixEnd } from './keys';
+import { decodeRangeResponse, decodeTxnResponse, encodeRangeRequest, encodeTxnRequest } from './kv-codec';
 import type { ConnectSettings } from './options';
 import {
   type EtcdTransport,
@@ -44,6 +47,13 @@ const etcd3 = loadEtcd3();
 const { noop } = createRequire(require.resolve('etcd3'))('cockatiel') as { noop: Policy };
 type Policy = Exclude<NonNullable<Etcd3Module.IOptions['faultHandling']>['global'], undefined>;
 
+/** etcd3's client, with its connection pool in reach (etcd3 keeps it protected). */
+class PooledEtcd3 extends etcd3.Etcd3 {
+  get connections(): Etcd3Module.ICallable<unknown> {
+    return this.pool;
+  }
+}
+
 /** Pauses between attempts after UNAVAILABLE (a restarting server, a refused port). */
 const RETRY_PAUSES_MS = [10, 25, 50, 100, 200];
 /** After a watch stream breaks, the waiter looks again after this pause, not in a spin. */
@@ -55,13 +65,13 @@ export function createEtcd3Transport(settings: ConnectSettings): EtcdTransport {
 
 class Etcd3Transport implements EtcdTransport {
   readonly endpoints: readonly string[];
-  readonly #client: Etcd3Module.Etcd3;
+  readonly #client: PooledEtcd3;
   #requests = 0;
 
   constructor(settings: ConnectSettings) {
     this.endpoints = settings.endpoints;
     const { auth, credentials, callTimeout } = settings;
-    this.#client = new etcd3.Etcd3({
+    this.#client = new PooledEtcd3({
       hosts: settings.endpoints,
       ...(credentials && { credentials }),
       ...(auth && { auth: { ...auth, callOptions: () => ({ deadline: Date.now() + callTimeout }) } }),
@@ -77,11 +87,18 @@ class Etcd3Transport implements EtcdTransport {
   }
 
   txn(request: ITxnRequest, timeoutMs: number): Promise<ITxnResponse> {
-    return this.#unary((options) => this.#client.kv.txn(request, options), timeoutMs);
+    return this.#unary(
+      (options) => this.#kv('Txn', encodeTxnRequest, decodeTxnResponse, request, options, () => this.#client.kv.txn(request, options)),
+      timeoutMs,
+    );
   }
 
   range(request: IRangeRequest, timeoutMs: number): Promise<IRangeResponse> {
-    return this.#unary((options) => this.#client.kv.range(request, options), timeoutMs);
+    return this.#unary(
+      (options) =>
+        this.#kv('Range', encodeRangeRequest, decodeRangeResponse, request, options, () => this.#client.kv.range(request, options)),
+      timeoutMs,
+    );
   }
 
   async grant(ttl: number, timeoutMs: number): Promise<{ id: string; ttl: number }> {
@@ -174,6 +191,36 @@ class Etcd3Transport implements EtcdTransport {
 
   close(): void {
     this.#client.close();
+  }
+
+  /**
+   * One KV call on etcd3's connection to a host, with our codec. etcd3 casts its errors
+   * (UNAVAILABLE, lease not found) as for its own calls. An expired auth token is the one
+   * error etcd3 handles inside its own call path (it signs in again): that call is sent
+   * once more through etcd3's own `kv` (`viaEtcd3`).
+   */
+  async #kv<Req, Res>(
+    method: 'Txn' | 'Range',
+    encode: (request: Req) => Buffer,
+    decode: (bytes: Buffer) => Res,
+    request: Req,
+    options: CallOptions,
+    viaEtcd3: () => Promise<Res>,
+  ): Promise<Res> {
+    try {
+      return await this.#client.connections.withConnection(
+        'KV',
+        ({ client, metadata }) =>
+          new Promise<Res>((resolve, reject) => {
+            client.makeUnaryRequest(`/etcdserverpb.KV/${method}`, encode, decode, request, metadata, options, (err, res) =>
+              err ? reject(err) : resolve(res as Res),
+            );
+          }),
+      );
+    } catch (err) {
+      if (err instanceof etcd3.EtcdInvalidAuthTokenError) return viaEtcd3();
+      throw err;
+    }
   }
 
   /** One unary call with a deadline `timeoutMs` away, retried on UNAVAILABLE while time is left. */

@@ -134,6 +134,58 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
     }
   });
 
+  it('with a refused endpoint listed first, locks go on at the live one', async () => {
+    const refused = await closedPort();
+    const coordinator = await connect({ endpoints: [refused, server.endpoint], dialTimeout: 5000, callTimeout: 5000 });
+    for (let i = 0; i < 5; i++) {
+      const lock = coordinator.lock('failover');
+      await lock.acquire({ timeout: 5000 });
+      expect(lock.isLocked).toBe(true);
+      await lock.release();
+    }
+    expect(await keys(`${ns}lock/`)).toEqual([]);
+  });
+
+  it('a KV call to a silent endpoint listed first gives it up after a third of its time and is answered by the live one', async () => {
+    const { createEtcd3Transport }: typeof import('../dist/etcd/etcd3-transport') = require('../dist/etcd/etcd3-transport.js');
+    const silent = await startSilentServer();
+    const transport = createEtcd3Transport({ endpoints: [silent.endpoint, server.endpoint], callTimeout: 6000 } as never);
+    try {
+      await raw.put(`${ns}silent-first`).value('here');
+      const started = performance.now();
+      const res = await transport.range({ key: Buffer.from(`${ns}silent-first`) }, 6000);
+      const elapsed = performance.now() - started;
+      console.log(`silent endpoint first: answered by the live one after ${elapsed.toFixed(0)} ms (call timeout 6000)`);
+      expect(res.kvs.map((kv) => kv.value.toString())).toEqual(['here']);
+      expect(silent.connections()).toBe(1);
+    } finally {
+      transport.close();
+      await silent.close();
+    }
+  });
+
+  it('a watch for a delete that etcd creates behind its revision looks once whether the key is already gone (no wait for etcd 100 ms sync)', async () => {
+    // etcd delivers the events of a watch that starts behind its revision only at its next
+    // sync of such watches. Here the key is gone and later revisions exist: only the
+    // transport's own check can end this watch (its start revision is after the delete).
+    const { createEtcd3Transport }: typeof import('../dist/etcd/etcd3-transport') = require('../dist/etcd/etcd3-transport.js');
+    const transport = createEtcd3Transport({ endpoints: [server.endpoint], callTimeout: 5000 } as never);
+    try {
+      const key = `${ns}gone-before-watch`;
+      await raw.put(key).value('x');
+      await raw.delete().key(key);
+      const later = await raw.put(`${ns}later`).value('y').exec();
+      const watch = transport.watchDelete(Buffer.from(key), BigInt(later.header.revision), { prefix: false });
+      const requestsBefore = transport.requests;
+      const never = new Promise<'stuck'>((resolve) => setTimeout(resolve, 20_000, 'stuck').unref());
+      expect(await Promise.race([watch.changed.then(() => 'changed' as const), never])).toBe('changed');
+      expect(transport.requests - requestsBefore).toBe(1); // the one count-only range
+      watch.cancel();
+    } finally {
+      transport.close();
+    }
+  });
+
   it("an acquire whose answer was lost and which was sent again holds with its key's create revision, and its release deletes the key", async () => {
     // What #unary's retry after UNAVAILABLE does when the first attempt was applied: the
     // same txn reaches etcd twice, and only the second answer arrives.

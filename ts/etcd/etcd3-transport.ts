@@ -5,12 +5,15 @@
 // deadline still took 6 s) and every unary call gets a deadline of its own; retrying is
 // done here, on UNAVAILABLE only, within that deadline. (etcd3 1.1 accepts a
 // `dialTimeout` option but never reads it.) Txn and Range, the calls on every lock's
-// path, go through etcd3's connection (its host choice, TLS and auth metadata) with a
-// protobuf codec of our own (kv-codec.ts) instead of etcd3's protobufjs one.
+// path, are encoded by a protobuf codec of our own (kv-codec.ts) instead of etcd3's
+// protobufjs one, and sent straight over node:http2 (grpc-unary.ts) to plain-text
+// endpoints without auth; with TLS or auth they go through etcd3's connection (its host
+// choice, TLS and auth metadata).
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as Etcd3Module from 'etcd3';
 import { CoordinatorUnavailableError } from './errors';
+import { GRPC_NOT_FOUND, GRPC_UNAVAILABLE, GrpcCallError, GrpcUnaryChannel } from './grpc-unary';
 import { prefixEnd } from './keys';
 import { decodeRangeResponse, decodeTxnResponse, encodeRangeRequest, encodeTxnRequest } from './kv-codec';
 import type { ConnectSettings } from './options';
@@ -66,11 +69,17 @@ export function createEtcd3Transport(settings: ConnectSettings): EtcdTransport {
 class Etcd3Transport implements EtcdTransport {
   readonly endpoints: readonly string[];
   readonly #client: PooledEtcd3;
+  /** The direct KV channel; undefined with TLS or auth, which etcd3's connection handles. */
+  readonly #kvChannel: GrpcUnaryChannel | undefined;
+  readonly #callTimeout: number;
   #requests = 0;
 
   constructor(settings: ConnectSettings) {
     this.endpoints = settings.endpoints;
     const { auth, credentials, callTimeout } = settings;
+    this.#callTimeout = callTimeout;
+    const plain = auth === undefined && credentials === undefined && settings.endpoints.every((url) => url.startsWith('http:'));
+    this.#kvChannel = plain ? new GrpcUnaryChannel(settings.endpoints) : undefined;
     this.#client = new PooledEtcd3({
       hosts: settings.endpoints,
       ...(credentials && { credentials }),
@@ -176,6 +185,7 @@ class Etcd3Transport implements EtcdTransport {
       opened.on('data', (res) => {
         // A canceled watch (its revision compacted, say) or any delete: look again.
         if (res.canceled || (res.events ?? []).some((event) => event.type === 'Delete')) finish();
+        else if (res.created && !options.prefix && BigInt(res.header.revision) >= from) this.#checkStillThere(key, finish);
       });
       opened.write({
         create_request: {
@@ -189,15 +199,34 @@ class Etcd3Transport implements EtcdTransport {
     return { changed, cancel: () => finish() };
   }
 
+  /**
+   * A watch created behind the server's revision (something changed between the read
+   * that chose `from` and the watch's creation) is "unsynced" in etcd: its events come
+   * at the server's next sync of such watches, every 100 ms. Measured, a release that
+   * landed in that gap reached its waiter 80-100 ms late in 9 handovers of 10. So such a
+   * watch looks once whether the key is already gone; it costs one count-only range, only
+   * in that case, and cannot spin (the next watch waits for a delete or its own gap).
+   */
+  #checkStillThere(key: Buffer, gone: () => void): void {
+    this.range({ key, count_only: true }, this.#callTimeout).then(
+      (res) => {
+        if (res.count === '0') gone();
+      },
+      () => undefined, // the watch still decides
+    );
+  }
+
   close(): void {
+    this.#kvChannel?.close();
     this.#client.close();
   }
 
   /**
-   * One KV call on etcd3's connection to a host, with our codec. etcd3 casts its errors
-   * (UNAVAILABLE, lease not found) as for its own calls. An expired auth token is the one
-   * error etcd3 handles inside its own call path (it signs in again): that call is sent
-   * once more through etcd3's own `kv` (`viaEtcd3`).
+   * One KV call with our codec: on the direct channel when there is one, else on
+   * etcd3's connection to a host, where etcd3 casts its errors (UNAVAILABLE, lease not
+   * found) as for its own calls. An expired auth token is the one error etcd3 handles
+   * inside its own call path (it signs in again): that call is sent once more through
+   * etcd3's own `kv` (`viaEtcd3`).
    */
   async #kv<Req, Res>(
     method: 'Txn' | 'Range',
@@ -207,12 +236,15 @@ class Etcd3Transport implements EtcdTransport {
     options: CallOptions,
     viaEtcd3: () => Promise<Res>,
   ): Promise<Res> {
+    const path = `/etcdserverpb.KV/${method}`;
+    const channel = this.#kvChannel;
+    if (channel !== undefined) return decode(await channel.call(path, encode(request), Math.max(1, options.deadline - Date.now())));
     try {
       return await this.#client.connections.withConnection(
         'KV',
         ({ client, metadata }) =>
           new Promise<Res>((resolve, reject) => {
-            client.makeUnaryRequest(`/etcdserverpb.KV/${method}`, encode, decode, request, metadata, options, (err, res) =>
+            client.makeUnaryRequest(path, encode, decode, request, metadata, options, (err, res) =>
               err ? reject(err) : resolve(res as Res),
             );
           }),
@@ -231,13 +263,24 @@ class Etcd3Transport implements EtcdTransport {
       try {
         return await call({ deadline: Date.now() + Math.max(1, deadline - performance.now()) });
       } catch (err) {
-        if (err instanceof etcd3.EtcdLeaseInvalidError) throw new LeaseNotFoundError(err);
+        if (isLeaseNotFound(err)) throw new LeaseNotFoundError(err);
         const pause = RETRY_PAUSES_MS[Math.min(attempt, RETRY_PAUSES_MS.length - 1)] as number;
-        if (!(err instanceof etcd3.GRPCUnavailableError) || deadline - performance.now() <= pause) {
+        if (!isUnavailable(err) || deadline - performance.now() <= pause) {
           throw new CoordinatorUnavailableError(this.endpoints, err);
         }
         await sleep(pause);
       }
     }
   }
+}
+
+/** etcd's "requested lease not found", from etcd3 or from the direct channel. */
+function isLeaseNotFound(err: unknown): boolean {
+  if (err instanceof etcd3.EtcdLeaseInvalidError) return true;
+  return err instanceof GrpcCallError && err.code === GRPC_NOT_FOUND && err.details.includes('lease not found');
+}
+
+/** No endpoint answered (refused, reset, restarting): worth another try while time is left. */
+function isUnavailable(err: unknown): boolean {
+  return err instanceof etcd3.GRPCUnavailableError || (err instanceof GrpcCallError && err.code === GRPC_UNAVAILABLE);
 }

@@ -29,7 +29,8 @@ export interface EtcdTransport {
   /**
    * Resolves when `key` (or, with `prefix`, any key under it) is deleted at or after
    * revision `from`, and also whenever the watch cannot go on (a broken stream, a
-   * compacted revision): the caller then looks again. Never rejects.
+   * compacted revision): the caller then looks again. Never rejects. A watch of one key
+   * that etcd creates behind its revision also checks once whether the key is gone.
    */
   watchDelete(key: Buffer, from: bigint, options: { prefix: boolean }): Watch;
   close(): void;

@@ -19,6 +19,7 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants, ty
 
 /** gRPC status codes used here (grpc/doc/statuscodes.md). */
 export const GRPC_OK = 0;
+export const GRPC_CANCELLED = 1;
 export const GRPC_DEADLINE_EXCEEDED = 4;
 export const GRPC_NOT_FOUND = 5;
 export const GRPC_UNAVAILABLE = 14;
@@ -37,13 +38,19 @@ export class GrpcCallError extends Error {
 }
 
 function grpcCodeName(code: number): string {
-  const names: Record<number, string> = { 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 14: 'UNAVAILABLE' };
+  const names: Record<number, string> = { 1: 'CANCELLED', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 14: 'UNAVAILABLE' };
   return names[code] ?? `status ${code}`;
+}
+
+/** The session in use and the endpoint it was opened to. */
+interface Connection {
+  readonly session: ClientHttp2Session;
+  readonly endpoint: string;
 }
 
 export class GrpcUnaryChannel {
   readonly #endpoints: readonly string[];
-  #session: ClientHttp2Session | undefined;
+  #current: Connection | undefined;
   #nextEndpoint = 0;
   #inFlight = 0;
   #closed = false;
@@ -54,16 +61,24 @@ export class GrpcUnaryChannel {
 
   /** Sends `message` to `path` (`/etcdserverpb.KV/Txn`) and resolves to the answer's bytes; rejects with GrpcCallError. */
   call(path: string, message: Buffer, timeoutMs: number): Promise<Buffer> {
-    if (this.#closed) return Promise.reject(new GrpcCallError(GRPC_UNAVAILABLE, 'the channel is closed'));
-    const session = this.#connected(timeoutMs / 3);
-    return new Promise((resolve, reject) => {
-      const stream = session.request({
+    // Not UNAVAILABLE: a closed channel is not worth another try.
+    if (this.#closed) return Promise.reject(new GrpcCallError(GRPC_CANCELLED, 'the channel is closed'));
+    const { session, endpoint } = this.#connected(timeoutMs / 3);
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request({
         ':method': 'POST',
         ':path': path,
         'content-type': 'application/grpc',
         te: 'trailers',
-        'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
+        'grpc-timeout': grpcTimeout(timeoutMs),
       });
+    } catch (err) {
+      // The session went away between the check and the request (a GOAWAY just read).
+      this.#drop(session);
+      return Promise.reject(new GrpcCallError(GRPC_UNAVAILABLE, `${endpoint}: ${(err as Error).message}`, { cause: err }));
+    }
+    return new Promise((resolve, reject) => {
       this.#track(+1);
       let settled = false;
       const settle = (outcome: Buffer | GrpcCallError) => {
@@ -75,11 +90,11 @@ export class GrpcUnaryChannel {
         else resolve(outcome);
       };
       const timer = setTimeout(() => {
-        settle(new GrpcCallError(GRPC_DEADLINE_EXCEEDED, `no answer from ${this.#endpointOf(session)} within ${timeoutMs} ms`));
+        settle(new GrpcCallError(GRPC_DEADLINE_EXCEEDED, `no answer from ${endpoint} within ${timeoutMs} ms`));
         stream.close(constants.NGHTTP2_CANCEL);
         this.#drop(session);
       }, timeoutMs);
-      readAnswer(stream, (outcome) => {
+      readAnswer(stream, endpoint, (outcome) => {
         if (outcome instanceof GrpcCallError && outcome.code === GRPC_UNAVAILABLE) this.#drop(session);
         settle(outcome);
       });
@@ -89,15 +104,15 @@ export class GrpcUnaryChannel {
 
   close(): void {
     this.#closed = true;
-    const session = this.#session;
-    this.#session = undefined;
-    session?.destroy();
+    const current = this.#current;
+    this.#current = undefined;
+    current?.session.destroy();
   }
 
   /** The live session, or a new one to the next endpoint, dropped if not connected within `connectMs`. */
-  #connected(connectMs: number): ClientHttp2Session {
-    const current = this.#session;
-    if (current !== undefined && !current.closed && !current.destroyed) return current;
+  #connected(connectMs: number): Connection {
+    const current = this.#current;
+    if (current !== undefined && !current.session.closed && !current.session.destroyed) return current;
     const endpoint = this.#endpoints[this.#nextEndpoint++ % this.#endpoints.length] as string;
     const session = connect(endpoint);
     const connectTimer = setTimeout(() => this.#drop(session), Math.max(1, connectMs));
@@ -106,30 +121,41 @@ export class GrpcUnaryChannel {
     session.once('close', () => clearTimeout(connectTimer));
     // Errors reach the streams (each call reports its own); the session is only dropped.
     session.on('error', () => this.#drop(session));
-    session.on('goaway', () => this.#drop(session));
     session.on('close', () => this.#drop(session));
+    // A server shutting down (GOAWAY) still answers the calls it took: no new calls on
+    // this session, and it closes once they are answered.
+    session.on('goaway', () => this.#retire(session));
     if (this.#inFlight === 0) session.unref();
-    this.#session = session;
-    return session;
+    this.#current = { session, endpoint };
+    return this.#current;
   }
 
+  /** No new calls on `session`; it closes once its calls are answered. */
+  #retire(session: ClientHttp2Session): void {
+    if (this.#current?.session === session) this.#current = undefined;
+    if (!session.closed) session.close();
+  }
+
+  /** No new calls on `session`, and its calls fail now (they are retried elsewhere). */
   #drop(session: ClientHttp2Session): void {
-    if (this.#session === session) this.#session = undefined;
+    if (this.#current?.session === session) this.#current = undefined;
     if (!session.destroyed) session.destroy();
   }
 
   /** The session keeps the process alive only while a call waits on it, as a pending grpc-js call does. */
   #track(delta: number): void {
     this.#inFlight += delta;
-    const session = this.#session;
+    const session = this.#current?.session;
     if (session === undefined || session.destroyed) return;
     if (this.#inFlight === 0) session.unref();
     else if (delta > 0 && this.#inFlight === 1) session.ref();
   }
+}
 
-  #endpointOf(session: ClientHttp2Session): string {
-    return session.originSet?.[0] ?? this.#endpoints.join(', ');
-  }
+/** gRPC's `grpc-timeout` header: at most 8 digits and a unit. */
+function grpcTimeout(ms: number): string {
+  const whole = Math.max(1, Math.ceil(ms));
+  return whole <= 99_999_999 ? `${whole}m` : `${Math.ceil(whole / 1000)}S`;
 }
 
 /** The message behind gRPC's prefix: flag 0 (not compressed), length (big-endian u32). */
@@ -142,7 +168,7 @@ function framed(message: Buffer): Buffer {
 }
 
 /** Collects one answer: its message on grpc-status 0, else a GrpcCallError (a broken stream is UNAVAILABLE). */
-function readAnswer(stream: ClientHttp2Stream, done: (outcome: Buffer | GrpcCallError) => void): void {
+function readAnswer(stream: ClientHttp2Stream, endpoint: string, done: (outcome: Buffer | GrpcCallError) => void): void {
   const chunks: Buffer[] = [];
   let status: IncomingHttpHeaders | undefined;
   let httpStatus = 0;
@@ -158,10 +184,11 @@ function readAnswer(stream: ClientHttp2Stream, done: (outcome: Buffer | GrpcCall
   stream.on('error', (err) => {
     failure = err;
   });
-  stream.on('close', () => done(outcomeOf(Buffer.concat(chunks), status, httpStatus, failure, stream.rstCode)));
+  stream.on('close', () => done(outcomeOf(endpoint, Buffer.concat(chunks), status, httpStatus, failure, stream.rstCode)));
 }
 
 function outcomeOf(
+  endpoint: string,
   body: Buffer,
   status: IncomingHttpHeaders | undefined,
   httpStatus: number,
@@ -171,12 +198,12 @@ function outcomeOf(
   if (status === undefined) {
     const why =
       failure?.message ?? (httpStatus !== 0 && httpStatus !== 200 ? `HTTP ${httpStatus}` : `stream closed (code ${rstCode ?? 0})`);
-    return new GrpcCallError(GRPC_UNAVAILABLE, `no gRPC answer: ${why}`, { cause: failure });
+    return new GrpcCallError(GRPC_UNAVAILABLE, `no gRPC answer from ${endpoint}: ${why}`, { cause: failure });
   }
   const code = Number(status['grpc-status']);
   if (code !== GRPC_OK) return new GrpcCallError(Number.isInteger(code) ? code : GRPC_UNAVAILABLE, grpcMessage(status));
   if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
-    return new GrpcCallError(GRPC_UNAVAILABLE, `a malformed answer (${body.length} bytes)`);
+    return new GrpcCallError(GRPC_UNAVAILABLE, `a malformed answer from ${endpoint} (${body.length} bytes)`);
   }
   return body.subarray(5);
 }

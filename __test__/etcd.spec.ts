@@ -164,23 +164,43 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
     }
   });
 
-  it('a watch for a delete that etcd creates behind its revision looks once whether the key is already gone (no wait for etcd 100 ms sync)', async () => {
-    // etcd delivers the events of a watch that starts behind its revision only at its next
-    // sync of such watches. Here the key is gone and later revisions exist: only the
-    // transport's own check can end this watch (its start revision is after the delete).
+  it('a watch for one key covers what came before it was created: the key gone, or there again as a newer incarnation, ends it; the same incarnation does not', async () => {
+    // The watch starts at the server's revision (a watch from an older revision is served
+    // by etcd's sync of lagging watches, every 100 ms) and reads the key once. Here the
+    // change happened before the watch, so only that read can end it.
     const { createEtcd3Transport }: typeof import('../dist/etcd/etcd3-transport') = require('../dist/etcd/etcd3-transport.js');
     const transport = createEtcd3Transport({ endpoints: [server.endpoint], callTimeout: 5000 } as never);
+    const outcome = (watch: { changed: Promise<void> }, waitMs: number) =>
+      Promise.race([
+        watch.changed.then(() => 'changed' as const),
+        new Promise<'waiting'>((resolve) => setTimeout(resolve, waitMs, 'waiting').unref()),
+      ]);
     try {
-      const key = `${ns}gone-before-watch`;
-      await raw.put(key).value('x');
-      await raw.delete().key(key);
-      const later = await raw.put(`${ns}later`).value('y').exec();
-      const watch = transport.watchDelete(Buffer.from(key), BigInt(later.header.revision), { prefix: false });
+      const gone = `${ns}watch-gone`;
+      const seen = BigInt((await raw.put(gone).value('x').exec()).header.revision);
+      await raw.delete().key(gone);
+      const again = `${ns}watch-again`;
+      const seenAgain = BigInt((await raw.put(again).value('1').exec()).header.revision);
+      await raw.delete().key(again);
+      await raw.put(again).value('2'); // a newer incarnation: created after the revision the waiter read
+      const kept = `${ns}watch-kept`;
+      const seenKept = BigInt((await raw.put(kept).value('x').exec()).header.revision);
+
       const requestsBefore = transport.requests;
-      const never = new Promise<'stuck'>((resolve) => setTimeout(resolve, 20_000, 'stuck').unref());
-      expect(await Promise.race([watch.changed.then(() => 'changed' as const), never])).toBe('changed');
-      expect(transport.requests - requestsBefore).toBe(1); // the one count-only range
-      watch.cancel();
+      const watches = [gone, again, kept].map((key, i) =>
+        transport.watchDelete(Buffer.from(key), ([seen, seenAgain, seenKept][i] as bigint) + 1n, { prefix: false }),
+      );
+      // A hang guard, not a timing: the first two end as soon as their read is answered.
+      expect(await outcome(watches[0] as (typeof watches)[0], 20_000)).toBe('changed');
+      expect(await outcome(watches[1] as (typeof watches)[0], 20_000)).toBe('changed');
+      // The same incarnation still there: the watch waits (a wrong read would have ended it
+      // with the other two, well inside this window), and ends on the key's delete.
+      const third = watches[2] as (typeof watches)[0];
+      expect(await outcome(third, 500)).toBe('waiting');
+      await raw.delete().key(kept);
+      expect(await outcome(third, 20_000)).toBe('changed');
+      expect(transport.requests - requestsBefore).toBe(3 + 3); // 3 watch creations, 3 one-key reads
+      for (const watch of watches) watch.cancel();
     } finally {
       transport.close();
     }
@@ -342,8 +362,8 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
     await got.release();
   });
 
-  it('mutual exclusion across 4 processes x 100 unguarded read-increment-writes: exact count, tokens rising with it', async () => {
-    const iterations = 100;
+  it('mutual exclusion across 4 processes x 250 unguarded read-increment-writes: exact count, tokens rising with it', async () => {
+    const iterations = 250;
     const children = Array.from({ length: 4 }, () =>
       startEtcdChild({ endpoint: server.endpoint, namespace: ns, mode: 'counter', name: 'counter', iterations }),
     );

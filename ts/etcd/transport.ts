@@ -29,8 +29,8 @@ export interface EtcdTransport {
   /**
    * Resolves when `key` (or, with `prefix`, any key under it) is deleted at or after
    * revision `from`, and also whenever the watch cannot go on (a broken stream, a
-   * compacted revision): the caller then looks again. Never rejects. A watch of one key
-   * that etcd creates behind its revision also checks once whether the key is gone.
+   * compacted revision): the caller then looks again. Never rejects. (A watch of one key
+   * starts at the server's revision and reads the key once to cover what came before.)
    */
   watchDelete(key: Buffer, from: bigint, options: { prefix: boolean }): Watch;
   close(): void;

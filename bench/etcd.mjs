@@ -14,13 +14,17 @@
 //     are here for speed, not as equals,
 // with the requests per cycle counted through the coordinator, the two target ratios
 // again measured in interleaved pairs of batches (robust to this VM's bursts), then the handover latency
-// (release to the waiter holding, through the watch) as p50/p99. `npm run bench` runs it
+// (release to the waiter holding, through the watch) as p50/p99, the locked counter of 4
+// processes (bench/lib/etcd-child.cjs; lost updates counted), and the failure timings:
+// a SIGKILLed holder to takeover, a paused server to the loss signal, a silent endpoint to
+// its error (ttl 1 s, dialTimeout 1 s). `npm run bench` runs it
 // after its sections; it needs the etcd binary and the optional etcd3 package, and skips
 // itself with a message when either is missing.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { fmtRate, measure, median, pairedRatios, quantile, resultOf } from './lib/measure.mjs';
 import { redisLock, redisMissing, redlock, startRedis } from './lib/redis.mjs';
 
@@ -84,7 +88,10 @@ async function startEtcd() {
   }
   return {
     endpoint,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     stop: () => {
+      child.kill('SIGCONT');
       child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -175,12 +182,122 @@ async function main() {
     console.log(
       `handover (release to the waiter holding), ${handovers.length} runs: p50 ${median(handovers).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`,
     );
+
+    const iterations = quick ? 50 : 250;
+    const counted = await lockedCounter(server.endpoint, raw, iterations);
+    console.log(
+      `4 processes x ${iterations} locked read-increment-writes: ${fmtRate(counted.rate)}/s, ${counted.lost} lost updates (target 0)`,
+    );
+    const takeover = await takeoverAfterKill(server.endpoint, raw);
+    const silent = await silentEndpointError();
+    const loss = await lossAfterServerPause(server);
+    console.log('\n| failure (ttl 1 s) | time | target |');
+    console.log('|---|---:|---|');
+    console.log(`| SIGKILLed holder to the waiter holding | ${takeover.toFixed(0)} ms | <= ttl + 700 ms |`);
+    console.log(`| server SIGSTOP to lock.signal aborting | ${loss.toFixed(0)} ms | <= ttl + 100 ms |`);
+    console.log(`| silent endpoint to CoordinatorUnavailableError (dialTimeout 1000) | ${silent.toFixed(0)} ms | about dialTimeout |`);
   } finally {
     await coordinator.close();
     raw.close();
     server.stop();
     for (const stop of stops) stop();
   }
+}
+
+const CHILD = new URL('./lib/etcd-child.cjs', import.meta.url).pathname;
+
+/** A bench child (bench/lib/etcd-child.cjs): its JSON events in order, its stdin, its process. */
+function startChild(/** @type {Record<string, unknown>} */ args) {
+  const child = spawn(process.execPath, [CHILD, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** @type {Record<string, unknown>[]} */
+  const events = [];
+  /** @type {((event: Record<string, unknown>) => void)[]} */
+  const waiting = [];
+  const deliver = (/** @type {Record<string, unknown>} */ event) => {
+    const waiter = waiting.shift();
+    if (waiter) waiter(event);
+    else events.push(event);
+  };
+  createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) }).on('line', (line) => deliver(JSON.parse(line)));
+  child.on('exit', (code, signal) => deliver({ event: 'exit', code, signal }));
+  return {
+    process: child,
+    send: (/** @type {string} */ line) => child.stdin?.write(`${line}\n`),
+    /** The next event, which must be `name`. */
+    async expect(/** @type {string} */ name) {
+      const event =
+        events.shift() ?? (await new Promise((/** @type {(event: Record<string, unknown>) => void} */ resolve) => waiting.push(resolve)));
+      if (event.event !== name) throw new Error(`bench child: expected '${name}', got ${JSON.stringify(event)}`);
+      return event;
+    },
+  };
+}
+
+/** 4 processes, each `iterations` times: lock, read the counter, write it + 1. Lost updates: 4 x iterations - the final count. */
+async function lockedCounter(/** @type {string} */ endpoint, /** @type {import('etcd3').Etcd3} */ raw, /** @type {number} */ iterations) {
+  await raw.put('bench-counter').value('0');
+  const children = Array.from({ length: 4 }, () => startChild({ endpoint, mode: 'counter', iterations }));
+  for (const child of children) await child.expect('ready');
+  const started = performance.now();
+  for (const child of children) child.send('go');
+  for (const child of children) await child.expect('done');
+  const seconds = (performance.now() - started) / 1000;
+  const final = Number(await raw.get('bench-counter').string());
+  return { rate: (4 * iterations) / seconds, lost: 4 * iterations - final };
+}
+
+/** A holder (ttl 1 s) SIGKILLed with a waiter queued: the time until the waiter holds. */
+async function takeoverAfterKill(/** @type {string} */ endpoint, /** @type {import('etcd3').Etcd3} */ raw) {
+  const holder = startChild({ endpoint, mode: 'hold', ttl: 1 });
+  await holder.expect('locked');
+  const coordinator = await cfsEtcd.EtcdCoordinator.connect({ endpoints: [endpoint], ttl: 1 });
+  try {
+    const waiter = coordinator.lock('takeover');
+    const waiting = waiter.acquire();
+    while ((await raw.getAll().prefix('cfs/lock/takeover/').count()) < 2);
+    const killed = performance.now();
+    holder.process.kill('SIGKILL');
+    await waiting;
+    const elapsed = performance.now() - killed;
+    await waiter.release();
+    return elapsed;
+  } finally {
+    await coordinator.close();
+  }
+}
+
+/** A hold (ttl 1 s) on a server that is then SIGSTOPped: the time until the hold's signal aborts. */
+async function lossAfterServerPause(/** @type {{ endpoint: string, pause: () => void, resume: () => void }} */ server) {
+  const coordinator = await cfsEtcd.EtcdCoordinator.connect({ endpoints: [server.endpoint], ttl: 1, callTimeout: 1000 });
+  const lock = coordinator.lock('paused');
+  await lock.acquire();
+  const paused = performance.now();
+  server.pause();
+  await new Promise((resolve) => lock.signal.addEventListener('abort', resolve, { once: true }));
+  const elapsed = performance.now() - paused;
+  server.resume();
+  await coordinator.close().catch(() => undefined);
+  return elapsed;
+}
+
+/** A TCP server that never answers: the time `connect` takes to reject. */
+async function silentEndpointError() {
+  /** @type {import('node:net').Socket[]} */
+  const sockets = [];
+  const silent = createServer((socket) => sockets.push(socket));
+  await new Promise((resolve) => silent.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (silent.address());
+  const started = performance.now();
+  await cfsEtcd.EtcdCoordinator.connect({ endpoints: [`http://127.0.0.1:${port}`], dialTimeout: 1000 }).then(
+    () => Promise.reject(new Error('bench: a silent endpoint connected')),
+    (err) => {
+      if (err?.code !== 'ECOORDUNAVAIL') throw err;
+    },
+  );
+  const elapsed = performance.now() - started;
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => silent.close(resolve));
+  return elapsed;
 }
 
 /**

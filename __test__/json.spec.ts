@@ -10,7 +10,9 @@ import { names, tempDir } from './helpers/tmp';
 
 /** `workers` processes each incrementing the counter at `path` `count` times; the final count. */
 async function countWith(impl: string, path: string, workers: number, count: number): Promise<number> {
-  const runs = await Promise.all(Array.from({ length: workers }, () => runFixture('json-counter.cjs', [impl, path, String(count)])));
+  const runs = await Promise.all(
+    Array.from({ length: workers }, () => runFixture('json-counter.cjs', [impl, path, String(count), String(workers)])),
+  );
   for (const run of runs) expect(run.stdout, run.stderr).toBe('done\n');
   return (JSON.parse(readFileSync(path, 'utf8')) as { n: number }).n;
 }

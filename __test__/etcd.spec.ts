@@ -186,6 +186,18 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
       const kept = `${ns}watch-kept`;
       const seenKept = BigInt((await raw.put(kept).value('x').exec()).header.revision);
 
+      // Every one-key read the watches make, counted when its answer is in.
+      let readsAnswered = 0;
+      let allRead: () => void = () => undefined;
+      const threeRead = new Promise<void>((resolve) => {
+        allRead = resolve;
+      });
+      const range = transport.range.bind(transport);
+      transport.range = async (...args) => {
+        const res = await range(...args);
+        if (++readsAnswered === 3) allRead();
+        return res;
+      };
       const requestsBefore = transport.requests;
       const watches = [gone, again, kept].map((key, i) =>
         transport.watchDelete(Buffer.from(key), ([seen, seenAgain, seenKept][i] as bigint) + 1n, { prefix: false }),
@@ -193,10 +205,16 @@ describeWith(ETCD_MISSING, 'concurrent-fs/etcd on a real etcd', () => {
       // A hang guard, not a timing: the first two end as soon as their read is answered.
       expect(await outcome(watches[0] as (typeof watches)[0], 20_000)).toBe('changed');
       expect(await outcome(watches[1] as (typeof watches)[0], 20_000)).toBe('changed');
-      // The same incarnation still there: the watch waits (a wrong read would have ended it
-      // with the other two, well inside this window), and ends on the key's delete.
+      // The same incarnation still there: once its read is answered (and acted on, a turn
+      // later) the watch still waits, and it ends on the key's delete.
       const third = watches[2] as (typeof watches)[0];
-      expect(await outcome(third, 500)).toBe('waiting');
+      let thirdChanged = false;
+      void third.changed.then(() => {
+        thirdChanged = true;
+      });
+      await threeRead;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(thirdChanged).toBe(false);
       await raw.delete().key(kept);
       expect(await outcome(third, 20_000)).toBe('changed');
       expect(transport.requests - requestsBefore).toBe(3 + 3); // 3 watch creations, 3 one-key reads
